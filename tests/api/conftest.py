@@ -1,0 +1,94 @@
+"""A real server for the API tests: ``panel serve apps/kl_explorer.py --plugins klpanel.api`` on a free port."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import requests
+
+ROOT = Path(__file__).parents[2]
+APP = ROOT / "apps" / "kl_explorer.py"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_until(condition, timeout=60.0, interval=0.05, what="condition"):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return
+        time.sleep(interval)
+    raise TimeoutError(f"timed out after {timeout}s waiting for {what}")
+
+
+class Server:
+    """``panel serve`` with the API plugin in a subprocess; ``url`` is ``http://127.0.0.1:<port>``."""
+
+    def __init__(self, env=None, app=APP):
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        cmd = [sys.executable, "-m", "panel", "serve", str(app), "--plugins", "klpanel.api",
+               "--port", str(self.port), "--address", "127.0.0.1",
+               "--allow-websocket-origin", f"127.0.0.1:{self.port}"]
+        self.log = open(os.devnull, "w") if os.environ.get("KLPANEL_QUIET_SERVER") else None
+        self.proc = subprocess.Popen(cmd, cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT), **(env or {})},
+                                     stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        wait_until(self._up, what=f"the API at {self.url}/api/health")
+
+    def _up(self) -> bool:
+        if self.proc.poll() is not None:
+            raise RuntimeError(f"panel serve exited with {self.proc.returncode}:\n{self.proc.stdout.read()}")
+        try:
+            return requests.get(self.url + "/api/health", timeout=1).status_code == 200
+        except requests.ConnectionError:
+            return False
+
+    def stop(self) -> str:
+        """Stop the server; returns its log (stdout and stderr)."""
+        self.proc.terminate()
+        try:
+            out, _ = self.proc.communicate(timeout=20)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            out, _ = self.proc.communicate()
+        return out or ""
+
+
+@pytest.fixture(scope="session")
+def server():
+    srv = Server()
+    yield srv
+    log = srv.stop()
+    # no request of the whole session may have crashed a handler
+    assert "Traceback" not in log, log[-5000:]
+
+
+@pytest.fixture(scope="session")
+def api(server):
+    """A keep-alive session whose ``get``/``post`` take paths relative to the server."""
+    session = requests.Session()
+
+    class Client:
+        url = server.url
+
+        def get(self, path, **kw):
+            return session.get(server.url + path, timeout=120, **kw)
+
+        def post(self, path, **kw):
+            return session.post(server.url + path, timeout=120, **kw)
+
+        def request(self, method, path, **kw):
+            return session.request(method, server.url + path, timeout=120, **kw)
+
+    yield Client()
+    session.close()
