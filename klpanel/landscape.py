@@ -1,0 +1,112 @@
+"""The loss landscape: a divergence D(p, N(mu, sigma^2)) over a grid of (mu, sigma) or (mu, log sigma).
+
+Values come from ``divergences.evaluate_grid`` (one vectorised call per grid) and the local minima from
+``optimal_q``; both are cached per (target, divergence, parameters, grid), so switching back and forth between
+targets or divergences costs nothing the second time.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass
+
+import numpy as np
+import param
+
+from . import divergences
+from .explorer import OPTIMA_CACHE
+from .target import Target
+
+
+def cached_optimum(target, name: str, params: dict):
+    """``optimal_q(target, name, **params)``, shared with the explorer's cache."""
+    return OPTIMA_CACHE.get(target, name, params)
+
+
+@dataclass(frozen=True)
+class LandscapeGrid:
+    """D over the grid: ``values[i, j]`` at (mu[j], sigma[i]); ``y`` is sigma or log sigma (the plotted axis)."""
+
+    divergence: str
+    params: dict
+    mu: np.ndarray
+    sigma: np.ndarray
+    y: np.ndarray
+    values: np.ndarray
+    minima: list  # Minimum(mu, sigma, value), global first
+    log_sigma: bool
+
+    @property
+    def finite(self) -> bool:
+        return bool(np.isfinite(self.values).any())
+
+
+class _LRU:
+    def __init__(self, size):
+        self._data, self._size, self._lock = OrderedDict(), size, threading.Lock()
+
+    def get_or_compute(self, key, compute):
+        with self._lock:
+            if key in self._data:
+                self._data.move_to_end(key)
+                return self._data[key]
+        value = compute()
+        with self._lock:
+            self._data[key] = value
+            while len(self._data) > self._size:
+                self._data.popitem(last=False)
+        return value
+
+
+_GRIDS = _LRU(64)
+
+
+def landscape_grid(target, name, params=None, mu_range=(-5.0, 5.0), sigma_range=(0.15, 3.0), n_mu=121,
+                   n_sigma=81, log_sigma=False) -> LandscapeGrid:
+    """D(p, N(mu, sigma^2)) on an (n_sigma, n_mu) grid; sigma spaced evenly in sigma or in log sigma."""
+    chosen = divergences.validate_params([name], **(params or {}))[name]
+    lo, hi = float(sigma_range[0]), float(sigma_range[1])
+    if not 0 < lo < hi:
+        raise ValueError(f"sigma range must satisfy 0 < low < high, got {sigma_range}")
+    key = (target.key, name, tuple(sorted(chosen.items())), tuple(mu_range), (lo, hi), int(n_mu), int(n_sigma),
+           bool(log_sigma))
+
+    def compute():
+        mu = np.linspace(float(mu_range[0]), float(mu_range[1]), int(n_mu))
+        y = np.linspace(np.log(lo), np.log(hi), int(n_sigma)) if log_sigma else np.linspace(lo, hi, int(n_sigma))
+        sigma = np.exp(y) if log_sigma else y
+        values = divergences.evaluate_grid(target, mu[None, :], sigma[:, None], [name], **chosen)[name]
+        minima = list(cached_optimum(target, name, chosen).local_minima)
+        return LandscapeGrid(name, chosen, mu, sigma, y, np.asarray(values, dtype=float), minima, bool(log_sigma))
+
+    return _GRIDS.get_or_compute(key, compute)
+
+
+class Landscape(param.Parameterized):
+    """A divergence's landscape over (mu, sigma) for a target; ``grid`` is recomputed (or fetched from the
+    cache) whenever an input changes."""
+
+    target = param.ClassSelector(class_=Target, instantiate=False, doc="The target p")
+    divergence = param.Selector(default="reverse_kl", objects=list(divergences.REGISTRY))
+    divergence_params = param.Dict(default={}, doc="The divergence's parameters (alpha, beta)")
+    mu_range = param.Range(default=(-5.0, 5.0), doc="mu axis")
+    sigma_range = param.Range(default=(0.15, 3.0), doc="sigma axis (> 0)")
+    log_sigma = param.Boolean(default=False, doc="Space the sigma axis evenly in log sigma")
+    n_mu = param.Integer(default=121, bounds=(2, 1000))
+    n_sigma = param.Integer(default=81, bounds=(2, 1000))
+    grid = param.ClassSelector(class_=LandscapeGrid, doc="The computed landscape (read-only for views)")
+
+    def __init__(self, **params):
+        params.setdefault("target", Target())
+        super().__init__(**params)
+        self.target.param.watch(self._update, ["weights"])
+        self._update()
+
+    @param.depends("divergence", "divergence_params", "mu_range", "sigma_range", "log_sigma", "n_mu", "n_sigma",
+                   watch=True)
+    def _update(self, *events):
+        if events:  # Target fires 'weights' before refreshing its cached key: make sure it is current
+            self.target._clear_cache()
+        self.grid = landscape_grid(self.target, self.divergence, self.divergence_params, self.mu_range,
+                                   self.sigma_range, self.n_mu, self.n_sigma, self.log_sigma)

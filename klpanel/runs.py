@@ -1,0 +1,391 @@
+"""Optimisation runs: gradient descent (or Momentum, Adam) on a divergence D(p, q_theta) over q = N(mu, sigma^2).
+
+>>> from klpanel import Target
+>>> from klpanel.runs import Run
+>>> run = Run.original(Target(), "reverse_kl")        # the original page: GD lr 0.03, clip ±1.5, sigma >= 0.15
+>>> run.step(500).mu, run.sigma, run.loss              # doctest: +SKIP
+(0.0, 0.350, 1.214)                                    # stuck on the middle mode: a local minimum
+>>> run.trajectory["loss"]                             # numpy arrays: step, mu, sigma, loss, grad_norm
+
+One step, for a run at theta_t with gradient g_t (already known from the previous evaluation):
+
+1. g_t is expressed in the optimizer's parameterisation ((mu, sigma) or (mu, log sigma)),
+2. theta_{t+1} = optimizer.update(theta_t, g_t), then sigma_{t+1} = max(sigma_{t+1}, sigma_floor),
+3. the loss and the exact gradient at theta_{t+1} come from ``divergences.evaluate_grid`` (one vectorised call
+   for every run sharing target and divergence: ``step_runs``), and the gradient the next update uses is the
+   exact one or a Monte-Carlo estimate (``klpanel.estimators``).
+
+``grad_norm`` is the norm of the exact gradient in (mu, sigma), projected onto the feasible set (a sigma pinned
+on its floor with a gradient pushing it lower counts only through mu). A run is ``converged`` once that
+norm falls below ``tol``; it then stops moving, and ``minimum`` names the local minimum of
+``optimal_q(...).local_minima`` it reached. Runs are deterministic for a given seed.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+
+import numpy as np
+import param
+
+from . import divergences
+from .estimators import ESTIMATORS, make_rngs
+from .landscape import cached_optimum
+from .optimizers import GradientDescent, Optimizer, make_optimizer, optimizer_name
+from .target import Target
+
+FIELDS = ("step", "mu", "sigma", "loss", "grad_norm")
+
+#: The original page's optimiser: plain GD, lr 0.03, gradient clipped to ±1.5, sigma floor 0.15, exact
+#: gradients, one step per 80 ms tick, starting from the Explore section's q.
+ORIGINAL_PRESET = dict(optimizer=dict(name="gd", lr=0.03, clip=1.5), estimator="exact", sigma_floor=0.15,
+                       tol=1e-4)
+ORIGINAL_TICK_MS = 80
+
+#: how close (in mu, and relatively in sigma) a converged run must be to a local minimum to be matched to it
+MATCH_TOL = 0.05
+
+
+def _default_optimizer():
+    return GradientDescent(lr=0.03, clip=1.5)
+
+
+class Run(param.Parameterized):
+    """One optimisation of q = N(mu, sigma^2) against the target p under one divergence.
+
+    Changing any parameter (or the target's components) restarts the run from (mu0, sigma0).
+    """
+
+    target = param.ClassSelector(class_=Target, default=None, allow_None=True, instantiate=False,
+                                 doc="The target p (default: Target())")
+    divergence = param.Selector(default="reverse_kl", objects=list(divergences.REGISTRY),
+                                doc="Name of a registry divergence")
+    divergence_params = param.Dict(default={}, doc="The divergence's parameters (e.g. alpha, beta)")
+    mu0 = param.Number(default=0.0, doc="Start mu")
+    sigma0 = param.Number(default=0.8, bounds=(0, None), inclusive_bounds=(False, True), doc="Start sigma")
+    optimizer = param.ClassSelector(class_=Optimizer, default=None, allow_None=True, instantiate=False,
+                                    doc="Optimizer (default: GradientDescent(lr=0.03, clip=1.5))")
+    estimator = param.Selector(default="exact", objects=list(ESTIMATORS), doc="Gradient estimator")
+    n_samples = param.Integer(default=64, bounds=(1, 100_000), doc="Monte-Carlo samples per gradient")
+    seed = param.Integer(default=0, bounds=(0, None), doc="Seed of the run's random numbers")
+    sigma_floor = param.Number(default=0.15, bounds=(0, None), allow_None=True,
+                               doc="Lower bound on sigma after every step (None or 0: none)")
+    tol = param.Number(default=1e-4, bounds=(0, None), doc="Converged once the gradient norm is below this")
+    max_steps = param.Integer(default=200_000, bounds=(1, None), doc="A run stops after this many steps")
+
+    def __init__(self, target=None, optimizer=None, **params):
+        super().__init__(target=target if target is not None else Target(),
+                         optimizer=make_optimizer(optimizer) if optimizer is not None else _default_optimizer(),
+                         **params)
+        self.reset()
+
+    @classmethod
+    def original(cls, target=None, divergence="reverse_kl", mu0=0.0, sigma0=0.8, **params) -> "Run":
+        """The original page's run (``ORIGINAL_PRESET``) from (mu0, sigma0)."""
+        preset = {**ORIGINAL_PRESET, "optimizer": make_optimizer(dict(ORIGINAL_PRESET["optimizer"])), **params}
+        return cls(target=target, divergence=divergence, mu0=mu0, sigma0=sigma0, **preset)
+
+    # -- lifecycle ------------------------------------------------------------------------------------------
+    @param.depends("target", "divergence", "divergence_params", "mu0", "sigma0", "optimizer", "estimator",
+                   "n_samples", "seed", "sigma_floor", watch=True)
+    def reset(self) -> "Run":
+        """Back to (mu0, sigma0) at step 0 with a fresh optimizer state and random stream."""
+        if not (math.isfinite(self.mu0) and math.isfinite(self.sigma0) and self.sigma0 > 0):
+            raise ValueError(f"start q must have finite mu and sigma > 0, got ({self.mu0}, {self.sigma0})")
+        self.resolved_params = divergences.validate_params([self.divergence], **self.divergence_params)[self.divergence]
+        self._target_key = self.target.key
+        self._n = 0
+        self._theta = np.array([float(self.mu0), max(float(self.sigma0), self.floor)])
+        self._grad = np.zeros(2)  # the gradient the next update uses (exact or Monte Carlo)
+        self._loss = math.nan
+        self._grad_norm = math.nan
+        self._state = {k: v[0] for k, v in self.optimizer.init_state(1).items()}
+        self._rng = make_rngs([self.seed])[0]
+        self.status = "running"
+        self.message = ""
+        self._trajectory = {k: [] for k in FIELDS}
+        evaluate_runs([self])
+        return self
+
+    @property
+    def floor(self) -> float:
+        return float(self.sigma_floor or 0.0)
+
+    def _sync(self):
+        # a target edited in place (custom components, sliders) restarts the run, like the original page
+        if self.target.key != self._target_key:
+            self.reset()
+
+    def step(self, n: int = 1) -> "Run":
+        """Take up to ``n`` optimizer steps (fewer once converged or stopped). Returns self."""
+        step_runs([self], n)
+        return self
+
+    # -- state ----------------------------------------------------------------------------------------------
+    @property
+    def mu(self) -> float:
+        return float(self._theta[0])
+
+    @property
+    def sigma(self) -> float:
+        return float(self._theta[1])
+
+    @property
+    def n_steps(self) -> int:
+        """Steps taken since the last reset."""
+        return self._n
+
+    @property
+    def loss(self) -> float:
+        """D(p, q) at the current q (exact, whatever the gradient estimator)."""
+        return self._loss
+
+    @property
+    def grad_norm(self) -> float:
+        return self._grad_norm
+
+    @property
+    def gradient(self) -> np.ndarray:
+        """The gradient (d/dmu, d/dsigma) the next step will use (exact or Monte Carlo)."""
+        return self._grad.copy()
+
+    @property
+    def converged(self) -> bool:
+        return self.status == "converged"
+
+    @property
+    def active(self) -> bool:
+        return self.status == "running"
+
+    @property
+    def trajectory(self) -> dict:
+        """Every visited state since the reset: dict of numpy arrays step, mu, sigma, loss, grad_norm."""
+        self._sync()
+        return {k: np.asarray(v, dtype=int if k == "step" else float) for k, v in self._trajectory.items()}
+
+    def trajectory_since(self, start: int) -> dict:
+        """The trajectory entries from index ``start`` on, as lists (for streaming to a plot)."""
+        return {k: v[start:] for k, v in self._trajectory.items()}
+
+    @property
+    def trajectory_length(self) -> int:
+        return len(self._trajectory["step"])
+
+    @property
+    def optimum(self):
+        """``optimal_q(target, divergence, **params)`` (cached per target, divergence and params)."""
+        return cached_optimum(self.target, self.divergence, self.resolved_params)
+
+    @property
+    def minimum_index(self):
+        """Index in ``optimum.local_minima`` (0 = global) of the minimum this converged run sits on, else None."""
+        if not self.converged:
+            return None
+        for i, m in enumerate(self.optimum.local_minima):
+            if abs(m.mu - self.mu) <= MATCH_TOL and abs(m.sigma - self.sigma) <= MATCH_TOL * max(m.sigma, 1.0):
+                return i
+        return None
+
+    @property
+    def minimum(self):
+        """The ``Minimum(mu, sigma, value)`` this converged run reached, or None."""
+        i = self.minimum_index
+        return None if i is None else self.optimum.local_minima[i]
+
+    def to_dict(self) -> dict:
+        """JSON-ready: the settings, the trajectory as lists, the final state, convergence and the minimum.
+        Non-finite numbers become None."""
+        def num(x):
+            return float(x) if x is not None and math.isfinite(x) else None
+
+        traj = {k: ([int(s) for s in v] if k == "step" else [num(x) for x in v])
+                for k, v in self._trajectory.items()}
+        minimum, index = self.minimum, self.minimum_index
+        opt = self.optimizer
+        return {
+            "target": self.target.to_dict(),
+            "divergence": self.divergence,
+            "divergence_params": dict(self.resolved_params),
+            "mu0": self.mu0, "sigma0": self.sigma0,
+            "optimizer": {"name": optimizer_name(opt),
+                          **{k: v for k, v in opt.param.values().items() if k != "name"}},
+            "estimator": self.estimator, "n_samples": self.n_samples, "seed": self.seed,
+            "sigma_floor": self.sigma_floor, "tol": self.tol,
+            "trajectory": traj,
+            "final": {"step": self._n, "mu": num(self.mu), "sigma": num(self.sigma), "loss": num(self.loss),
+                      "grad_norm": num(self.grad_norm)},
+            "converged": self.converged,
+            "status": self.status,
+            "message": self.message,
+            "minimum": None if minimum is None else {
+                "mu": minimum.mu, "sigma": minimum.sigma, "value": minimum.value, "index": index,
+                "is_global": index == 0},
+        }
+
+    def __repr__(self):
+        return (f"Run({self.divergence}, step {self._n}: mu={self.mu:.4f}, sigma={self.sigma:.4f}, "
+                f"loss={self.loss:.4f}, {self.status})")
+
+    __str__ = __repr__
+
+
+# -- batched evaluation and stepping ----------------------------------------------------------------------------
+def _groups(runs):
+    """Partition runs into groups stepped together: same target object, estimator, optimizer object, sigma
+    floor and sample count, and divergence parameters that agree (one ``evaluate_grid`` call per group
+    serves every divergence in it: the quadrature rule is built once for all rows)."""
+    groups = defaultdict(list)  # base key -> list of (merged params, runs)
+    for run in runs:
+        base = (id(run.target), run.estimator, id(run.optimizer), run.floor, run.n_samples)
+        for merged, members in groups[base]:
+            if all(merged.get(k, v) == v for k, v in run.resolved_params.items()):
+                merged.update(run.resolved_params)
+                members.append(run)
+                break
+        else:
+            groups[base].append((dict(run.resolved_params), [run]))
+    return [members for parts in groups.values() for _, members in parts]
+
+
+def _evaluate(group, mu, sigma):
+    """Loss (n,), exact gradient (n, 2) and the gradient to follow (n, 2) at rows (mu, sigma) of a group."""
+    r0 = group[0]
+    names = list(dict.fromkeys(r.divergence for r in group))
+    merged = {k: v for r in group for k, v in r.resolved_params.items()}
+    out = divergences.evaluate_grid(r0.target, mu, sigma, names=names, gradients=True, **merged)
+    which = np.array([names.index(r.divergence) for r in group])
+    rows = np.arange(len(group))
+    stacked = np.array([np.broadcast_to(np.asarray(out[n], dtype=float), (3, len(group))) for n in names])
+    value = stacked[which, 0, rows]
+    exact = np.stack([stacked[which, 1, rows], stacked[which, 2, rows]], axis=-1)
+    estimator = ESTIMATORS[r0.estimator]
+    if not estimator.stochastic:
+        return value, exact, exact
+    follow = np.empty_like(exact)
+    for k, name in enumerate(names):
+        idx = np.nonzero(which == k)[0]
+        follow[idx] = estimator.batch_gradient(r0.target, name, group[idx[0]].resolved_params, mu[idx], sigma[idx],
+                                               [group[i]._rng for i in idx], r0.n_samples, exact[idx])
+    return value, exact, follow
+
+
+def _projected_norm(exact, sigma, floor):
+    g = exact.copy()
+    pinned = (sigma <= floor * (1 + 1e-12)) & (g[:, 1] > 0)
+    g[pinned, 1] = 0.0
+    return np.sqrt(np.sum(g * g, axis=1))
+
+
+def _record(run: Run, loss, grad_exact_norm, follow):
+    run._loss = float(loss)
+    run._grad_norm = float(grad_exact_norm)
+    run._grad = follow
+    tr = run._trajectory
+    tr["step"].append(run._n)
+    tr["mu"].append(float(run._theta[0]))
+    tr["sigma"].append(float(run._theta[1]))
+    tr["loss"].append(run._loss)
+    tr["grad_norm"].append(run._grad_norm)
+    if not (math.isfinite(run._loss) and np.all(np.isfinite(follow)) and math.isfinite(run._grad_norm)):
+        run.status = "stopped"
+        run.message = (f"{run.divergence} is not finite at q = N({run.mu:.3g}, {run.sigma:.3g}²) "
+                       f"(loss {run._loss}); the run stopped there.")
+    elif run._grad_norm < run.tol:
+        run.status = "converged"
+    elif run._n >= run.max_steps:
+        run.status = "stopped"
+        run.message = f"stopped after max_steps = {run.max_steps} steps without converging"
+
+
+def evaluate_runs(runs):
+    """Evaluate loss and gradients at every run's current q and record it (used by ``reset``)."""
+    for group in _groups(runs):
+        theta = np.array([r._theta for r in group])
+        value, exact, follow = _evaluate(group, theta[:, 0], theta[:, 1])
+        norms = _projected_norm(exact, theta[:, 1], group[0].floor)
+        for i, r in enumerate(group):
+            _record(r, value[i], norms[i], follow[i])
+
+
+def step_runs(runs, n: int = 1):
+    """Advance many runs by up to ``n`` steps each, vectorised: runs sharing target, estimator and optimizer
+    object (any divergences) are stepped together with one ``evaluate_grid`` call per step."""
+    n = int(n)
+    if n < 0:
+        raise ValueError(f"n must be >= 0, got {n}")
+    for r in runs:
+        r._sync()
+    for group in _groups([r for r in runs if r.active]):
+        _step_group(group, n)
+    return runs
+
+
+def _step_group(group, n):
+    opt = group[0].optimizer
+    floor = group[0].floor
+    log_sigma = opt.parameterization == "log_sigma"
+    state = {k: np.array([r._state[k] for r in group]) for k in opt.state_names}
+    theta = np.array([r._theta for r in group])
+    grad = np.array([r._grad for r in group])
+    steps = np.array([r._n for r in group])
+    live = np.ones(len(group), dtype=bool)
+    for _ in range(n):
+        idx = np.nonzero(live)[0]
+        if idx.size == 0:
+            break
+        th, g = theta[idx].copy(), grad[idx].copy()
+        if log_sigma:
+            g[:, 1] *= th[:, 1]  # dD/dlog sigma = sigma dD/dsigma
+            th[:, 1] = np.log(th[:, 1])
+        sub = {k: v[idx] for k, v in state.items()}
+        new = opt.update(th, g, sub, steps[idx] + 1)
+        for k in state:
+            state[k][idx] = sub[k]
+        if log_sigma:
+            new[:, 1] = np.exp(new[:, 1])
+        new[:, 1] = np.maximum(new[:, 1], floor)
+        new[:, 1] = np.where(np.isfinite(new[:, 1]) & (new[:, 1] > 0), new[:, 1], max(floor, 1e-6))
+        theta[idx] = new
+        steps[idx] += 1
+        members = [group[i] for i in idx]
+        value, exact, follow = _evaluate(members, new[:, 0], new[:, 1])
+        norms = _projected_norm(exact, new[:, 1], floor)
+        grad[idx] = follow
+        for j, i in enumerate(idx):
+            r = group[i]
+            r._theta = theta[i].copy()
+            r._n = int(steps[i])
+            _record(r, value[j], norms[j], follow[j])
+            if not r.active:
+                live[i] = False
+    for i, r in enumerate(group):
+        for k in state:
+            r._state[k] = state[k][i].copy()
+
+
+def random_starts(n: int, seed=0, mu_range=(-5.0, 5.0), sigma_range=(0.15, 3.0)):
+    """``n`` start points (mu, sigma): mu uniform, sigma log-uniform in the ranges. Deterministic per seed."""
+    rng = np.random.default_rng(seed)
+    mu = rng.uniform(*mu_range, size=int(n))
+    sigma = np.exp(rng.uniform(np.log(sigma_range[0]), np.log(sigma_range[1]), size=int(n)))
+    return mu, sigma
+
+
+def random_restarts(n: int, target=None, divergence="reverse_kl", seed=0, mu_range=(-5.0, 5.0),
+                    sigma_range=(0.15, 3.0), **run_params) -> list[Run]:
+    """``n`` runs of one divergence from random starts (see ``random_starts``), sharing one optimizer object
+    so ``step_runs`` steps them together. Run i gets seed ``seed + i``."""
+    target = target if target is not None else Target()
+    optimizer = make_optimizer(run_params.pop("optimizer", None) or _default_optimizer())
+    mu, sigma = random_starts(n, seed, mu_range, sigma_range)
+    return [Run(target=target, divergence=divergence, mu0=float(m), sigma0=float(s), optimizer=optimizer,
+                seed=seed + i, **run_params) for i, (m, s) in enumerate(zip(mu, sigma))]
+
+
+def minima_reached(runs) -> dict:
+    """How many runs converged to each local minimum index (None: not converged / unmatched)."""
+    counts = defaultdict(int)
+    for r in runs:
+        counts[r.minimum_index] += 1
+    return dict(counts)
