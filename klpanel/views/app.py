@@ -1,0 +1,78 @@
+"""``KLExplorer``: the whole page as one Viewer — served by ``apps/kl_explorer.py``, inline in Jupyter.
+
+The sections share one :class:`~klpanel.explorer.Explorer` model; the optimisation-dynamics and
+α-spectrum sections (their own modules) receive it too. Served, the page sits in a dark
+``FastListTemplate`` with its light/dark switch, and its state lives in the URL.
+"""
+
+from __future__ import annotations
+
+import panel as pn
+import param
+
+from ..explorer import OPTION_SPECS, Explorer
+from .cards import FormulaCards
+from .dynamics import DynamicsSection
+from .explore import ExploreSection
+from .export import ExportPanel
+from .optimal import OptimalSection
+from .spectrum import SpectrumSection
+
+TITLE = "Forward KL vs Reverse KL Divergence"
+SUBTITLE = ("Approximating a multimodal distribution p with one Gaussian q: forward KL(p‖q) is "
+            "**mode-covering**, reverse KL(q‖p) is **mode-seeking** — and their relatives sit in between.")
+
+#: URL query names of the synced parameters, per model (the target before ``components``).
+URL_TARGET = {"n_modes": "modes", "spread": "spread", "decay": "decay"}
+URL_Q = {"mu": "mu", "sigma": "sigma"}
+URL_EXPLORER = {"selected": "div", "custom": "components"}
+
+
+class KLExplorer(pn.viewable.Viewer):
+    """The explorer app. ``KLExplorer()`` displays inline in Jupyter (after ``pn.extension("katex")``);
+    ``KLExplorer().servable()`` serves it in a template. Drive it programmatically through
+    ``.explorer`` (``app.explorer.q.mu = -3``, ``app.explorer.target.n_modes = 5``)."""
+
+    explorer = param.ClassSelector(class_=Explorer, doc="The shared state of every section")
+
+    def __init__(self, **params):
+        params.setdefault("explorer", Explorer())
+        super().__init__(**params)
+        e = self.explorer
+        self.header = pn.pane.Markdown(f"# {TITLE}\n{SUBTITLE}", sizing_mode="stretch_width")
+        self.optimal = OptimalSection(explorer=e)
+        self.cards = FormulaCards(explorer=e)
+        self.explore = ExploreSection(explorer=e)
+        self.dynamics = DynamicsSection(explorer=e)
+        self.spectrum = SpectrumSection(explorer=e)
+        self.export = ExportPanel(explorer=e)
+        self._layout = pn.Column(self.header, self.optimal, self.cards, self.explore, self.dynamics,
+                                 self.spectrum, self.export, sizing_mode="stretch_width", max_width=1400)
+
+    def sync_url(self, location=None) -> None:
+        """Keep target, q, the chosen divergences and their parameters in the URL's query string."""
+        location = location or pn.state.location
+        if location is None:
+            return
+        e = self.explorer
+        location.sync(e.target, URL_TARGET)
+        location.sync(e.q, URL_Q)
+        location.sync(e, URL_EXPLORER)
+        location.sync(e.options, {option: option for option in OPTION_SPECS})
+
+    def template(self, title: str = TITLE):
+        """The served page: a dark FastListTemplate (light/dark switch in its header)."""
+        self.header.object = SUBTITLE
+        return pn.template.FastListTemplate(title=title, theme="dark", theme_toggle=True, main=[self._layout],
+                                            main_max_width="1400px", accent="#1f77b4")
+
+    def servable(self, title: str = TITLE, location: bool = True, area: str = "main", target=None):
+        """Serve the page in its template, with the state synced to the URL."""
+        doc = pn.state.curdoc
+        if doc is not None and doc.session_context is not None:  # a server session (not Jupyter)
+            self.sync_url()
+            return self.template(title).servable(title=title, location=location)
+        return super().servable(title=title, location=location, area=area, target=target)
+
+    def __panel__(self):
+        return self._layout

@@ -1,0 +1,64 @@
+"""Section 2 — one card per selected divergence: formula (KaTeX), behaviour, what it means for LLM
+distillation (all registry text), and a live line with this target's optimum from the library."""
+
+from __future__ import annotations
+
+import panel as pn
+import param
+
+from .. import divergences
+from ..explorer import Explorer, format_value
+from .plotting import COLORS
+
+
+def card_text(name: str) -> str:
+    """The card's prose, straight from the registry (the claims test reads exactly this)."""
+    d = divergences.REGISTRY[name]
+    return f"{d.behaviour}\n\n**In LLM distillation.** {d.distillation}"
+
+
+def optimum_line(explorer: Explorer, name: str) -> str:
+    """``Here: optimum q = N(-3.000, 0.350²), value 0.617; 4 local minima`` (from ``explorer.optima``)."""
+    if name in explorer.problems:
+        return f"*Here:* {explorer.problems[name]}"
+    best = explorer.optima.get(name)
+    if best is None:
+        return ""
+    n = len(best.local_minima)
+    minima = "1 local minimum (the global one)" if n == 1 else f"{n} local minima"
+    return (f"*Here:* optimum q = N({best.mu:.3f}, {best.sigma:.3f}²), value {format_value(best.value)}; "
+            f"{minima}.")
+
+
+class FormulaCards(pn.viewable.Viewer):
+    """Cards for the registry, each visible while its divergence is selected."""
+
+    explorer = param.ClassSelector(class_=Explorer)
+
+    def __init__(self, **params):
+        super().__init__(**params)
+        self.cards, self.lines = {}, {}
+        for name, d in divergences.REGISTRY.items():
+            self.lines[name] = pn.pane.Markdown(optimum_line(self.explorer, name), sizing_mode="stretch_width")
+            self.cards[name] = pn.Column(
+                pn.pane.HTML(f'<h3 style="margin:0;color:{COLORS[name]}">{d.label}</h3>'),
+                pn.pane.LaTeX(f"$${d.latex}$$", renderer="katex", sizing_mode="stretch_width",
+                              styles={"font-size": "1.05em"}),
+                pn.pane.Markdown(card_text(name), sizing_mode="stretch_width"),
+                self.lines[name],
+                width=360, min_height=300, margin=8, visible=name in self.explorer.selected,
+                styles={"border": f"1px solid {COLORS[name]}", "border-radius": "8px", "padding": "8px"})
+        self.explorer.param.watch(self._update, ["selected", "optima", "problems"])
+
+    def _update(self, *events):
+        with pn.io.hold():
+            for name, card in self.cards.items():
+                card.visible = name in self.explorer.selected
+                if card.visible:
+                    self.lines[name].object = optimum_line(self.explorer, name)
+
+    def __panel__(self):
+        return pn.Column(
+            pn.pane.Markdown("## 2. The divergences", sizing_mode="stretch_width"),
+            pn.FlexBox(*self.cards.values(), sizing_mode="stretch_width"),
+            sizing_mode="stretch_width")

@@ -1,0 +1,73 @@
+"""Serve the app the way users do (``klpanel serve``: app + API) on a free port; pages answer 200
+and the server logs no exception, also for a URL carrying state, and one carrying nonsense."""
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import requests
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_until(condition, timeout=60.0, interval=0.2):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        result = condition()
+        if result:
+            return result
+        time.sleep(interval)
+    raise TimeoutError(f"condition not met within {timeout} s")
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    port = free_port()
+    log = tmp_path_factory.mktemp("serve") / "server.log"
+    with open(log, "w") as out:
+        proc = subprocess.Popen([sys.executable, "-m", "klpanel.cli", "serve", "--port", str(port)],
+                                cwd=ROOT, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
+                                env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    url = f"http://127.0.0.1:{port}"
+
+    def answering():
+        if proc.poll() is not None:
+            raise RuntimeError(f"server exited:\n{log.read_text()}")
+        try:
+            return requests.get(f"{url}/kl_explorer", timeout=30).status_code == 200
+        except requests.ConnectionError:
+            return False
+
+    try:
+        wait_until(answering, timeout=90)
+        yield url, log
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)  # the CLI and the `panel serve` it started
+        proc.wait(timeout=30)
+
+
+@pytest.mark.parametrize("path", [
+    "/kl_explorer",
+    "/",  # --index kl_explorer
+    "/kl_explorer?modes=5&spread=2.5&mu=-1.25&sigma=0.5&div=%5B%22jsd%22%2C%22renyi%22%5D&renyi_alpha=0.75",
+    "/kl_explorer?components=0.5,0.5%7C-4,4%7C0.5,0.5",
+    "/kl_explorer?modes=99&sigma=-1&mu=abc&div=%5B%22nope%22%5D&components=1,2%7Cx%7C1",
+])
+def test_page_serves_without_server_exception(server, path):
+    url, log = server
+    response = requests.get(url + path, timeout=60)
+    assert response.status_code == 200
+    assert "Forward KL vs Reverse KL Divergence" in response.text
+    text = log.read_text()
+    assert "Traceback" not in text and "ERROR" not in text, text

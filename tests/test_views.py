@@ -1,0 +1,136 @@
+"""The views follow the model: changing a param changes what the plots' sources and panes hold."""
+
+import json
+import math
+
+import numpy as np
+import panel as pn
+import pytest
+from bokeh.document import Document
+from panel.io.location import Location
+
+from klpanel import KLExplorer, divergences
+from klpanel.explorer import PRESETS, Explorer
+
+
+@pytest.fixture(scope="module")
+def app():
+    app = KLExplorer()
+    pn.panel(app).get_root(Document())  # render once, as a session would
+    return app
+
+
+@pytest.fixture(autouse=True)
+def reset(app):
+    yield
+    e = app.explorer
+    e.selected = list(divergences.DEFAULT_NAMES)
+    e.q.param.update(mu=0.0, sigma=0.8)
+    e.apply_preset("Original (3 modes)")
+
+
+def test_explore_plot_and_readouts_follow_q(app):
+    e = app.explorer
+    e.q.param.update(mu=-1.5, sigma=1.2)
+    data = app.explore.source.data
+    np.testing.assert_allclose(data["q"], e.q.pdf(e.x), rtol=1e-6, atol=1e-7)
+    np.testing.assert_allclose(data["lo"], np.minimum(e.p_density, e.q.pdf(e.x)), rtol=1e-6, atol=1e-7)
+    for name, value in divergences.evaluate(e.target, e.q, e.selected).items():
+        assert f'data-divergence="{name}"' in app.explore.readouts.object
+        assert f">{value:.3f}<" in app.explore.readouts.object
+
+
+def test_readouts_show_infinity_never_nan(app):
+    e = app.explorer
+    e.selected = ["alpha"]
+    e.options.alpha_alpha = 1.5
+    e.q.sigma = 0.15
+    html = app.explore.readouts.object
+    assert ">∞<" in html and "nan" not in html.lower()
+    e.options.alpha_alpha = 0.5
+
+
+def test_optimal_curves_follow_the_target(app):
+    e = app.explorer
+    e.target.n_modes = 5
+    data = app.optimal.curves.data
+    np.testing.assert_allclose(data["p"], e.target.pdf(e.x), rtol=1e-6, atol=1e-7)
+    for name in e.selected:
+        best = e.optima[name]
+        np.testing.assert_allclose(data[name], np.exp(-0.5 * ((e.x - best.mu) / best.sigma) ** 2)
+                                   / (best.sigma * np.sqrt(2 * np.pi)), rtol=1e-5, atol=1e-7)
+    markers = app.optimal.markers.data
+    assert len(markers["mu"]) == sum(len(b.local_minima) for b in e.optima.values())
+    assert markers["kind"].count("global minimum") == len(e.optima)
+    assert app.optimal.figure.y_range.end >= float(np.max(e.p_density))
+
+
+def test_selection_shows_lines_cards_and_readouts(app):
+    e = app.explorer
+    e.selected = ["forward_kl", "hellinger"]
+    visible = {name for name, line in app.optimal.lines.items() if line.visible}
+    assert visible == {"forward_kl", "hellinger"}
+    assert {n for n, card in app.cards.cards.items() if card.visible} == {"forward_kl", "hellinger"}
+    assert 'data-divergence="hellinger"' in app.explore.readouts.object
+    assert 'data-divergence="tv"' not in app.explore.readouts.object
+    assert app.optimal.chooser.sliders["alpha_alpha"].visible is False
+
+
+def test_card_line_states_the_library_optimum(app):
+    best = app.explorer.optima["reverse_kl"]
+    assert f"N({best.mu:.3f}, {best.sigma:.3f}²)" in app.cards.lines["reverse_kl"].object
+
+
+def test_invalid_components_show_a_message_and_keep_the_plot(app):
+    e = app.explorer
+    before = app.optimal.curves.data["p"].copy()
+    controls = app.optimal.controls
+    controls.weights.value = "1, 2, oops"
+    controls.apply.clicks += 1
+    assert controls.message.visible and "numbers" in controls.message.object
+    np.testing.assert_array_equal(app.optimal.curves.data["p"], before)
+    controls.weights.value = "1, 1, 1"
+    controls.apply.clicks += 1
+    assert not controls.message.visible and e.target.mode == "custom"
+
+
+def test_preset_select(app):
+    app.optimal.controls.presets.value = "Two far modes"
+    assert app.explorer.target.means.tolist() == PRESETS["Two far modes"]["means"]
+    assert "custom" in app.optimal.controls.status.object
+
+
+def test_export_downloads(app):
+    csv_text = app.export.csv.callback().getvalue()
+    assert csv_text.splitlines()[0].startswith("divergence,label")
+    assert len(csv_text.splitlines()) == 1 + len(app.explorer.selected)
+    data = json.loads(app.export.json.callback().getvalue())
+    assert [row["name"] for row in data["divergences"]] == app.explorer.selected
+
+
+def test_url_state_round_trip():
+    url = ("?modes=5&spread=2.5&mu=-1.25&sigma=0.5&div=%5B%22jsd%22%2C%22renyi%22%5D&renyi_alpha=0.75")
+    app = KLExplorer(explorer=Explorer())
+    app.sync_url(Location(search=url))
+    e = app.explorer
+    assert (e.target.n_modes, e.target.spread, e.q.mu, e.q.sigma) == (5, 2.5, -1.25, 0.5)
+    assert e.selected == ["jsd", "renyi"] and e.options.renyi_alpha == 0.75
+    assert set(e.values) == {"jsd", "renyi"}
+
+    location = Location()
+    app.sync_url(location)
+    e.param.update(weights_text="1, 1", means_text="-3, 3", sigmas_text="0.4, 0.4")
+    e.apply_components()
+    shared = KLExplorer(explorer=Explorer())
+    shared.sync_url(Location(search=location.search))
+    assert shared.explorer.target.to_dict() == e.target.to_dict()
+    assert shared.explorer.q.mu == -1.25 and shared.explorer.selected == ["jsd", "renyi"]
+
+
+def test_every_section_is_placed(app):
+    from klpanel.views.dynamics import DynamicsSection
+    from klpanel.views.spectrum import SpectrumSection
+    assert len(app.__panel__().objects) == 7  # header, sections 1-5, export
+    assert isinstance(app.dynamics, DynamicsSection) and isinstance(app.spectrum, SpectrumSection)
+    assert app.dynamics.explorer is app.explorer and app.spectrum.explorer is app.explorer
+    assert all(math.isfinite(v) for v in app.explorer.values.values())
