@@ -6,6 +6,7 @@ import os
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -40,28 +41,35 @@ class Server:
         cmd = [sys.executable, "-m", "panel", "serve", str(app), "--plugins", "klpanel.api",
                "--port", str(self.port), "--address", "127.0.0.1",
                "--allow-websocket-origin", f"127.0.0.1:{self.port}"]
-        self.log = open(os.devnull, "w") if os.environ.get("KLPANEL_QUIET_SERVER") else None
+        # a file, not a pipe: an undrained pipe fills up and blocks the server's logging
+        self.log = tempfile.TemporaryFile("w+")
         self.proc = subprocess.Popen(cmd, cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT), **(env or {})},
-                                     stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+                                     stdout=self.log, stderr=subprocess.STDOUT, text=True)
         wait_until(self._up, what=f"the API at {self.url}/api/health")
 
     def _up(self) -> bool:
         if self.proc.poll() is not None:
-            raise RuntimeError(f"panel serve exited with {self.proc.returncode}:\n{self.proc.stdout.read()}")
+            raise RuntimeError(f"panel serve exited with {self.proc.returncode}:\n{self.read_log()}")
         try:
             return requests.get(self.url + "/api/health", timeout=1).status_code == 200
         except requests.ConnectionError:
             return False
 
+    def read_log(self) -> str:
+        self.log.seek(0)
+        return self.log.read()
+
     def stop(self) -> str:
         """Stop the server; returns its log (stdout and stderr)."""
         self.proc.terminate()
         try:
-            out, _ = self.proc.communicate(timeout=20)
+            self.proc.wait(timeout=20)
         except subprocess.TimeoutExpired:
             self.proc.kill()
-            out, _ = self.proc.communicate()
-        return out or ""
+            self.proc.wait()
+        out = self.read_log()
+        self.log.close()
+        return out
 
 
 @pytest.fixture(scope="session")
