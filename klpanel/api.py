@@ -106,16 +106,17 @@ def landscape_body(spec: tuple, name: str, params: dict, grid: dict) -> bytes:
                   "infinite": int(np.sum(values == np.inf)), "grid_min": best})
 
 
-def run_body(spec: dict) -> bytes:
+def run_body(spec: dict) -> tuple[int, bytes]:
+    """``(status, body)`` of an optimisation run: ``Run(**spec).step(steps).to_dict()``, or a 400 when the
+    library rejects the combination with a ``ValueError``."""
     from .runs import Run
-    target = v.target_from_components(spec.pop("target"))
-    steps = spec.pop("steps")
+    spec = dict(spec)
+    target, steps = v.build_target(spec.pop("target")), spec.pop("steps")
     try:
-        run = Run(target=target, **spec)
-        run.step(steps)
-    except ValueError as exc:  # an option the library rejects (reported as 400 by the handler)
-        return dumps({"__error__": str(exc)})
-    return dumps(run.to_dict())
+        run = Run(target=target, **spec).step(steps)
+    except ValueError as exc:
+        return 400, dumps({"error": str(exc), "field": None})
+    return 200, dumps(run.to_dict())
 
 
 # -- heavy work off the event loop --------------------------------------------------------------------------------
@@ -214,7 +215,8 @@ class APIHandler(RequestHandler):
 
 class HealthHandler(APIHandler):
     def get(self):
-        self.write_json({"status": "ok", "version": __version__})
+        self.write_json({"status": "ok", "version": __version__,
+                         "heavy": {"in_flight": HEAVY.in_flight, "limit": HEAVY.limit}})
 
 
 class DivergencesHandler(APIHandler):
@@ -254,6 +256,13 @@ class LandscapeHandler(APIHandler):
         self.write_json(await HEAVY.run(landscape_body, spec, name, params, grid))
 
 
+class RunHandler(APIHandler):
+    async def post(self):
+        spec = v.parse_run(v.parse_json(self.request.body))
+        status, body = await HEAVY.run(run_body, spec)
+        self.write_json(body, status)
+
+
 class OpenAPIHandler(APIHandler):
     def get(self):
         from .openapi import spec_json
@@ -271,6 +280,7 @@ ROUTES = [
     (r"/api/evaluate", EvaluateHandler),
     (r"/api/optimal", OptimalHandler),
     (r"/api/landscape", LandscapeHandler),
+    (r"/api/run", RunHandler),
     (r"/api/openapi\.json", OpenAPIHandler),
     (r"/api/.*", NotFoundHandler),
 ]

@@ -24,11 +24,14 @@ def field_schema(f: v.Field) -> dict:
                 s["exclusiveMinimum"] = True
         if f.maximum is not None:
             s["maximum"] = f.maximum
+            if f.exclusive_maximum:
+                s["exclusiveMaximum"] = True
     elif f.kind == "name":
         s = {"type": "string", "enum": list(f.choices)}
     else:
         item = {"type": "string", "enum": list(f.choices)} if f.kind == "names" else \
-            field_schema(v.Field(f.name, "number", f.doc, None, f.minimum, f.maximum, f.exclusive_minimum))
+            field_schema(v.Field(f.name, "number", f.doc, None, f.minimum, f.maximum, f.exclusive_minimum,
+                                 f.exclusive_maximum))
         s = {"type": "array", "items": item, "minItems": 1}
         if f.max_items is not None:
             s["maxItems"] = f.max_items
@@ -36,6 +39,17 @@ def field_schema(f: v.Field) -> dict:
             s["uniqueItems"] = True
     if f.default is not None:
         s["default"] = f.default
+    if f.nullable:
+        s["nullable"] = True
+    return s
+
+
+def object_schema(fields, description=None) -> dict:
+    """A JSON object of ``fields`` (all optional, nothing else allowed)."""
+    s = {"type": "object", "properties": {f.name: {**field_schema(f), "description": f.doc} for f in fields},
+         "additionalProperties": False}
+    if description:
+        s["description"] = description
     return s
 
 
@@ -121,9 +135,27 @@ def _paths() -> dict:
         "infinite": {"type": "integer", "minimum": 0, "description": "How many grid values are +inf (sent as null)"},
         "grid_min": {**POINT, "nullable": True, "description": "The smallest finite value on the grid"},
     })
+    run_request = object_schema(v.RUN_SCALAR_FIELDS)
+    docs = {"target": TARGET_DOC, "q0": "Start of q", "optimizer": "Optimizer and its hyper-parameters (`clip: null` = no clipping). Without this "
+                                  "object: the original page's gradient descent, lr 0.03, clip ±1.5",
+            "estimator": "Gradient estimator, Monte-Carlo sample count and seed"}
+    for key, fields in v.RUN_OBJECTS.items():
+        run_request["properties"][key] = object_schema(fields, docs[key])
+    per_step = {"step": array({"type": "integer"}), **{k: array(NULLABLE_NUMBER)
+                                                       for k in ("mu", "sigma", "loss", "grad_norm")}}
+    run = obj({
+        "target": TARGET_OUT, "divergence": NAME, "divergence_params": PARAMS_OUT,
+        "trajectory": obj(per_step),
+        "final": obj({"step": {"type": "integer"}, **{k: NULLABLE_NUMBER for k in ("mu", "sigma", "loss", "grad_norm")}}),
+        "converged": {"type": "boolean"}, "status": {"type": "string"}, "message": {"type": "string"},
+        "minimum": {**obj({"mu": NUMBER, "sigma": NUMBER, "value": NULLABLE_NUMBER, "index": {"type": "integer"},
+                           "is_global": {"type": "boolean"}}), "nullable": True},
+    }, required=["target", "divergence", "trajectory", "final", "converged", "status"])
     return {
-        "/api/health": _get("Liveness", "Always `{\"status\": \"ok\"}` while the server runs.", (),
-                            obj({"status": {"type": "string", "enum": ["ok"]}, "version": {"type": "string"}})),
+        "/api/health": _get("Liveness", "`status` is always `ok` while the server runs; `heavy` counts the heavy requests in flight "
+                            "in this process and their limit.", (),
+                            obj({"status": {"type": "string", "enum": ["ok"]}, "version": {"type": "string"},
+                                 "heavy": obj({"in_flight": {"type": "integer"}, "limit": {"type": "integer"}})})),
         "/api/divergences": _get("The divergence registry", "Every divergence with its label, LaTeX formula, "
                                  "behaviour and parameters (defaults and ranges).", (),
                                  obj({"divergences": array(divergence), "default_names": array(NAME)})),
@@ -140,6 +172,16 @@ def _paths() -> dict:
             "Divergence landscape over (mu, sigma)",
             f"Values on an n × n grid (n ≤ {v.MAX_GRID_SIDE}); `values[i][j]` is at (`mu[j]`, `sigma[i]`). "
             f"{TARGET_DOC} {INFINITE_DOC}", v.LANDSCAPE_QUERY_FIELDS, landscape, heavy=True),
+        "/api/run": {"post": {
+            "summary": "An optimisation run",
+            "description": (
+                "Runs `steps` optimizer steps (at most %d, fewer once converged) of q = N(mu, sigma²) from `q0` on "
+                "the divergence, off the event loop, and returns the trajectory (step, mu, sigma, loss, gradient "
+                "norm per step, the start included), the final state, whether it converged and which local "
+                "minimum it reached. Every field is optional; `optimizer` takes the chosen optimizer's own "
+                "hyper-parameters. Body at most %d bytes. %s" % (v.MAX_STEPS, v.MAX_BODY_BYTES, TARGET_DOC)),
+            "requestBody": {"required": True, "content": {"application/json": {"schema": run_request}}},
+            "responses": {"200": _response("OK", run), **_errors(400, 413, 503)}}},
         "/api/openapi.json": _get("This document", "The OpenAPI 3 description of the API.", (), {"type": "object"}),
     }
 

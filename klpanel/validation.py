@@ -11,6 +11,7 @@ No Panel or Tornado here: this module is plain Python over the numerics.
 
 from __future__ import annotations
 
+import json
 import math
 from dataclasses import dataclass
 from functools import lru_cache
@@ -23,6 +24,9 @@ from .target import MAX_MODES, Target
 #: Work caps per request (also published in the OpenAPI spec).
 MAX_GRID_SIDE = 400
 MAX_BODY_BYTES = 64 * 1024
+MAX_STEPS = 2000
+MAX_SAMPLES = 4096
+MAX_SEED = 2**32 - 1
 #: Sanity bounds for locations (means, mu) and scales (sigmas, sigma) accepted over HTTP.
 LOCATION_BOUNDS = (-100.0, 100.0)
 SCALE_BOUNDS = (0.01, 100.0)
@@ -48,7 +52,8 @@ def _fmt(x) -> str:
 @dataclass(frozen=True)
 class Field:
     """One input: ``kind`` is ``number``, ``integer``, ``numbers`` (a list: comma-separated in a
-    query, an array in JSON), ``name`` (one of ``choices``) or ``names`` (a list of ``choices``)."""
+    query, an array in JSON), ``name`` (one of ``choices``), ``names`` (a list of ``choices``) or
+    ``object`` (a nested JSON object, parsed by its own fields)."""
 
     name: str
     kind: str
@@ -57,8 +62,10 @@ class Field:
     minimum: float | None = None
     maximum: float | None = None
     exclusive_minimum: bool = False
+    exclusive_maximum: bool = False
     max_items: int | None = None
     choices: tuple | None = None
+    nullable: bool = False  # JSON null accepted (and returned as None)
 
     # -- the allowed range, in words (used by every error message) -------------------------
     def allowed(self) -> str:
@@ -67,8 +74,9 @@ class Field:
         lo = "-inf" if self.minimum is None else _fmt(self.minimum)
         hi = "inf" if self.maximum is None else _fmt(self.maximum)
         left = "(" if self.exclusive_minimum or self.minimum is None else "["
+        right = ")" if self.exclusive_maximum or self.maximum is None else "]"
         what = "an integer" if self.kind == "integer" else "a finite number"
-        return f"{what} in {left}{lo}, {hi}]"
+        return f"{what} in {left}{lo}, {hi}{right}"
 
     def fail(self, why: str, raw, field: str | None = None) -> BadRequest:
         shown = repr(raw)
@@ -78,9 +86,18 @@ class Field:
         return BadRequest(f"{name} {why}, got {shown}", name)
 
     # -- parsing --------------------------------------------------------------------------
-    def parse(self, raw, field: str | None = None):
-        """Clean value from a query string or a JSON value; ``field`` overrides the reported name
-        (e.g. ``q0.sigma`` for nested JSON)."""
+    def parse(self, raw, field: str | None = None, json_value: bool = False):
+        """Clean value from a query string or (``json_value``) a JSON value, where numbers must be
+        JSON numbers and lists JSON arrays; ``field`` overrides the reported name (``q0.sigma``)."""
+        if json_value and isinstance(raw, str) and self.kind not in ("name", "object"):
+            raise self.fail(f"must be {'a JSON array' if self.kind in ('numbers', 'names') else self.allowed()}",
+                            raw, field)
+        if raw is None and self.nullable:
+            return None
+        if self.kind == "object":
+            if not isinstance(raw, dict):
+                raise self.fail("must be a JSON object", raw, field)
+            return raw
         if self.kind in ("number", "integer"):
             return self._scalar(raw, field)
         if self.kind == "name":
@@ -88,6 +105,8 @@ class Field:
                 raise self.fail(f"must be {self.allowed()}", raw, field)
             return raw
         items = self._items(raw, field)
+        if json_value and self.kind == "numbers" and any(isinstance(x, str) for x in raw):
+            raise self.fail(f"values must each be {self.allowed()}", next(x for x in raw if isinstance(x, str)), field)
         if self.kind == "names":
             bad = [x for x in items if not isinstance(x, str) or x not in self.choices]
             if bad:
@@ -129,18 +148,27 @@ class Field:
             value = int(value)
         too_low = self.minimum is not None and (
             value <= self.minimum if self.exclusive_minimum else value < self.minimum)
-        too_high = self.maximum is not None and value > self.maximum
+        too_high = self.maximum is not None and (
+            value >= self.maximum if self.exclusive_maximum else value > self.maximum)
         if too_low or too_high:
             raise self.fail(f"{must} {self.allowed()}", raw, field)
         return value
 
 
-def _param_field(name: str, p, doc: str | None = None) -> Field:
-    """A number/integer field from a ``param.Number``/``param.Integer`` (bounds and default)."""
+def _param_field(name: str, p, doc: str | None = None, maximum: float | None = None) -> Field:
+    """A field from a ``param.Number``/``param.Integer``/``param.Selector``: type, bounds, default and doc.
+    ``maximum`` caps a parameter that is unbounded above (the API bounds every number it accepts)."""
     import param
+    if isinstance(p, param.Selector):
+        return Field(name, "name", doc or p.doc, default=p.default, choices=tuple(p.objects))
     lo, hi = p.bounds or (None, None)
+    hi = maximum if hi is None else hi
+    inclusive = p.inclusive_bounds or (True, True)
     kind = "integer" if isinstance(p, param.Integer) else "number"
-    return Field(name, kind, doc or p.doc, default=p.default, minimum=lo, maximum=hi)
+    return Field(name, kind, doc or p.doc, default=p.default, minimum=lo, maximum=hi,
+                 exclusive_minimum=lo is not None and not inclusive[0],
+                 exclusive_maximum=p.bounds is not None and p.bounds[1] is not None and not inclusive[1],
+                 nullable=p.allow_None)
 
 
 # -- the fields of every endpoint ------------------------------------------------------------
@@ -196,6 +224,85 @@ LANDSCAPE_FIELDS = (
     Field("n", "integer", f"Grid points per side (at most {MAX_GRID_SIDE})", 100, 2, MAX_GRID_SIDE),
 )
 
+
+def _optimizer_fields() -> tuple:
+    """``name`` plus every hyper-parameter of any optimizer in ``optimizers.OPTIMIZERS`` (union of their
+    ranges; the chosen optimizer's own ones are enforced by ``optimizers.make_optimizer``)."""
+    from .optimizers import OPTIMIZERS
+    fields = {"name": Field("name", "name", "Optimizer", default="gd", choices=tuple(OPTIMIZERS))}
+    caps = {"lr": 10.0, "clip": 1e3, "eps": 1.0}
+    for cls in OPTIMIZERS.values():
+        for pname, p in cls.param.objects().items():
+            if pname != "name" and pname not in fields:
+                fields[pname] = _param_field(pname, p, maximum=caps.get(pname, 1e3))
+    return tuple(fields.values())
+
+
+def _run_fields():
+    from .estimators import ESTIMATORS
+    from .runs import Run
+    floor = Run.param.sigma_floor
+    return (
+        Field("name", "name", "Gradient estimator", default="exact", choices=tuple(ESTIMATORS)),
+        Field("n_samples", "integer", "Monte-Carlo samples per gradient", Run.param.n_samples.default, 1, MAX_SAMPLES),
+        Field("seed", "integer", "Seed of the run's random numbers", Run.param.seed.default, 0, MAX_SEED),
+    ), (
+        DIVERGENCE_FIELD, *DIVERGENCE_PARAM_FIELDS,
+        Field("steps", "integer", f"Optimizer steps (at most {MAX_STEPS}; fewer once converged)", 200, 1, MAX_STEPS),
+        Field("sigma_floor", "number", "Lower bound on sigma after every step (0: none)", floor.default, 0.0,
+              SCALE_BOUNDS[1], nullable=True),
+        Field("tol", "number", "Converged once the gradient norm is below this", Run.param.tol.default, 0.0, 1.0),
+    )
+
+
+OPTIMIZER_FIELDS = _optimizer_fields()
+ESTIMATOR_FIELDS, RUN_SCALAR_FIELDS = _run_fields()
+#: the objects nested in a run request body
+RUN_OBJECTS = {"target": TARGET_FIELDS, "q0": Q_FIELDS, "optimizer": OPTIMIZER_FIELDS, "estimator": ESTIMATOR_FIELDS}
+
+
+def parse_json(body: bytes):
+    """A request body as JSON: size-capped (413), UTF-8, no NaN/Infinity literals (400, field ``body``)."""
+    if len(body) > MAX_BODY_BYTES:
+        raise BadRequest(f"request body is {len(body)} bytes; the limit is {MAX_BODY_BYTES}", "body", 413)
+    def refuse(token):
+        raise ValueError(f"{token} is not valid JSON (use finite numbers)")
+    try:
+        return json.loads(body.decode("utf-8"), parse_constant=refuse)
+    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
+        raise BadRequest(f"request body is not valid JSON: {exc}", "body") from None
+
+
+def parse_run(body) -> dict:
+    """A ``POST /api/run`` body -> ``{"target": spec, "steps": n, **Run keyword arguments}``."""
+    top = parse_object(RUN_SCALAR_FIELDS + tuple(Field(k, "object", "") for k in RUN_OBJECTS), body)
+    nested = {k: parse_object(fields, top[k] if top[k] is not None else {}, k + ".")
+              for k, fields in RUN_OBJECTS.items()}
+    spec = target_spec(nested["target"], "target.")
+    build_target(spec, "target.")
+    q0 = make_q(nested["q0"], "q0.")
+    name = top["divergence"]
+    optimizer = None  # absent: Run's default, the original page's GD (lr 0.03, clip ±1.5)
+    if top["optimizer"] is not None:
+        optimizer = {k: x for k, x in nested["optimizer"].items() if k in top["optimizer"] or k == "name"}
+        _checked_optimizer(optimizer)
+    estimator = nested["estimator"]
+    return {"target": spec, "steps": top["steps"], "divergence": name,
+            "divergence_params": divergence_params([name], top), "mu0": q0.mu, "sigma0": q0.sigma,
+            "optimizer": optimizer, "estimator": estimator["name"], "n_samples": estimator["n_samples"],
+            "seed": estimator["seed"], "sigma_floor": top["sigma_floor"], "tol": top["tol"]}
+
+
+def _checked_optimizer(spec: dict):
+    from .optimizers import OPTIMIZERS, make_optimizer
+    try:
+        make_optimizer(dict(spec))
+    except ValueError as exc:
+        allowed, message = set(OPTIMIZERS[spec["name"]].param), str(exc)
+        wrong = next((k for k in spec if k != "name" and (k not in allowed or f"{k}'" in message)), None)
+        raise BadRequest(str(exc), "optimizer." + (wrong or "name")) from None
+
+
 #: fields of each GET endpoint, in the order the spec lists them
 EVALUATE_FIELDS = TARGET_FIELDS + Q_FIELDS + (DIVERGENCES_FIELD,) + DIVERGENCE_PARAM_FIELDS
 OPTIMAL_FIELDS = TARGET_FIELDS + (DIVERGENCE_FIELD,) + DIVERGENCE_PARAM_FIELDS
@@ -238,7 +345,8 @@ def parse_object(fields, obj, prefix: str = "", required=()) -> dict:
     for key in required:
         if key not in obj:
             raise BadRequest(f"{prefix + key} is required", prefix + key)
-    return {f.name: (f.parse(obj[f.name], prefix + f.name) if f.name in obj else _default(f)) for f in fields}
+    return {f.name: (f.parse(obj[f.name], prefix + f.name, json_value=True) if f.name in obj else _default(f))
+            for f in fields}
 
 
 def _default(field: Field):

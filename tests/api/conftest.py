@@ -35,12 +35,12 @@ def wait_until(condition, timeout=60.0, interval=0.05, what="condition"):
 class Server:
     """``panel serve`` with the API plugin in a subprocess; ``url`` is ``http://127.0.0.1:<port>``."""
 
-    def __init__(self, env=None, app=APP):
+    def __init__(self, env=None, command=None):
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        cmd = [sys.executable, "-m", "panel", "serve", str(app), "--plugins", "klpanel.api",
-               "--port", str(self.port), "--address", "127.0.0.1",
-               "--allow-websocket-origin", f"127.0.0.1:{self.port}"]
+        cmd = command(self.port) if command else [
+            sys.executable, "-m", "panel", "serve", str(APP), "--plugins", "klpanel.api",
+            "--port", str(self.port), "--address", "127.0.0.1", "--allow-websocket-origin", f"127.0.0.1:{self.port}"]
         # a file, not a pipe: an undrained pipe fills up and blocks the server's logging
         self.log = tempfile.TemporaryFile("w+")
         self.proc = subprocess.Popen(cmd, cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT), **(env or {})},
