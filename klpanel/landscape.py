@@ -46,6 +46,10 @@ class _LRU:
     def __init__(self, size):
         self._data, self._size, self._lock = OrderedDict(), size, threading.Lock()
 
+    def get(self, key):
+        with self._lock:
+            return self._data.get(key)
+
     def get_or_compute(self, key, compute):
         with self._lock:
             if key in self._data:
@@ -63,8 +67,9 @@ _GRIDS = _LRU(64)
 
 
 def landscape_grid(target, name, params=None, mu_range=(-5.0, 5.0), sigma_range=(0.15, 3.0), n_mu=121,
-                   n_sigma=81, log_sigma=False) -> LandscapeGrid:
-    """D(p, N(mu, sigma^2)) on an (n_sigma, n_mu) grid; sigma spaced evenly in sigma or in log sigma."""
+                   n_sigma=81, log_sigma=False, cached_only=False) -> LandscapeGrid | None:
+    """D(p, N(mu, sigma^2)) on an (n_sigma, n_mu) grid; sigma spaced evenly in sigma or in log sigma.
+    With ``cached_only`` return the cached grid or None (never compute)."""
     chosen = divergences.validate_params([name], **(params or {}))[name]
     lo, hi = float(sigma_range[0]), float(sigma_range[1])
     if not 0 < lo < hi:
@@ -80,7 +85,7 @@ def landscape_grid(target, name, params=None, mu_range=(-5.0, 5.0), sigma_range=
         minima = list(cached_optimum(target, name, chosen).local_minima)
         return LandscapeGrid(name, chosen, mu, sigma, y, np.asarray(values, dtype=float), minima, bool(log_sigma))
 
-    return _GRIDS.get_or_compute(key, compute)
+    return _GRIDS.get(key) if cached_only else _GRIDS.get_or_compute(key, compute)
 
 
 class Landscape(param.Parameterized):
@@ -95,9 +100,14 @@ class Landscape(param.Parameterized):
     log_sigma = param.Boolean(default=False, doc="Space the sigma axis evenly in log sigma")
     n_mu = param.Integer(default=121, bounds=(2, 1000))
     n_sigma = param.Integer(default=81, bounds=(2, 1000))
+    preview = param.Integer(default=0, bounds=(0, None),
+                            doc="If > 0 and ``defer`` is set: show a grid this many times coarser first")
+    defer = param.Callable(default=None, doc="Schedules a callable for later (a server's next tick); with "
+                                            "``preview`` the full grid is computed there")
     grid = param.ClassSelector(class_=LandscapeGrid, doc="The computed landscape (read-only for views)")
 
     def __init__(self, **params):
+        self._token = None
         params.setdefault("target", Target())
         super().__init__(**params)
         self.target.param.watch(self._update, ["weights"])
@@ -106,7 +116,20 @@ class Landscape(param.Parameterized):
     @param.depends("divergence", "divergence_params", "mu_range", "sigma_range", "log_sigma", "n_mu", "n_sigma",
                    watch=True)
     def _update(self, *events):
-        if events:  # Target fires 'weights' before refreshing its cached key: make sure it is current
-            self.target._clear_cache()
-        self.grid = landscape_grid(self.target, self.divergence, self.divergence_params, self.mu_range,
-                                   self.sigma_range, self.n_mu, self.n_sigma, self.log_sigma)
+        self.target._clear_cache()  # Target fires 'weights' before refreshing its cached key
+        args = (self.target, self.divergence, self.divergence_params, self.mu_range, self.sigma_range)
+        full = dict(n_mu=self.n_mu, n_sigma=self.n_sigma, log_sigma=self.log_sigma)
+        cached = landscape_grid(*args, **full, cached_only=True)
+        if cached is not None or not (self.preview and self.defer):
+            self._token = None
+            self.grid = cached or landscape_grid(*args, **full)
+            return
+        k = self.preview
+        self.grid = landscape_grid(*args, n_mu=max(self.n_mu // k, 2), n_sigma=max(self.n_sigma // k, 2),
+                                   log_sigma=self.log_sigma)
+        token = self._token = object()
+
+        def refine():
+            if token is self._token:  # inputs unchanged since the preview
+                self.grid = landscape_grid(*args, **full)
+        self.defer(refine)

@@ -104,6 +104,7 @@ class Run(param.Parameterized):
         self._rng = make_rngs([self.seed])[0]
         self.status = "running"
         self.message = ""
+        self._minimum_index = None
         self._trajectory = {k: [] for k in FIELDS}
         evaluate_runs([self])
         return self
@@ -180,12 +181,14 @@ class Run(param.Parameterized):
     @property
     def minimum_index(self):
         """Index in ``optimum.local_minima`` (0 = global) of the minimum this converged run sits on, else None."""
-        if not self.converged:
+        if self.status != "converged":
             return None
-        for i, m in enumerate(self.optimum.local_minima):
-            if abs(m.mu - self.mu) <= MATCH_TOL and abs(m.sigma - self.sigma) <= MATCH_TOL * max(m.sigma, 1.0):
-                return i
-        return None
+        if self._minimum_index is None:  # a converged run never moves again: match it once
+            self._minimum_index = next(
+                (i for i, m in enumerate(self.optimum.local_minima)
+                 if abs(m.mu - self.mu) <= MATCH_TOL and abs(m.sigma - self.sigma) <= MATCH_TOL * max(m.sigma, 1.0)),
+                -1)
+        return None if self._minimum_index < 0 else self._minimum_index
 
     @property
     def minimum(self):
@@ -277,7 +280,7 @@ def _projected_norm(exact, sigma, floor):
     return np.sqrt(np.sum(g * g, axis=1))
 
 
-def _record(run: Run, loss, grad_exact_norm, follow):
+def _record(run: Run, loss, grad_exact_norm, follow, tol, max_steps):
     run._loss = float(loss)
     run._grad_norm = float(grad_exact_norm)
     run._grad = follow
@@ -291,11 +294,11 @@ def _record(run: Run, loss, grad_exact_norm, follow):
         run.status = "stopped"
         run.message = (f"{run.divergence} is not finite at q = N({run.mu:.3g}, {run.sigma:.3g}²) "
                        f"(loss {run._loss}); the run stopped there.")
-    elif run._grad_norm < run.tol:
+    elif run._grad_norm < tol:
         run.status = "converged"
-    elif run._n >= run.max_steps:
+    elif run._n >= max_steps:
         run.status = "stopped"
-        run.message = f"stopped after max_steps = {run.max_steps} steps without converging"
+        run.message = f"stopped after max_steps = {max_steps} steps without converging"
 
 
 def evaluate_runs(runs):
@@ -305,7 +308,7 @@ def evaluate_runs(runs):
         value, exact, follow = _evaluate(group, theta[:, 0], theta[:, 1])
         norms = _projected_norm(exact, theta[:, 1], group[0].floor)
         for i, r in enumerate(group):
-            _record(r, value[i], norms[i], follow[i])
+            _record(r, value[i], norms[i], follow[i], r.tol, r.max_steps)
 
 
 def step_runs(runs, n: int = 1):
@@ -330,6 +333,7 @@ def _step_group(group, n):
     grad = np.array([r._grad for r in group])
     steps = np.array([r._n for r in group])
     live = np.ones(len(group), dtype=bool)
+    limits = [(r.tol, r.max_steps) for r in group]
     for _ in range(n):
         idx = np.nonzero(live)[0]
         if idx.size == 0:
@@ -356,7 +360,7 @@ def _step_group(group, n):
             r = group[i]
             r._theta = theta[i].copy()
             r._n = int(steps[i])
-            _record(r, value[j], norms[j], follow[j])
+            _record(r, value[j], norms[j], follow[j], *limits[i])
             if not r.active:
                 live[i] = False
     for i, r in enumerate(group):

@@ -1,14 +1,476 @@
-"""Optimization-dynamics section (placeholder; its owner replaces this file)."""
+"""Section 4 — optimisation dynamics: side-by-side runs animated on a live loss landscape.
 
+One periodic callback per session drives every run (``Dynamics.advance``: one batched library call per step).
+It starts when the page has loaded (``pn.state.onload``) and stops on Pause, when every run has converged,
+when no browser is connected and when the session is destroyed. A frame only streams the new trajectory points
+and replaces a few short columns of Bokeh ``ColumnDataSource``s, all inside one ``pn.io.hold()`` (one websocket
+message per frame); nothing is rebuilt per frame.
+"""
+
+from __future__ import annotations
+
+import html
+import time
+import weakref
+
+import numpy as np
 import panel as pn
 import param
+from bokeh.core.property.validation import validate
+from bokeh.events import Tap
+from bokeh.layouts import column
+from bokeh.models import ColorBar, ColumnDataSource, DataRange1d, Label, LogColorMapper, Node, Range1d
+from bokeh.palettes import Viridis256
+from bokeh.plotting import figure
+
+from .. import divergences
+from ..dynamics import MU_RANGE, SIGMA_RANGE, Dynamics
+from ..explorer import Explorer, format_value
+from ..optimizers import OPTIMIZERS
+from .plotting import COLORS, P_COLOR, Q_COLOR, density_figure, set_ranges
+
+PATH_COLUMNS = ("x0", "y0", "x1", "y1", "ly0", "ly1", "color", "width")
+PATH_ROLLOVER = 50_000  # segments kept on the landscape
+Q_Z = np.linspace(-4.5, 4.5, 61)  # q is drawn on mu + sigma * Q_Z: smooth at any sigma, 63 points per frame
+ROLLOVER = 5000  # points kept per streamed curve
+RESTART_COLOR = "#d0d0d0"
+CARD_WIDTH = 340
+
+#: live sections (weak): lets server-side tests find a session's section and its callback
+LIVE = weakref.WeakSet()
+
+
+def q_curve(mu: float, sigma: float, x_range) -> dict:
+    """q's density on a grid that follows q, padded with zeros to the plot's edges."""
+    x = mu + sigma * Q_Z
+    y = np.exp(-0.5 * Q_Z**2) / (sigma * np.sqrt(2 * np.pi))
+    return {"x": np.concatenate([[x_range[0]], x, [x_range[1]]]).astype(np.float32),
+            "y": np.concatenate([[0.0], y, [0.0]]).astype(np.float32)}
+
+
+def readout_lines(run) -> tuple[str, str, str, str]:
+    """The run's readout as three short lines and the status colour (drawn as canvas labels: changing
+    them repaints one plot and never triggers a page layout)."""
+    d = divergences.REGISTRY[run.divergence]
+    head = f"{d.label}   step {run.n_steps}"
+    state = f"μ = {run.mu:.3f}   σ = {run.sigma:.3f}   loss = {format_value(run.loss)}"
+    if run.converged:
+        i = run.minimum_index
+        n = len(run.optimum.local_minima)
+        where = ("the global minimum" if i == 0 else f"local minimum {i + 1} of {n}, not the global one"
+                 if i is not None else "a stationary point")
+        return head, state, f"converged: {where}", "#2ca02c" if i == 0 else "#ff7f0e"
+    if run.status == "stopped":
+        return head, state, run.message[:70], "#d62728"
+    return head, state, f"running   |∇D| = {run.grad_norm:.2g}", "#9aa5b1"
+
+
+def fit_density(fig, explorer):
+    """The explorer's ranges, with head room above p for the three readout lines."""
+    set_ranges(fig, explorer.x, explorer.p_density)
+    fig.y_range.end = round(fig.y_range.end * 1.6, 3)
+
+
+class RunPanel:
+    """One run's card: p with the current q, the readout, and the loss-vs-step curve (plain Bokeh models)."""
+
+    def __init__(self, section: "DynamicsSection", index: int, run, p_source):
+        self.section, self.index = section, index
+        color = COLORS[run.divergence]
+        e = section.explorer
+        self.q_source = ColumnDataSource(q_curve(run.mu, run.sigma, (e.x[0], e.x[-1])))
+        self.loss_source = ColumnDataSource({"step": [], "loss": []})
+        dens = density_figure(height=230, title=None)
+        dens.yaxis.axis_label = dens.xaxis.axis_label = None
+        dens.toolbar_location = None
+        dens.width, dens.sizing_mode = CARD_WIDTH - 12, "fixed"
+        dens.varea("x", 0, "p", source=p_source, fill_color=P_COLOR, fill_alpha=0.3)
+        dens.line("x", "p", source=p_source, color=P_COLOR, line_width=1.5)
+        dens.line("x", "y", source=self.q_source, color=color, line_width=2.5)
+        fit_density(dens, e)
+        loss = figure(height=130, width=CARD_WIDTH - 12, x_range=DataRange1d(start=0),
+                      y_range=DataRange1d(), tools="", toolbar_location=None, output_backend="canvas",
+                      x_axis_label="step", y_axis_label="loss")
+        loss.line("step", "loss", source=self.loss_source, color=color, line_width=2)
+        loss.yaxis.ticker.desired_num_ticks = 3
+        loss.xaxis.ticker.desired_num_ticks = 4
+        loss.background_fill_alpha = dens.background_fill_alpha = 0.0
+        loss.border_fill_alpha = 0.0
+        loss.grid.grid_line_alpha = 0.25
+        self.density, self.loss = dens, loss
+        self.labels = [Label(x=Node(target="frame", symbol="left", offset=6),
+                             y=Node(target="frame", symbol="top", offset=4 + 16 * k), anchor="top_left", text="",
+                             text_font_size=size, text_color=c, name=f"run-{index}-line-{k}")
+                       for k, (size, c) in enumerate([("13px", color), ("12px", "#c8c8c8"), ("12px", "#9aa5b1")])]
+        for label in self.labels:
+            dens.add_layout(label)
+        self._set_labels(run)
+        self.remove = pn.widgets.Button(label="✕ remove", color="light", width=90, height=30)
+        self.remove.on_click(lambda event: section.model.remove_run(self.index))
+        self.sent = 0
+        self.view = pn.Column(pn.pane.Bokeh(column(dens, loss)), self.remove, width=CARD_WIDTH,
+                              styles={"border": "1px solid rgba(128,128,128,0.35)", "border-radius": "6px",
+                                      "padding": "4px"})
+
+    def push(self, run, x_range, full=False):
+        """Send what changed since the last frame: new loss points, q, the readout."""
+        if full:
+            self.sent = 0
+            self.loss_source.data = {"step": [], "loss": []}
+        n = run.trajectory_length
+        if n > self.sent:
+            new = run.trajectory_since(self.sent)
+            self.loss_source.stream({"step": new["step"], "loss": new["loss"]}, rollover=ROLLOVER)
+            self.sent = n
+            self.q_source.data = q_curve(run.mu, run.sigma, x_range)
+            self._set_labels(run)
+
+    def _set_labels(self, run):
+        head, state, status, color = readout_lines(run)
+        self.labels[0].text, self.labels[1].text, self.labels[2].text = head, state, status
+        self.labels[2].text_color = color
 
 
 class DynamicsSection(pn.viewable.Viewer):
-    """Side-by-side optimisation runs on a live loss landscape (coming)."""
+    """Optimisation dynamics for the app's Explorer: runs start at the Explore section's q on its target."""
 
-    explorer = param.Parameter(doc="The app's Explorer model")
+    explorer = param.ClassSelector(class_=Explorer, doc="The app's Explorer model")
+    autoplay = param.Boolean(default=True, doc="Start animating as soon as the page has loaded")
 
+    def __init__(self, **params):
+        params.setdefault("explorer", Explorer())
+        super().__init__(**params)
+        e = self.explorer
+        self.model = Dynamics(target=e.target, mu0=e.q.mu, sigma0=e.q.sigma,
+                              divergence_params=self._explorer_params())
+        self._callback = None
+        self._frame_ms = []  # server time of recent frames (benchmarks read it)
+        self._build_widgets()
+        self._build_landscape()
+        self.p_source = ColumnDataSource({"x": e.x.astype(np.float32), "p": e.p_density.astype(np.float32)})
+        self.panels: list[RunPanel] = []
+        self.cards = pn.FlexBox(sizing_mode="stretch_width", gap="8px")
+        self.status = pn.pane.HTML("", sizing_mode="stretch_width")
+        self._rebuild_panels()
+        self._on_grid()
+        self._full_push()
+        e.q.param.watch(self._on_q, ["mu", "sigma"])
+        e.param.watch(self._on_p, ["p_density"])
+        e.options.param.watch(self._on_options, [p for p in e.options.param if p != "name"])
+        self.model.param.watch(self._on_generation, ["generation"])
+        self.model.param.watch(self._on_fps, ["fps"])
+        self.model.param.watch(self._on_optimizer, ["optimizer"])
+        self.model.landscape.param.watch(self._on_grid, ["grid"])
+        LIVE.add(self)
+        if pn.state.curdoc is not None and pn.state.curdoc.session_context is not None:
+            doc = pn.state.curdoc
+            self.model.landscape.defer = lambda fn: doc.add_timeout_callback(lambda: self._refine(fn), 30)
+            pn.state.onload(self._on_load)
+            pn.state.on_session_destroyed(self._on_session_destroyed)
+
+    # -- explorer -> model ------------------------------------------------------------------------------
+    def _explorer_params(self) -> dict:
+        return {name: self.explorer.divergence_params(name) for name in divergences.REGISTRY}
+
+    def _on_q(self, *events):
+        self.model.param.update(mu0=self.explorer.q.mu, sigma0=self.explorer.q.sigma)
+
+    def _on_p(self, *events):
+        e = self.explorer
+        with pn.io.hold():
+            self.p_source.data = {"x": e.x.astype(np.float32), "p": e.p_density.astype(np.float32)}
+            for panel in self.panels:
+                fit_density(panel.density, e)
+
+    def _on_options(self, *events):
+        self.model.divergence_params = self._explorer_params()
+
+    # -- widgets ----------------------------------------------------------------------------------------
+    def _build_widgets(self):
+        m = self.model
+        self.play = pn.widgets.Toggle(label="Pause" if self.autoplay else "Play", value=self.autoplay,
+                                      color="primary", width=100)
+        self.play.param.watch(self._on_play, "value")
+        self.step_button = pn.widgets.Button(label="Step", width=70)
+        self.step_button.on_click(lambda event: self.step())
+        self.reset_button = pn.widgets.Button(label="↺ Reset", width=80)
+        self.reset_button.on_click(lambda event: m.reset("Reset pressed"))
+        self.original_button = pn.widgets.Button(label="Original page's settings", width=190)
+        self.original_button.on_click(lambda event: m.use_original_preset())
+        self.speed = pn.Param(m, parameters=["steps_per_frame", "fps"], show_name=False,
+                              widgets={"steps_per_frame": {"type": pn.widgets.IntSlider, "width": 200},
+                                       "fps": {"type": pn.widgets.FloatSlider, "width": 200}})
+        self.settings = pn.Param(m, parameters=["optimizer_name", "estimator", "n_samples", "seed", "sigma_floor"],
+                                 show_name=False, widgets={"optimizer_name": {"options": {
+                                     cls.__name__: name for name, cls in OPTIMIZERS.items()}}}, width=220)
+        self.optimizer_params = pn.Column(self._optimizer_widgets(), width=220)
+        labels = {d.label: name for name, d in divergences.REGISTRY.items()}
+        self.add_select = pn.widgets.Select(label="Add a run of", options=labels, value="jsd", width=170)
+        self.add_button = pn.widgets.Button(label="+ Add run", width=90)
+        self.add_button.on_click(self._on_add)
+        self.landscape_controls = pn.Param(m, parameters=["landscape_divergence", "log_sigma"], show_name=False,
+                                           widgets={"landscape_divergence": {"options": labels}}, width=220)
+        self.restart_controls = pn.Param(m, parameters=["n_restarts"], show_name=False, width=220)
+        self.restart_button = pn.widgets.Button(label="Random restarts", width=130)
+        self.restart_button.on_click(lambda event: self._start_restarts())
+        self.clear_button = pn.widgets.Button(label="Clear", width=70)
+        self.clear_button.on_click(lambda event: m.clear_restarts())
+        self.restart_text = pn.pane.HTML("", sizing_mode="stretch_width")
+
+    def _optimizer_widgets(self):
+        return pn.Param(self.model.optimizer, show_name=False, width=220,
+                        parameters=[p for p in self.model.optimizer.param if p not in ("name", "eps")])
+
+    def _on_optimizer(self, *events):
+        self.optimizer_params[:] = [self._optimizer_widgets()]
+
+    def _on_add(self, event):
+        try:
+            self.model.add_run(self.add_select.value)
+        except ValueError as exc:
+            self.status.object = f'<span style="color:#d62728">{html.escape(str(exc))}</span>'
+
+    def _start_restarts(self):
+        self.model.start_restarts()
+        if not self.play.value:
+            self.play.value = True
+
+    # -- landscape --------------------------------------------------------------------------------------
+    def _build_landscape(self):
+        self.mapper = LogColorMapper(palette=Viridis256, low=0.1, high=10, nan_color=(0, 0, 0, 0))
+        self.image_source = ColumnDataSource({"image": [], "x": [], "y": [], "dw": [], "dh": []})
+        self.minima_source = ColumnDataSource({"mu": [], "y": [], "label": [], "size": [], "color": []})
+        fig = figure(height=430, sizing_mode="stretch_width", x_range=Range1d(*MU_RANGE),
+                     y_range=Range1d(*SIGMA_RANGE), tools="tap,pan,wheel_zoom,reset,save", toolbar_location="above",
+                     output_backend="canvas", x_axis_label="μ", y_axis_label="σ")
+        fig.toolbar.logo = None
+        fig.image("image", x="x", y="y", dw="dw", dh="dh", source=self.image_source, color_mapper=self.mapper)
+        fig.add_layout(ColorBar(color_mapper=self.mapper, width=10, title="D"), "right")
+        # every run's path as segments (previous -> new position) in ONE source: one stream per frame
+        self.path_source = ColumnDataSource({k: [] for k in PATH_COLUMNS})
+        self.path_renderer = fig.segment("x0", "y0", "x1", "y1", source=self.path_source, color="color",
+                                         line_width="width", alpha=0.9)
+        self.now_source = ColumnDataSource({"mu": [], "sigma": [], "log_sigma": [], "color": [], "size": []},
+                                           name="dynamics-now")
+        self.now_renderer = fig.scatter("mu", "sigma", source=self.now_source, color="color", size="size",
+                                        line_color="black")
+        self.minima_renderer = fig.scatter("mu", "y", source=self.minima_source, marker="star", size="size",
+                                           color="color", line_color="black")
+        self.start_source = ColumnDataSource({"mu": [self.model.mu0], "sigma": [self.model.sigma0],
+                                              "log_sigma": [np.log(self.model.sigma0)]})
+        self.start_renderer = fig.scatter("mu", "sigma", source=self.start_source, marker="circle_x", size=13,
+                                          fill_alpha=0, line_color=Q_COLOR, line_width=2)
+        fig.on_event(Tap, self._on_tap)
+        self.landscape_figure = fig
+        self._sent_path = {}
+
+    def _y(self) -> str:
+        return "log_sigma" if self.model.log_sigma else "sigma"
+
+    def _on_grid(self, *events):
+        g = self.model.landscape.grid
+        finite = g.values[np.isfinite(g.values)]
+        positive = finite[finite > 0]
+        lo = float(positive.min()) if positive.size else 1e-3
+        hi = float(finite.max()) if finite.size else 1.0
+        fig = self.landscape_figure
+        y0, y1 = float(g.y[0]), float(g.y[-1])
+        label = divergences.REGISTRY[g.divergence].label
+        with pn.io.hold():
+            self.image_source.data = {"image": [np.where(np.isfinite(g.values), g.values, np.nan).astype(np.float32)],
+                                      "x": [float(g.mu[0])], "y": [y0], "dw": [float(g.mu[-1] - g.mu[0])],
+                                      "dh": [y1 - y0]}
+            self.mapper.update(low=max(lo, hi * 1e-6, 1e-9), high=max(hi, lo * 1.01))
+            ys = [np.log(m.sigma) if g.log_sigma else m.sigma for m in g.minima]
+            self.minima_source.data = {"mu": [m.mu for m in g.minima], "y": ys,
+                                       "label": [f"{m.value:.4g}" for m in g.minima],
+                                       "size": [22 if i == 0 else 15 for i in range(len(g.minima))],
+                                       "color": ["#ff4d4d" if i == 0 else "#ffffff" for i in range(len(g.minima))]}
+            fig.y_range.update(start=y0, end=y1)
+            fig.yaxis.axis_label = "log σ" if g.log_sigma else "σ"
+            note = "" if finite.size == g.values.size else " (blank: infinite)"
+            fig.title.text = (f"Landscape of {label} over (μ, {fig.yaxis.axis_label}) — ★ local minima, red = "
+                              f"global; click to start the runs there{note}")
+            y = self._y()
+            for r in (self.now_renderer, self.start_renderer):
+                r.glyph.y = y
+            self.path_renderer.glyph.update(y0="ly0" if y == "log_sigma" else "y0",
+                                            y1="ly1" if y == "log_sigma" else "y1")
+
+    def _refine(self, fn):
+        with pn.io.hold():
+            fn()
+
+    def _on_tap(self, event):
+        mu, sigma = Dynamics.clamp_start(event.x, np.exp(event.y) if self.model.log_sigma else event.y)
+        self.explorer.q.param.update(mu=round(mu, 2), sigma=round(sigma, 2))
+
+    # -- runs -> plots ----------------------------------------------------------------------------------
+    def _rebuild_panels(self):
+        runs = self.model.runs
+        if [p.index for p in self.panels] != list(range(len(runs))) or any(
+                p.density.renderers[-1].glyph.line_color != COLORS[r.divergence] for p, r in zip(self.panels, runs)):
+            self.panels = [RunPanel(self, i, r, self.p_source) for i, r in enumerate(runs)]
+            self.cards.objects = [p.view for p in self.panels]
+
+    def _on_generation(self, *events):
+        self._rebuild_panels()
+        self._full_push()
+        m = self.model
+        self.status.object = (f'<span class="kl-dynamics-status">↺ Runs restarted from q = N({m.mu0:.2f}, '
+                              f'{m.sigma0:.2f}²): {html.escape(m.reset_reason)}.</span>')
+
+    def _full_push(self):
+        self._sent_path = {}
+        with pn.io.hold():
+            self.path_source.data = {k: [] for k in PATH_COLUMNS}
+            self.start_source.data = {"mu": [self.model.mu0], "sigma": [self.model.sigma0],
+                                      "log_sigma": [float(np.log(self.model.sigma0))]}
+            self._push(full=True)
+
+    def _push(self, full=False):
+        """One frame's changes (call inside ``pn.io.hold()``)."""
+        m, e = self.model, self.explorer
+        x_range = (float(e.x[0]), float(e.x[-1]))
+        with validate(False):  # values come from our own code: skip Bokeh's per-property validation
+            for panel, run in zip(self.panels, m.runs):
+                panel.push(run, x_range, full)
+            path = {k: [] for k in PATH_COLUMNS}
+            n_panels = len(m.runs)
+            for i, run in enumerate(m.all_runs):
+                sent = self._sent_path.get(id(run), 1)
+                n = run.trajectory_length
+                if n <= sent:
+                    continue
+                mu = run.trajectory_since(sent - 1)["mu"]
+                sigma = run.trajectory_since(sent - 1)["sigma"]
+                log_sigma = np.log(sigma).tolist()
+                path["x0"] += mu[:-1]
+                path["x1"] += mu[1:]
+                path["y0"] += sigma[:-1]
+                path["y1"] += sigma[1:]
+                path["ly0"] += log_sigma[:-1]
+                path["ly1"] += log_sigma[1:]
+                k = len(mu) - 1
+                path["color"] += [COLORS[run.divergence] if i < n_panels else RESTART_COLOR] * k
+                path["width"] += [2.5 if i < n_panels else 1.2] * k
+                self._sent_path[id(run)] = n
+            if path["x0"]:
+                self.path_source.stream(path, rollover=PATH_ROLLOVER)
+            runs = m.all_runs
+            self.now_source.data = {"mu": [r.mu for r in runs], "sigma": [r.sigma for r in runs],
+                                    "log_sigma": [float(np.log(r.sigma)) for r in runs],
+                                    "color": [COLORS[r.divergence] if i < n_panels else RESTART_COLOR
+                                              for i, r in enumerate(runs)],
+                                    "size": [11 if i < n_panels else 7 for i in range(len(runs))]}
+            text = self._restart_html() if m.restarts else ""
+            if text != self.restart_text.object:
+                self.restart_text.object = text
+
+    def _restart_html(self) -> str:
+        m = self.model
+        counts = m.restart_summary()
+        minima = m.restarts[0].optimum.local_minima if m.restarts else []
+        parts = []
+        for i, mn in enumerate(minima):
+            k = counts.get(i, 0)
+            tag = "global" if i == 0 else f"local {i + 1}"
+            parts.append(f"{tag} (μ {mn.mu:.2f}, σ {mn.sigma:.2f}, D {mn.value:.3f}): <b>{k}</b>")
+        pending = counts.get(None, 0)
+        return (f'<div class="kl-restarts" data-pending="{pending}" style="font-size:12.5px">'
+                f"<b>{len(m.restarts)} restarts</b> reached — " + "; ".join(parts)
+                + (f"; still moving: {pending}" if pending else "") + "</div>")
+
+    # -- animation --------------------------------------------------------------------------------------
+    def step(self):
+        """Advance one frame (``steps_per_frame`` steps) and send it."""
+        t0 = time.perf_counter()
+        self.model.advance()
+        with pn.io.hold():
+            self._push()
+        self._frame_ms.append(1e3 * (time.perf_counter() - t0))
+        del self._frame_ms[:-200]
+
+    def _tick(self):
+        if self._no_browser():
+            self.stop()
+            return
+        self.step()
+        if self.model.done:
+            self.stop("all runs have converged or stopped")
+
+    def _no_browser(self) -> bool:
+        doc = pn.state.curdoc
+        ctx = getattr(doc, "session_context", None) if doc is not None else None
+        session = getattr(ctx, "_session", None)
+        return session is not None and getattr(session, "connection_count", 1) == 0
+
+    @property
+    def running(self) -> bool:
+        return self._callback is not None and self._callback.running
+
+    def start(self):
+        """Start (or resume) the periodic callback that animates the runs."""
+        if self.model.done:
+            self.model.reset("Play pressed after every run had finished")
+        if self._callback is None:
+            self._callback = pn.state.add_periodic_callback(self._tick, period=self._period(), start=False)
+        if not self._callback.running:
+            self._callback.start()
+        if not self.play.value:
+            self.play.value = True
+        self.play.label = "Pause"
+
+    def stop(self, reason: str = ""):
+        if self._callback is not None and self._callback.running:
+            self._callback.stop()
+        if self.play.value:
+            self.play.value = False
+        self.play.label = "Play"
+        if reason:
+            self.status.object = f'<span class="kl-dynamics-status">⏸ Paused: {html.escape(reason)}.</span>'
+
+    def _period(self) -> int:
+        return max(int(round(1000.0 / self.model.fps)), 15)
+
+    def _on_fps(self, *events):
+        if self._callback is not None:
+            self._callback.period = self._period()
+
+    def _on_play(self, event):
+        if event.new:
+            self.start()
+        else:
+            self.stop()
+
+    def _on_load(self):
+        if self.autoplay and self.play.value:
+            self.start()
+
+    def _on_session_destroyed(self, session_context):
+        self.stop()
+        self._callback = None
+
+    # -- layout -----------------------------------------------------------------------------------------
     def __panel__(self):
-        return pn.pane.Markdown("## 4. Optimization dynamics\n\n*Coming: watch forward KL cover the modes "
-                                "while reverse KL locks onto one.*", sizing_mode="stretch_width")
+        controls = pn.Column(
+            pn.Row(self.play, self.step_button, self.reset_button),
+            self.original_button, self.speed,
+            pn.pane.Markdown("**Optimizer**", margin=(0, 10)), self.settings, self.optimizer_params,
+            pn.Row(self.add_select, self.add_button, align="end"),
+            width=300)
+        landscape = pn.Column(
+            pn.Row(self.landscape_controls, pn.Column(self.restart_controls,
+                                                      pn.Row(self.restart_button, self.clear_button))),
+            pn.pane.Bokeh(self.landscape_figure, sizing_mode="stretch_width"), self.restart_text,
+            sizing_mode="stretch_width")
+        return pn.Column(
+            pn.pane.Markdown(
+                "## 4. Optimization dynamics\nEvery run starts at the Explore section's q and follows the gradient "
+                "of its divergence. Forward KL spreads over all the modes; reverse KL slides onto the nearest one "
+                "and stays there — a **local** minimum when that mode is not the heaviest. Moving q or the target "
+                "restarts the runs.", sizing_mode="stretch_width"),
+            self.status,
+            pn.Row(controls, pn.Column(self.cards, landscape, sizing_mode="stretch_width"),
+                   sizing_mode="stretch_width"),
+            sizing_mode="stretch_width")
