@@ -1,0 +1,79 @@
+"""The dynamics section's periodic callback in a real server with a real browser: it starts when the page
+has loaded, animates the runs, and is stopped when the browser goes and the session is destroyed."""
+
+import shutil
+import socket
+import time
+
+import pytest
+
+pytestmark = pytest.mark.ui
+
+CHROMIUM = shutil.which("chromium")
+ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+        "--disable-component-update", "--disable-sync", "--no-first-run"]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def answering(url) -> bool:
+    import requests
+    try:
+        return requests.get(url, timeout=5).status_code == 200
+    except requests.ConnectionError:
+        return False
+
+
+def wait_until(condition, timeout=60.0, interval=0.05):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(interval)
+    raise TimeoutError(f"condition not met within {timeout} s")
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="chromium is not installed")
+def test_callback_runs_while_the_page_is_open_and_stops_when_the_session_is_destroyed():
+    import panel as pn
+    from playwright.sync_api import sync_playwright
+
+    from klpanel.explorer import Explorer
+    from klpanel.views.dynamics import DynamicsSection
+
+    sections, destroyed = [], []
+
+    def app():
+        section = DynamicsSection(explorer=Explorer())
+        pn.state.on_session_destroyed(lambda ctx: destroyed.append(ctx.id))
+        sections.append(section)
+        return section
+
+    port = free_port()
+    server = pn.serve(app, port=port, address="127.0.0.1", threaded=True, show=False,
+                      websocket_origin=f"127.0.0.1:{port}", liveness=True, check_unused_sessions_milliseconds=250,
+                      unused_session_lifetime_milliseconds=5000)
+    try:
+        wait_until(lambda: answering(f"http://127.0.0.1:{port}/liveness"), timeout=30)
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+            page = browser.new_page()
+            page.goto(f"http://127.0.0.1:{port}/", timeout=60_000)
+            wait_until(lambda: any(s.running for s in sections), timeout=90)
+            section = next(s for s in sections if s.running)
+            run = section.model.runs[0]  # forward KL: ~1200 steps to converge, so it keeps animating
+            wait_until(lambda: run.n_steps >= 5, timeout=30)
+            assert section._frame_ms  # frames were produced by the callback
+            page.close()
+            browser.close()
+        wait_until(lambda: destroyed, timeout=60)
+        wait_until(lambda: not section.running and section._callback is None, timeout=10)
+        steps = run.n_steps
+        time.sleep(0.3)
+        assert run.n_steps == steps  # nothing ticks any more
+    finally:
+        server.stop()
