@@ -27,6 +27,10 @@ URL_TARGET = {"n_modes": "modes", "spread": "spread", "decay": "decay"}
 URL_Q = {"mu": "mu", "sigma": "sigma"}
 URL_EXPLORER = {"selected": "div", "custom": "components"}
 
+#: The page's sections, in order: attribute name -> Viewer class (each built with ``explorer=``).
+SECTIONS = {"optimal": OptimalSection, "cards": FormulaCards, "explore": ExploreSection,
+            "dynamics": DynamicsSection, "spectrum": SpectrumSection, "export": ExportPanel}
+
 
 class KLExplorer(pn.viewable.Viewer):
     """The explorer app. ``KLExplorer()`` displays inline in Jupyter (after ``pn.extension("katex")``);
@@ -34,20 +38,17 @@ class KLExplorer(pn.viewable.Viewer):
     ``.explorer`` (``app.explorer.q.mu = -3``, ``app.explorer.target.n_modes = 5``)."""
 
     explorer = param.ClassSelector(class_=Explorer, doc="The shared state of every section")
+    sections = param.ListSelector(default=list(SECTIONS), objects=list(SECTIONS), constant=True,
+                                  doc="Sections to show (e.g. just ['explore'] in a notebook)")
 
     def __init__(self, **params):
         params.setdefault("explorer", Explorer())
         super().__init__(**params)
-        e = self.explorer
         self.header = pn.pane.Markdown(f"# {TITLE}\n{SUBTITLE}", sizing_mode="stretch_width")
-        self.optimal = OptimalSection(explorer=e)
-        self.cards = FormulaCards(explorer=e)
-        self.explore = ExploreSection(explorer=e)
-        self.dynamics = DynamicsSection(explorer=e)
-        self.spectrum = SpectrumSection(explorer=e)
-        self.export = ExportPanel(explorer=e)
-        self._layout = pn.Column(self.header, self.optimal, self.cards, self.explore, self.dynamics,
-                                 self.spectrum, self.export, sizing_mode="stretch_width", max_width=1400)
+        for name in SECTIONS:  # an attribute per section; None when not shown
+            setattr(self, name, SECTIONS[name](explorer=self.explorer) if name in self.sections else None)
+        self._layout = pn.Column(self.header, *(getattr(self, n) for n in SECTIONS if n in self.sections),
+                                 sizing_mode="stretch_width", max_width=1400)
 
     def sync_url(self, location=None) -> None:
         """Keep target, q, the chosen divergences and their parameters in the URL's query string."""

@@ -49,9 +49,9 @@ class OptimalSection(pn.viewable.Viewer):
         e = self.explorer
         self.controls = TargetControls(explorer=e)
         self.chooser = DivergenceChooser(explorer=e)
-        self.curves = ColumnDataSource(self._curve_data())
-        self.markers = ColumnDataSource(minima_markers(e))
-        fig = density_figure(title="p and the optimal Gaussian q of each divergence")
+        self.curves = ColumnDataSource(self._curve_data(), name="klpanel-optimal-curves")
+        self.markers = ColumnDataSource(minima_markers(e), name="klpanel-optimal-minima")
+        fig = density_figure(title="p and the optimal Gaussian q of each divergence", name="klpanel-optimal-plot")
         fig.varea("x", 0, "p", source=self.curves, fill_color=P_COLOR, fill_alpha=0.35)
         p_line = fig.line("x", "p", source=self.curves, color=P_COLOR, line_width=2)
         items = [LegendItem(label="p (target)", renderers=[p_line])]
