@@ -1,0 +1,301 @@
+"""The divergence registry: one entry per divergence, read by the UI, the API, the optimizers and the docs.
+
+Conventions (all values in nats; p is the target mixture, q = N(mu, sigma^2)):
+
+* ``forward_kl`` = KL(p‖q) = ∫ p log(p/q) — closed form from p's mean, variance and entropy;
+* ``reverse_kl`` = KL(q‖p) = ∫ q log(q/p);
+* ``jsd`` = ½KL(p‖m) + ½KL(q‖m), m = (p+q)/2 — the divergence itself (not scipy's square root), ≤ ln 2;
+* ``tv`` = ½∫|p−q| — exact from the crossing points of p and q and normal CDFs, ≤ 1;
+* ``hellinger`` = squared Hellinger ½∫(√p−√q)², ≤ 1;
+* ``alpha`` = [∫ αp + (1−α)q − p^α q^(1−α)] / (α(1−α)) (Amari/Minka), α → 1 forward KL, α → 0 reverse KL;
+* ``renyi`` = log ∫ p^α q^(1−α) / (α−1), order α → 1 is forward KL;
+* ``skew_kl`` = KL(p ‖ αp + (1−α)q), ``skew_rkl`` = KL(q ‖ (1−α)p + αq) (DistiLLM's conventions);
+* ``gkd_jsd`` = β KL(p‖M) + (1−β) KL(q‖M), M = βp + (1−β)q (GKD's generalised JSD; β = ½ is ``jsd``).
+
+Every quadrature divergence is ∫ f(log p, log q) dx on the rule of :mod:`klpanel.quadrature`; its gradient is
+∫ ∂f/∂(log q) · ∂(log q)/∂θ dx for θ = μ, σ (the knots move with θ, but the integrand is continuous, so the
+exact integral's derivative has no boundary terms). The α family can be +inf (α outside [0, 1] when
+p^α q^(1−α) is not integrable); its gradient is then reported as 0. To add a divergence: add one entry.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Callable
+
+import numpy as np
+from . import kernels as K
+from . import quadrature as qd
+
+LOG2 = math.log(2.0)
+
+
+@dataclass(frozen=True)
+class ParamSpec:
+    name: str
+    default: float
+    bounds: tuple[float, float]
+    doc: str
+
+
+@dataclass(frozen=True)
+class Divergence:
+    name: str
+    label: str
+    latex: str
+    behaviour: str
+    distillation: str
+    integrals: Callable = field(repr=False)  # (**params) -> [(kernel code, parameter)]
+    finish: Callable = field(repr=False)  # (ctx, **params) -> (value, d/dmu, d/dsigma) over rows
+    params: tuple[ParamSpec, ...] = ()
+    symmetric: bool = False
+    upper_bound: float | None = None
+
+    def defaults(self) -> dict:
+        return {s.name: s.default for s in self.params}
+
+    def to_dict(self) -> dict:
+        return {"name": self.name, "label": self.label, "latex": self.latex, "behaviour": self.behaviour,
+                "distillation": self.distillation, "symmetric": self.symmetric, "upper_bound": self.upper_bound,
+                "parameters": [{"name": s.name, "default": s.default, "minimum": s.bounds[0],
+                                "maximum": s.bounds[1], "doc": s.doc} for s in self.params]}
+
+
+class Context:
+    """Rows of (mu, sigma) for one target, and the integrals the requested divergences need.
+
+    ``need(code, c)`` registers an integral; ``run()`` computes all of them in one pass of the compiled kernel
+    (log p and log q are evaluated once per node and shared); ``get(code, c)`` returns (∫, ∂/∂μ, ∂/∂σ)."""
+
+    def __init__(self, target, mu, sigma, alphas=()):
+        self.target, self.mu, self.sigma, self.alphas = target, mu, sigma, tuple(alphas)
+        self._wanted: list[tuple[int, float]] = []
+        self._results: dict = {}
+
+    def need(self, code, c=0.0):
+        if (code, float(c)) not in self._wanted:
+            self._wanted.append((code, float(c)))
+
+    def run(self):
+        if self._wanted:
+            out = qd.integrate(self.target, self.mu, self.sigma, self._wanted, self.alphas)
+            self._results = {key: (out[:, i, 0], out[:, i, 1], out[:, i, 2]) for i, key in enumerate(self._wanted)}
+
+    def get(self, code, c=0.0):
+        return self._results[(code, float(c))]
+
+
+# -- each divergence: integrals(**params) -> [(code, c)], finish(ctx, **params) -> (value, d/dmu, d/dsigma) ----
+def _forward_kl(ctx):
+    p, mu, s = ctx.target, ctx.mu, ctx.sigma
+    second = p.var + (p.mean - mu) ** 2
+    value = -p.entropy + np.log(s) + qd.LOG_SQRT_2PI + second / (2 * s * s)
+    return value, -(p.mean - mu) / s**2, 1.0 / s - second / s**3
+
+
+def _direct(code, param=None):
+    """A divergence that is exactly one integral of the kernel."""
+    def integrals(**params):
+        return [(code, params[param] if param else 0.0)]
+
+    def finish(ctx, **params):
+        return ctx.get(code, params[param] if param else 0.0)
+    return integrals, finish
+
+
+def _finite_alpha(ctx, alpha):
+    if 0.0 <= alpha <= 1.0:
+        return np.ones(ctx.mu.shape, dtype=bool)
+    return qd.product_sources(ctx.target, ctx.mu[:, None], ctx.sigma[:, None], alpha)[2]
+
+
+def _with_infinities(ctx, alpha, value, dmu, dsigma):
+    ok = _finite_alpha(ctx, alpha)
+    return np.where(ok, value, np.inf), np.where(ok, dmu, 0.0), np.where(ok, dsigma, 0.0)
+
+
+def _alpha_finish(ctx, alpha):
+    # J has p^α q^(1−α) = 1 + c·J with c = α (base q, α < ½) or 1 − α (base p); D = −J/(1−α) or −J/α
+    J, dmu, dsig = ctx.get(K.ALPHA_J, alpha)
+    scale = -1.0 / (1.0 - alpha) if alpha < 0.5 else -1.0 / alpha
+    return _with_infinities(ctx, alpha, scale * J, scale * dmu, scale * dsig)
+
+
+def _renyi_finish(ctx, alpha):
+    J, dJmu, dJsig = ctx.get(K.ALPHA_J, alpha)
+    log_i, dlmu, dlsig = ctx.get(K.LOG_POWER, alpha)
+    c = alpha if alpha < 0.5 else 1.0 - alpha
+    cJ = c * J  # = ∫ p^α q^(1−α) − 1
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        if alpha < 0.5:  # near I = 1: log1p(cJ)/(α − 1)
+            v1, k1 = np.log1p(cJ) / (alpha - 1.0), alpha / ((1.0 + cJ) * (alpha - 1.0))
+        elif alpha == 1.0:  # the α → 1 limit, −J = KL(p‖q)
+            v1, k1 = -J, -np.ones_like(J)
+        else:
+            v1, k1 = -np.log1p(cJ) / (1.0 - alpha), -1.0 / (1.0 + cJ)
+        # far from I = 1, the log-space sum: log I/(α − 1)
+        v2 = log_i / (alpha - 1.0) if alpha != 1.0 else v1
+        g2mu, g2sig = (dlmu / (alpha - 1.0), dlsig / (alpha - 1.0)) if alpha != 1.0 else (k1 * dJmu, k1 * dJsig)
+    near = np.abs(cJ) <= 0.5
+    return _with_infinities(ctx, alpha, np.where(near, v1, v2), np.where(near, k1 * dJmu, g2mu),
+                            np.where(near, k1 * dJsig, g2sig))
+
+
+_ALPHA = "Order α of the family"
+REGISTRY: dict[str, Divergence] = {d.name: d for d in [
+    Divergence(
+        "forward_kl", "KL(p‖q)", r"\mathrm{KL}(p\,\|\,q)=\int p(x)\log\frac{p(x)}{q(x)}\,dx",
+        "Mode-covering (zero-avoiding): q must be positive wherever p is, so the optimal Gaussian matches "
+        "p's mean and variance and spreads over every mode.",
+        "The classic distillation loss (cross-entropy to the teacher's soft labels): the student spreads "
+        "mass over every teacher mode, including low-probability ones.",
+        lambda: [], _forward_kl),
+    Divergence(
+        "reverse_kl", "KL(q‖p)", r"\mathrm{KL}(q\,\|\,p)=\int q(x)\log\frac{q(x)}{p(x)}\,dx",
+        "Mode-seeking (zero-forcing): q is punished wherever p is near zero, so the optimum sits on one mode; "
+        "every well-separated mode is a local minimum.",
+        "MiniLLM's objective: the student concentrates on the teacher's dominant modes, trading diversity "
+        "for precision.",
+        *_direct(K.REVERSE_KL)),
+    Divergence(
+        "jsd", "JSD(p‖q)",
+        r"\mathrm{JSD}=\tfrac12\mathrm{KL}(p\,\|\,m)+\tfrac12\mathrm{KL}(q\,\|\,m),\quad m=\tfrac{p+q}{2}",
+        "Symmetric and bounded by ln 2 ≈ 0.693. It covers modes that are close together, but when modes are "
+        "far apart (default target, spread ≥ 3) its optimum sits on one mode, like reverse KL.",
+        "GKD's generalised JSD at β = ½; bounded, so a student far from the teacher gets a finite loss.",
+        *_direct(K.JSD), symmetric=True, upper_bound=LOG2),
+    Divergence(
+        "tv", "TV(p, q)", r"\mathrm{TV}(p,q)=\tfrac12\int\lvert p(x)-q(x)\rvert\,dx",
+        "Half the L¹ distance: symmetric and bounded by 1. Computed exactly from the crossing points of p "
+        "and q; it ignores how far apart non-overlapping mass is.",
+        "Among the f-divergences compared for distillation (f-distill); its gradient vanishes where teacher "
+        "and student do not overlap.",
+        *_direct(K.TV), symmetric=True, upper_bound=1.0),
+    Divergence(
+        "hellinger", "H²(p, q)", r"H^2(p,q)=\tfrac12\int\big(\sqrt{p(x)}-\sqrt{q(x)}\big)^2dx",
+        "Squared Hellinger distance: symmetric, bounded by 1, and one quarter of the α-divergence at α = ½.",
+        "A symmetric, bounded alternative to KL that treats teacher and student alike.",
+        *_direct(K.HELLINGER), symmetric=True, upper_bound=1.0),
+    Divergence(
+        "alpha", "D_α(p‖q)",
+        r"D_\alpha(p\,\|\,q)=\frac{\int \alpha p+(1-\alpha)q-p^\alpha q^{1-\alpha}\,dx}{\alpha(1-\alpha)}",
+        "Amari/Minka α-divergence: α → 0 is reverse KL (mode-seeking), α = 1 forward KL (mode-covering), "
+        "α = ½ four times squared Hellinger. Infinite for α outside [0, 1] when p^α q^(1−α) is not integrable.",
+        "Interpolates between the reverse-KL and forward-KL distillation losses with one knob.",
+        lambda alpha: [(K.ALPHA_J, alpha)], _alpha_finish, params=(ParamSpec("alpha", 0.5, (-1.0, 2.0), _ALPHA),)),
+    Divergence(
+        "renyi", "D^R_α(p‖q)", r"D^{R}_\alpha(p\,\|\,q)=\frac{1}{\alpha-1}\log\int p^\alpha q^{1-\alpha}\,dx",
+        "Rényi divergence of order α: order 1 is forward KL; small orders seek a mode, large orders cover. "
+        "Infinite for α > 1 when p^α q^(1−α) is not integrable.",
+        "Used as a tunable bound in variational inference (Rényi VI); order α trades covering for seeking.",
+        lambda alpha: [(K.ALPHA_J, alpha), (K.LOG_POWER, alpha)], _renyi_finish, params=(ParamSpec("alpha", 0.5, (0.0, 2.0), "Order α"),)),
+    Divergence(
+        "skew_kl", "SKL_α(p‖q)", r"\mathrm{SKL}_\alpha=\mathrm{KL}\big(p\,\|\,\alpha p+(1-\alpha)q\big)",
+        "Skew forward KL: α = 0 is forward KL; mixing p into the second argument bounds it by −log α.",
+        "DistiLLM's skew KL (α = 0.1): forward KL made stable when the student puts no mass on a teacher mode.",
+        *_direct(K.SKEW_KL, "alpha"), params=(ParamSpec("alpha", 0.1, (0.0, 1.0), "Skew α (share of p in the mixture)"),)),
+    Divergence(
+        "skew_rkl", "SRKL_α(q‖p)", r"\mathrm{SRKL}_\alpha=\mathrm{KL}\big(q\,\|\,(1-\alpha)p+\alpha q\big)",
+        "Skew reverse KL: α = 0 is reverse KL; mixing q into the second argument bounds it by −log α.",
+        "DistiLLM's skew reverse KL (α = 0.1): mode-seeking like MiniLLM but with bounded, stable gradients.",
+        *_direct(K.SKEW_RKL, "alpha"), params=(ParamSpec("alpha", 0.1, (0.0, 1.0), "Skew α (share of q in the mixture)"),)),
+    Divergence(
+        "gkd_jsd", "JSD_β(p‖q)",
+        r"\mathrm{JSD}_\beta=\beta\,\mathrm{KL}(p\,\|\,M)+(1-\beta)\,\mathrm{KL}(q\,\|\,M),\quad M=\beta p+(1-\beta)q",
+        "Generalised JSD: β = ½ is the JSD; it vanishes at β = 0 and β = 1 and is bounded for β in between.",
+        "GKD's generalised JSD(β): β moves the loss between forward-KL-like and reverse-KL-like behaviour.",
+        *_direct(K.GKD, "beta"), params=(ParamSpec("beta", 0.5, (0.0, 1.0), "Mixture weight β of p in M"),)),
+]}
+
+DEFAULT_NAMES = ("forward_kl", "reverse_kl", "jsd", "tv")
+
+
+# -- public functions ------------------------------------------------------------------------------------------
+def _resolve_names(names):
+    if names is None:
+        return list(REGISTRY)
+    if isinstance(names, str):
+        names = [names]
+    names = list(names)
+    unknown = [n for n in names if n not in REGISTRY]
+    if unknown:
+        raise ValueError(f"unknown divergence {unknown[0]!r}; choose from {', '.join(REGISTRY)}")
+    return names
+
+
+def validate_params(names=None, **params) -> dict:
+    """Per-divergence parameters, defaults filled in: {name: {param: value}}. Raises ValueError."""
+    names = _resolve_names(names)
+    known = {s.name for d in REGISTRY.values() for s in d.params}
+    for key, value in params.items():
+        if key not in known:
+            raise ValueError(f"unknown parameter {key!r}; divergence parameters are {', '.join(sorted(known))}")
+        if value is None:
+            continue
+        if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)) \
+                or not math.isfinite(value):
+            raise ValueError(f"{key} must be a finite number, got {value!r}")
+    out = {}
+    for name in names:
+        d = REGISTRY[name]
+        chosen = {}
+        for spec in d.params:
+            v = params.get(spec.name)
+            v = spec.default if v is None else float(v)
+            lo, hi = spec.bounds
+            if not lo <= v <= hi:
+                raise ValueError(f"{spec.name} must be in [{lo:g}, {hi:g}] for {name}, got {v:g}")
+            chosen[spec.name] = v
+        out[name] = chosen
+    return out
+
+
+def _rows(mu, sigma):
+    mu, sigma = np.broadcast_arrays(np.asarray(mu, dtype=float), np.asarray(sigma, dtype=float))
+    if not (np.all(np.isfinite(mu)) and np.all(np.isfinite(sigma))):
+        raise ValueError("mu and sigma must be finite numbers")
+    if np.any(sigma <= 0):
+        raise ValueError("sigma must be > 0")
+    return mu.shape, mu.ravel(), sigma.ravel()
+
+
+def evaluate_grid(target, mu, sigma, names=None, gradients=False, **params):
+    """Values (and optionally d/dmu, d/dsigma) of divergences over broadcast arrays of (mu, sigma).
+
+    Returns {name: values} or, with gradients=True, {name: (values, dmu, dsigma)}, each shaped like
+    ``np.broadcast(mu, sigma)``. The quadrature rule is built once per chunk of rows and shared by every
+    requested divergence.
+    """
+    names = _resolve_names(names)
+    chosen = validate_params(names, **params)
+    shape, mu, sigma = _rows(mu, sigma)
+    alphas = sorted({chosen[n]["alpha"] for n in names if n in ("alpha", "renyi")})
+    ctx = Context(target, mu, sigma, alphas)
+    for n in names:
+        for code, c in REGISTRY[n].integrals(**chosen[n]):
+            ctx.need(code, c)
+    ctx.run()
+    results = {}
+    for n in names:
+        with np.errstate(under="ignore"):
+            results[n] = REGISTRY[n].finish(ctx, **chosen[n])
+    if gradients:
+        return {n: tuple(a.reshape(shape) for a in results[n]) for n in names}
+    return {n: results[n][0].reshape(shape) for n in names}
+
+
+def evaluate(target, q, names=None, **params) -> dict:
+    """{name: value} at q (an Approximation or anything with .mu and .sigma), every registry entry by default."""
+    grid = evaluate_grid(target, q.mu, q.sigma, names, **params)
+    return {n: float(v) for n, v in grid.items()}
+
+
+def value_and_gradient(target, q, name, **params):
+    v, dmu, dsig = evaluate_grid(target, q.mu, q.sigma, [name], gradients=True, **params)[name]
+    return float(v), {"mu": float(dmu), "sigma": float(dsig)}
+
+
+def gradient(target, q, name, **params) -> dict:
+    """{"mu": ∂D/∂μ, "sigma": ∂D/∂σ} at q."""
+    return value_and_gradient(target, q, name, **params)[1]

@@ -1,0 +1,156 @@
+"""Optimal q for every divergence: the global minimiser and every local minimum over (mu, sigma).
+
+Starts: every contiguous run of components, moment-matched (single modes, neighbouring pairs, ..., all of p),
+which is where mode-seeking and mode-covering minima live. From all starts at once, a batched trust-region
+Newton iteration in (mu, log sigma) with exact gradients and a finite-difference Hessian; the survivors are
+deduplicated, checked to be minima (gradient ~ 0, Hessian positive semi-definite) and sorted, global first.
+Forward KL has the closed form (p's mean, p's standard deviation).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from . import divergences as dv
+
+H_STEP = 1e-5
+MAX_ITER = 80
+
+
+@dataclass(frozen=True)
+class Minimum:
+    mu: float
+    sigma: float
+    value: float
+
+    def to_dict(self):
+        return {"mu": self.mu, "sigma": self.sigma, "value": self.value}
+
+
+@dataclass(frozen=True)
+class OptimalQ:
+    """The global minimiser (mu, sigma, value) and all local minima (global first).
+
+    ``tolerance`` gives, for mu and sigma, how far the minimiser can move while the value changes by less than
+    1e-10 (relative): large for flat optima, which are then known only to that precision."""
+
+    divergence: str
+    mu: float
+    sigma: float
+    value: float
+    local_minima: list = field(default_factory=list)
+    tolerance: dict = field(default_factory=dict)
+
+    def to_dict(self):
+        return {"divergence": self.divergence, "global": {"mu": self.mu, "sigma": self.sigma, "value": self.value},
+                "local_minima": [m.to_dict() for m in self.local_minima], "tolerance": self.tolerance}
+
+
+def moment_starts(target):
+    w, m, s = target.weights, target.means, target.sigmas
+    order = np.argsort(m)
+    w, m, s = w[order], m[order], s[order]
+    starts = []
+    for i in range(m.size):
+        for j in range(i, m.size):
+            ww = w[i:j + 1] / w[i:j + 1].sum()
+            mean = np.dot(ww, m[i:j + 1])
+            var = np.dot(ww, s[i:j + 1] ** 2 + (m[i:j + 1] - mean) ** 2)
+            starts.append((mean, 0.5 * np.log(var)))
+    return np.array(starts)
+
+
+def _value_grad_hess(target, name, theta, params):
+    """Value, gradient and FD Hessian in θ = (mu, log sigma) for rows of θ, in one batched evaluation."""
+    n = theta.shape[0]
+    h = H_STEP * np.maximum(1.0, np.abs(theta))
+    pts = np.concatenate([theta, theta + h * [1, 0], theta - h * [1, 0], theta + h * [0, 1], theta - h * [0, 1]])
+    sig = np.exp(pts[:, 1])
+    v, dmu, dsig = dv.evaluate_grid(target, pts[:, 0], sig, [name], gradients=True, **params)[name]
+    g = np.stack([dmu, dsig * sig], axis=1)  # chain rule to log sigma
+    g0 = g[:n]
+    col0 = (g[n:2 * n] - g[2 * n:3 * n]) / (2 * h[:, :1])
+    col1 = (g[3 * n:4 * n] - g[4 * n:]) / (2 * h[:, 1:])
+    H = np.stack([col0, col1], axis=2)
+    H = 0.5 * (H + np.swapaxes(H, 1, 2))
+    return v[:n], g0, H
+
+
+def _newton(target, name, theta, params):
+    """Batched trust-region Newton from every start; starts that meet (within 1e-3) are merged as they go,
+    and a start stops when its gradient vanishes (relative 1e-10) or its steps become negligible."""
+    radius = np.full(theta.shape[0], 0.5)
+    v, g, H = _value_grad_hess(target, name, theta, params)
+    keep = np.isfinite(v)
+    theta, v, g, H, radius = theta[keep], v[keep], g[keep], H[keep], radius[keep]
+    active = np.ones(theta.shape[0], dtype=bool)
+    for _ in range(MAX_ITER):
+        gnorm = np.linalg.norm(g, axis=1)
+        active &= gnorm > 1e-10 * np.maximum(1.0, np.abs(v))
+        # merge starts that have met: keep the lower value
+        order = np.argsort(v)
+        unique = []
+        for i in order:
+            if all(np.max(np.abs(theta[i] - theta[j])) > 1e-3 for j in unique):
+                unique.append(i)
+        unique = np.sort(np.array(unique, dtype=int))
+        theta, v, g, H, radius, active = (arr[unique] for arr in (theta, v, g, H, radius, active))
+        if not active.any():
+            break
+        idx = np.nonzero(active)[0]
+        # regularised Newton step inside a trust region
+        Ha, ga = H[idx], g[idx]
+        eig_min = np.linalg.eigvalsh(Ha)[:, 0]
+        scale = np.maximum(np.abs(Ha).max(axis=(1, 2)), 1e-12)
+        lam = np.where(eig_min > 1e-8 * scale, 0.0, -eig_min + 1e-3 * scale)
+        step = -np.linalg.solve(Ha + lam[:, None, None] * np.eye(2), ga[:, :, None])[:, :, 0]
+        length = np.linalg.norm(step, axis=1)
+        step *= np.minimum(1.0, radius[idx] / np.maximum(length, 1e-300))[:, None]
+        trial = theta[idx] + step
+        tv, tg, tH = _value_grad_hess(target, name, trial, params)
+        better = np.isfinite(tv) & (tv <= v[idx] + 1e-13 * np.abs(v[idx]))
+        theta[idx] = np.where(better[:, None], trial, theta[idx])
+        v[idx] = np.where(better, tv, v[idx])
+        g[idx] = np.where(better[:, None], tg, g[idx])
+        H[idx] = np.where(better[:, None, None], tH, H[idx])
+        radius[idx] = np.where(better, np.minimum(radius[idx] * 2.0, 4.0), radius[idx] * 0.25)
+        stalled = (np.linalg.norm(step, axis=1) < 1e-12 * (1 + np.abs(theta[idx]).max(axis=1))) | (radius[idx] < 1e-13)
+        active[idx[stalled]] = False
+    return theta, v, g, H
+
+
+def optimal_q(target, name: str, **params) -> OptimalQ:
+    """Global and local minima of divergence ``name`` over q = N(mu, sigma^2) for this target."""
+    chosen = dv.validate_params([name], **params)[name]
+    if name == "forward_kl":
+        mu, sigma = target.mean, float(np.sqrt(target.var))
+        value = float(dv.evaluate_grid(target, mu, sigma, [name])[name])
+        m = Minimum(mu, sigma, value)
+        return OptimalQ(name, mu, sigma, value, [m], {"mu": 0.0, "sigma": 0.0})
+    theta, v, g, H = _newton(target, name, moment_starts(target), chosen)
+    eig = np.linalg.eigvalsh(H)
+    scale = np.maximum(np.abs(H).max(axis=(1, 2)), 1e-12)
+    gnorm = np.linalg.norm(g, axis=1)
+    is_min = np.isfinite(v) & (eig[:, 0] >= -1e-6 * scale) & (gnorm <= 1e-5 * np.maximum(1.0, np.abs(v)))
+    order = np.argsort(np.where(is_min, v, np.inf))
+    minima, kept = [], []
+    for i in order:
+        if not is_min[i]:
+            continue
+        if any(np.hypot(*(theta[i] - theta[j])) < 1e-4 for j in kept):
+            continue
+        kept.append(i)
+        minima.append(Minimum(float(theta[i, 0]), float(np.exp(theta[i, 1])), float(v[i])))
+    if not minima:  # e.g. an α-divergence that is infinite at every start
+        i = int(np.nanargmin(np.where(np.isfinite(v), v, np.nan))) if np.isfinite(v).any() else 0
+        minima = [Minimum(float(theta[i, 0]), float(np.exp(theta[i, 1])), float(v[i]))]
+        kept = [i]
+    best = kept[0]
+    eps = 1e-10 * max(1.0, abs(minima[0].value))
+    diag = np.maximum(np.diag(H[best]), 1e-300)
+    tol_theta = np.sqrt(2 * eps / diag)
+    tolerance = {"mu": float(tol_theta[0]), "sigma": float(minima[0].sigma * np.expm1(tol_theta[1]))}
+    top = minima[0]
+    return OptimalQ(name, top.mu, top.sigma, top.value, minima, tolerance)

@@ -1,0 +1,188 @@
+"""Exact quadrature on the whole real line for integrals of p (a Gaussian mixture) and q = N(mu, sigma).
+
+Every divergence is an integral of a function of (log p(x), log q(x)). Those integrands are smooth except
+where one density takes over from another: at the crossing points of p and q, and at the breakpoints where
+one mixture component takes over from another inside p. Near such points the integrand changes on the
+scale ``1 / |slope difference of the two log densities|``, which can be far narrower than any component.
+
+So instead of a fixed window (the original page used a Riemann sum on [-8, 8]) we build, for every (mu, sigma),
+a composite Gauss–Legendre rule on panels whose knots are
+
+* each *source* Gaussian's bulk, ``m + s * Z_KNOTS`` (components of p, q, and for the alpha family the
+  Gaussians ``p_k^alpha q^(1-alpha)``): Z_KNOTS reach ±12 standard deviations, beyond which every density is
+  below ``exp(-72)`` of its peak, i.e. under double precision relative to the integral;
+* every crossing point of p and q (found by safeguarded Newton) and every internal breakpoint of p, each with
+  knots at one and four transition widths on either side.
+
+A bulk knot is dropped where its own source is below exp(-DOMINANCE) times another source there: the integrand
+is then shaped by the larger source, and the smaller one's share is under double precision.
+Between knots the integrand is analytic and varies on the scale of the panel, so 8-point Gauss–Legendre is
+accurate to ~1e-12 relative; tests check 1e-6 against mpmath quadrature at 50 digits. Everything is vectorised
+over arrays of (mu, sigma) and is done in log space (no density is ever exponentiated before it is needed).
+"""
+
+from __future__ import annotations
+
+import os
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
+
+from . import kernels
+
+LOG_SQRT_2PI = 0.5 * np.log(2.0 * np.pi)
+Z_KNOTS = np.array([-12.0, -8.0, -5.5, -3.5, -2.0, -1.0, 0.0, 1.0, 2.0, 3.5, 5.5, 8.0, 12.0])
+TRANSITION = np.array([-4.0, -1.0, 1.0, 4.0])
+GL_ORDER = 8
+DOMINANCE = 32.0  # e^-32 ≈ 1e-14
+_GL_T, _GL_W = np.polynomial.legendre.leggauss(GL_ORDER)
+_GL_FRAC = (_GL_T + 1.0) / 2.0  # node positions in [0, 1]
+_GL_HALF_W = _GL_W / 2.0  # weights for a panel of unit length
+
+
+# -- mixture primitives (2-D friendly: loop over the few components, not a 3-D array) --------------------------
+def _component_terms(target):
+    """(log w_k - log s_k - log √(2π), m_k, s_k) as plain arrays, cached per target."""
+    cache = target.__dict__.setdefault("_terms_cache", {})
+    if target.key not in cache:
+        cache.clear()
+        w, m, s = target.weights, target.means, target.sigmas
+        cache[target.key] = (np.log(w) - np.log(s) - LOG_SQRT_2PI, m.copy(), s.copy())
+    return cache[target.key]
+
+
+def mixture_logpdf(target, x, derivatives=0, with_slope=False):
+    """log p(x) for any array x; with derivatives=1 (or with_slope) or 2 also d/dx and d²/dx² of log p."""
+    derivatives = max(derivatives, int(with_slope))
+    a, m, s = _component_terms(target)
+    terms = [a[k] - 0.5 * ((x - m[k]) / s[k]) ** 2 for k in range(m.size)]
+    top = terms[0]
+    for t in terms[1:]:
+        top = np.maximum(top, t)
+    total = np.zeros_like(top)
+    d1 = np.zeros_like(top) if derivatives else None
+    d2 = np.zeros_like(top) if derivatives > 1 else None
+    for k, t in enumerate(terms):
+        e = np.exp(t - top)
+        total += e
+        if derivatives:
+            u = (m[k] - x) / s[k] ** 2
+            d1 += e * u
+            if derivatives > 1:
+                d2 += e * (u * u - 1.0 / s[k] ** 2)
+    lp = top + np.log(total)
+    if not derivatives:
+        return lp
+    d1 /= total
+    if derivatives == 1:
+        return lp, d1
+    return lp, d1, d2 / total - d1 * d1
+
+
+def gauss_logpdf(x, mu, sigma):
+    z = (x - mu) / sigma
+    return -0.5 * z * z - np.log(sigma) - LOG_SQRT_2PI
+
+
+# -- target-only knots (cached on the target) ----------------------------------------------------------------
+def mixture_breakpoints(target):
+    """Points where the dominant component of p changes, with their transition widths."""
+    a, m, s = _component_terms(target)
+    pts, widths = [], []
+    for i in range(m.size):
+        for j in range(i + 1, m.size):
+            # a_i - (x-m_i)^2/(2 s_i^2) = a_j - (x-m_j)^2/(2 s_j^2)  ->  A x^2 + B x + C = 0
+            A = 0.5 / s[j] ** 2 - 0.5 / s[i] ** 2
+            B = m[i] / s[i] ** 2 - m[j] / s[j] ** 2
+            C = a[i] - a[j] - 0.5 * m[i] ** 2 / s[i] ** 2 + 0.5 * m[j] ** 2 / s[j] ** 2
+            roots = _quadratic_roots(A, B, C)
+            for x in roots:
+                li = a[i] - 0.5 * ((x - m[i]) / s[i]) ** 2
+                top = np.max(a - 0.5 * ((x - m) / s) ** 2)
+                if li >= top - 1e-9 * (1.0 + abs(top)):
+                    slope_gap = abs((m[i] - x) / s[i] ** 2 - (m[j] - x) / s[j] ** 2)
+                    pts.append(x)
+                    widths.append(min(1.0 / slope_gap if slope_gap > 0 else np.inf, s.max()))
+    return np.array(pts), np.array(widths)
+
+
+def _quadratic_roots(A, B, C):
+    if A == 0.0:
+        return [] if B == 0.0 else [-C / B]
+    disc = B * B - 4 * A * C
+    if disc < 0:
+        return []
+    sq = np.sqrt(disc)
+    qv = -0.5 * (B + np.copysign(sq, B))  # stable form
+    roots = [qv / A] if qv != 0 else [0.0]
+    if qv != 0:
+        roots.append(C / qv)
+    return [r for r in roots if np.isfinite(r)]
+
+
+def target_knots(target):
+    """Knots that resolve p alone, sorted, and the component each belongs to (−1: a breakpoint's knots,
+    always kept): every component's bulk m_k + s_k·Z_KNOTS and every internal breakpoint of p."""
+    cache = target.__dict__.setdefault("_knot_cache", {})
+    if target.key not in cache:
+        cache.clear()
+        K = target.means.size
+        bulk = (target.means[:, None] + target.sigmas[:, None] * Z_KNOTS).ravel()
+        owner = np.repeat(np.arange(K), Z_KNOTS.size)
+        pts, widths = mixture_breakpoints(target)
+        trans = (pts[:, None] + widths[:, None] * np.append(TRANSITION, 0.0)).ravel()
+        knots = np.concatenate([bulk, trans])
+        owner = np.concatenate([owner, np.full(trans.size, -1)])
+        order = np.argsort(knots, kind="stable")
+        cache[target.key] = (np.ascontiguousarray(knots[order]), np.ascontiguousarray(owner[order]))
+    return cache[target.key]
+
+
+# -- the quadrature rule -------------------------------------------------------------------------------------
+_POOL = ThreadPoolExecutor(max_workers=max(1, min(4, os.cpu_count() or 1)), thread_name_prefix="klpanel-quad")
+PARALLEL_ROWS = 256  # split larger batches over the pool (the compiled kernel releases the GIL)
+
+
+def product_sources(target, mu, sigma, alpha):
+    """Centres and scales of p_k^alpha q^(1-alpha) (a Gaussian when its precision is positive); the last item
+    says, per row, whether every one is integrable (else the alpha family is infinite there)."""
+    prec = alpha / target.sigmas**2 + (1.0 - alpha) / sigma**2  # (P, K)
+    ok = prec > 0
+    safe = np.where(ok, prec, 1.0)
+    centre = (alpha * target.means / target.sigmas**2 + (1.0 - alpha) * mu / sigma**2) / safe
+    return np.where(ok, centre, mu), np.where(ok, 1.0 / np.sqrt(safe), sigma), ok.all(axis=1)
+
+
+def integrate(target, mu, sigma, wanted, alphas=()):
+    """Run the compiled kernel: array (P, len(wanted), 3) of (∫, ∂/∂μ, ∂/∂σ) for each (code, c) in wanted."""
+    mu = np.ascontiguousarray(mu, dtype=float).ravel()
+    sigma = np.ascontiguousarray(sigma, dtype=float).ravel()
+    a, m, s = _component_terms(target)
+    w = np.ascontiguousarray(target.weights, dtype=float)
+    codes = np.array([c for c, _ in wanted], dtype=np.int64)
+    params = np.array([p for _, p in wanted], dtype=float)
+    alphas = np.array(sorted(alphas), dtype=float)
+    out = np.empty((mu.size, len(wanted), 3))
+    args = (a, m, s, w, *target_knots(target), DOMINANCE, Z_KNOTS, TRANSITION, _GL_FRAC, _GL_HALF_W, alphas, codes, params)
+
+    def run(rows):
+        kernels.integrate_rows(mu[rows], sigma[rows], *args, out[rows])
+
+    if mu.size < PARALLEL_ROWS or _POOL._max_workers == 1:
+        run(slice(None))
+    else:
+        n = _POOL._max_workers
+        bounds = np.linspace(0, mu.size, 4 * n + 1).astype(int)
+        list(_POOL.map(run, [slice(lo, hi) for lo, hi in zip(bounds[:-1], bounds[1:])]))
+    return out
+
+
+def target_entropy(target) -> float:
+    """-∫ p log p with a 24-point rule on the target's own knots (computed once per target, cached)."""
+    knots = target_knots(target)[0]
+    t, wt = np.polynomial.legendre.leggauss(24)
+    a, b = knots[:-1], knots[1:]
+    x = (a[:, None] + (b - a)[:, None] * (t + 1) / 2).ravel()
+    w = ((b - a)[:, None] * wt / 2).ravel()
+    lp = mixture_logpdf(target, x)
+    return float(-np.sum(w * np.exp(lp) * lp))

@@ -1,0 +1,178 @@
+"""Divergence values against closed forms, an independent mpmath computation, limits and finite differences."""
+
+import math
+
+import numpy as np
+import pytest
+from hypothesis import given, settings, strategies as st
+
+from klpanel import Approximation, Target, divergences as dv
+from reference import reference
+
+ALL = list(dv.REGISTRY)
+FAR = Target(weights=[0.5, 0.5], means=[-5, 5], sigmas=[0.35, 0.35])
+
+
+def gauss_target(m, s):
+    return Target(weights=[1.0], means=[m], sigmas=[s])
+
+
+def test_registry_entries_are_complete():
+    assert list(dv.DEFAULT_NAMES) == ["forward_kl", "reverse_kl", "jsd", "tv"]
+    for d in dv.REGISTRY.values():
+        assert d.label and d.latex and d.behaviour and d.distillation
+        for spec in d.params:
+            assert spec.bounds[0] <= spec.default <= spec.bounds[1]
+        assert d.to_dict()["name"] == d.name
+
+
+def test_default_readouts_match_the_original_page():
+    values = dv.evaluate(Target(), Approximation(mu=0.0, sigma=0.8))
+    assert list(values) == ALL
+    assert values["forward_kl"] == pytest.approx(4.38, abs=5e-3)
+    assert values["reverse_kl"] == pytest.approx(2.02, abs=5e-3)
+    assert values["jsd"] == pytest.approx(0.377, abs=5e-4)
+    assert values["tv"] == pytest.approx(0.691, abs=5e-4)
+
+
+def test_kl_between_gaussians_closed_form():
+    v = dv.evaluate(gauss_target(0, 1), Approximation(mu=1.0, sigma=2.0), ["forward_kl", "reverse_kl"])
+    assert v["forward_kl"] == pytest.approx(0.4431471805599453, rel=1e-12)
+    # KL(N(1,4)||N(0,1)) = log(1/2) + (4 + 1)/2 - 1/2
+    assert v["reverse_kl"] == pytest.approx(math.log(0.5) + 2.5 - 0.5, rel=1e-10)
+
+
+@pytest.mark.parametrize("m1,s1,m2,s2", [(0, 1, 1, 2), (-3, 0.35, 2, 0.9), (0, 0.01, 0.005, 0.02), (0, 5, 30, 1)])
+def test_single_gaussian_closed_forms(m1, s1, m2, s2):
+    p, q = gauss_target(m1, s1), Approximation(mu=m2, sigma=s2)
+    v = dv.evaluate(p, q, ["hellinger", "alpha", "renyi"], alpha=0.3)
+    bc = math.sqrt(2 * s1 * s2 / (s1**2 + s2**2)) * math.exp(-(m1 - m2) ** 2 / (4 * (s1**2 + s2**2)))
+    assert v["hellinger"] == pytest.approx(1 - bc, rel=1e-9, abs=1e-12)
+    a = 0.3
+    var_a = a * s2**2 + (1 - a) * s1**2
+    renyi = a * (m1 - m2) ** 2 / (2 * var_a) - math.log(var_a / (s1 ** (2 * (1 - a)) * s2 ** (2 * a))) / (2 * (a - 1))
+    assert v["renyi"] == pytest.approx(renyi, rel=1e-9)
+    integral = math.exp((a - 1) * renyi)
+    assert v["alpha"] == pytest.approx((1 - integral) / (a * (1 - a)), rel=1e-9)
+
+
+@pytest.mark.parametrize("name", ALL)
+def test_zero_when_q_equals_p(name):
+    v = dv.evaluate(gauss_target(0.7, 1.3), Approximation(mu=0.7, sigma=1.3), [name])[name]
+    assert abs(v) < 1e-9
+
+
+@pytest.mark.parametrize("name", ["jsd", "tv", "hellinger"])
+def test_symmetric_divergences_are_symmetric(name):
+    a = dv.evaluate(gauss_target(0.0, 0.5), Approximation(mu=1.2, sigma=2.0), [name])[name]
+    b = dv.evaluate(gauss_target(1.2, 2.0), Approximation(mu=0.0, sigma=0.5), [name])[name]
+    assert a == pytest.approx(b, rel=1e-9)
+
+
+HARD = [
+    ("far-modes q at 0", FAR, 0.0, 0.5, ALL),
+    ("far-modes narrow q", FAR, -5.0, 0.15, ALL),
+    ("sigma 1e-3", Target(), 0.7, 1e-3, ["forward_kl", "reverse_kl", "jsd", "tv", "hellinger", "skew_kl"]),
+    ("sigma 50", Target(), 3.0, 50.0, ["forward_kl", "reverse_kl", "jsd", "tv", "renyi"]),
+    ("8 modes spread 5", Target(n_modes=8, spread=5.0), 0.4, 0.6, ["reverse_kl", "jsd", "tv", "gkd_jsd"]),
+]
+
+
+@pytest.mark.parametrize("label,target,mu,sigma,names", HARD, ids=[h[0] for h in HARD])
+def test_against_high_precision_reference(label, target, mu, sigma, names):
+    ours = dv.evaluate(target, Approximation(mu=mu, sigma=sigma), names)
+    for name in names:
+        ref = float(reference(target, mu, sigma, name))
+        assert ours[name] == pytest.approx(ref, rel=1e-6, abs=1e-9), name
+
+
+def test_headline_hard_values():
+    v = dv.evaluate(FAR, Approximation(mu=0.0, sigma=0.5), ["reverse_kl"])
+    assert v["reverse_kl"] == pytest.approx(86.6, abs=0.05)
+    v = dv.evaluate(FAR, Approximation(mu=-5.0, sigma=0.15), ["forward_kl"])
+    assert v["forward_kl"] == pytest.approx(1111.8, abs=0.05)
+
+
+@pytest.mark.parametrize("name", ALL)
+@pytest.mark.parametrize("mu,sigma", [(0.0, 0.8), (-2.4, 0.3), (1.7, 2.5), (6.0, 0.2)])
+def test_gradients_match_central_differences(name, mu, sigma):
+    p = Target(n_modes=4, spread=2.5)
+    g = dv.gradient(p, Approximation(mu=mu, sigma=sigma), name)
+    h = 1e-5
+
+    def f(m, s):
+        return dv.evaluate_grid(p, m, s, [name])[name]
+
+    fd_mu = (f(mu + h, sigma) - f(mu - h, sigma)) / (2 * h)
+    fd_sigma = (f(mu, sigma + h) - f(mu, sigma - h)) / (2 * h)
+    assert g["mu"] == pytest.approx(fd_mu, rel=1e-5, abs=1e-7)
+    assert g["sigma"] == pytest.approx(fd_sigma, rel=1e-5, abs=1e-7)
+
+
+def test_family_limits_are_continuous():
+    p, q = Target(), Approximation(mu=0.5, sigma=1.1)
+    base = dv.evaluate(p, q, ["forward_kl", "reverse_kl", "jsd", "hellinger"])
+    for eps in (1e-4, 1e-8, 1e-12, 0.0):
+        assert dv.evaluate(p, q, ["alpha"], alpha=eps)["alpha"] == pytest.approx(base["reverse_kl"], rel=10 * eps + 1e-9)
+        assert dv.evaluate(p, q, ["alpha"], alpha=1 - eps)["alpha"] == pytest.approx(base["forward_kl"], rel=10 * eps + 1e-9)
+        assert dv.evaluate(p, q, ["renyi"], alpha=1 - eps)["renyi"] == pytest.approx(base["forward_kl"], rel=10 * eps + 1e-9)
+    # the skew losses reach their endpoints with a slope set by ∫p²/q (here infinite for skew_rkl), so the gap
+    # must shrink monotonically to exactly zero rather than linearly
+    for name, end in (("skew_kl", "forward_kl"), ("skew_rkl", "reverse_kl")):
+        gaps = [abs(dv.evaluate(p, q, [name], alpha=eps)[name] - base[end]) for eps in (1e-3, 1e-6, 1e-9, 1e-12)]
+        assert gaps == sorted(gaps, reverse=True) and gaps[-1] < 1e-4 * gaps[0]
+        assert dv.evaluate(p, q, [name], alpha=0.0)[name] == pytest.approx(base[end], rel=1e-12)
+    assert dv.evaluate(p, q, ["alpha"], alpha=0.5)["alpha"] == pytest.approx(4 * base["hellinger"], rel=1e-10)
+    assert dv.evaluate(p, q, ["gkd_jsd"], beta=0.5)["gkd_jsd"] == pytest.approx(base["jsd"], rel=1e-12)
+
+
+def test_alpha_family_reports_infinity_where_not_integrable():
+    p, q = Target(), Approximation(mu=0.0, sigma=0.2)
+    # alpha = 2: p^2/q integrable only if sigma^2 > s^2 / 2
+    v = dv.evaluate_grid(p, 0.0, [0.2, 0.3], ["alpha"], gradients=True, alpha=2.0)["alpha"]
+    assert v[0][0] == math.inf and np.isfinite(v[0][1])
+    assert v[1][0] == 0.0
+
+
+def test_bad_parameters_raise_clear_errors():
+    q = Approximation(mu=0.0, sigma=1.0)
+    with pytest.raises(ValueError, match="unknown divergence"):
+        dv.evaluate(Target(), q, ["nope"])
+    with pytest.raises(ValueError, match=r"alpha must be in \[-1, 2\]"):
+        dv.evaluate(Target(), q, ["alpha"], alpha=7)
+    with pytest.raises(ValueError, match="finite"):
+        dv.evaluate(Target(), q, ["alpha"], alpha=float("nan"))
+    with pytest.raises(ValueError, match="sigma must be > 0"):
+        dv.evaluate_grid(Target(), 0.0, -1.0)
+
+
+def test_grid_matches_pointwise_and_keeps_shape():
+    p = Target(n_modes=5)
+    mu, sigma = np.meshgrid(np.linspace(-4, 4, 7), np.linspace(0.2, 3, 5))
+    grid = dv.evaluate_grid(p, mu, sigma, dv.DEFAULT_NAMES)
+    assert grid["jsd"].shape == (5, 7)
+    one = dv.evaluate(p, Approximation(mu=float(mu[2, 3]), sigma=float(sigma[2, 3])), dv.DEFAULT_NAMES)
+    for n in dv.DEFAULT_NAMES:
+        assert grid[n][2, 3] == pytest.approx(one[n], rel=1e-13)
+
+
+mixtures = st.integers(1, 5).flatmap(lambda k: st.tuples(
+    st.lists(st.floats(0.05, 1.0), min_size=k, max_size=k),
+    st.lists(st.floats(-6, 6), min_size=k, max_size=k),
+    st.lists(st.floats(0.05, 3.0), min_size=k, max_size=k)))
+
+
+@settings(max_examples=40, deadline=None)
+@given(mixtures, st.floats(-8, 8), st.floats(0.02, 20), st.floats(-3, 3), st.floats(0.2, 5))
+def test_properties_nonnegative_finite_bounded_invariant(mix, mu, sigma, shift, scale):
+    w, m, s = mix
+    p = Target(weights=w, means=m, sigmas=s)
+    names = ["forward_kl", "reverse_kl", "jsd", "tv", "hellinger", "skew_kl", "skew_rkl", "gkd_jsd"]
+    v = dv.evaluate(p, Approximation(mu=mu, sigma=sigma), names)
+    for n in names:
+        assert np.isfinite(v[n]) and v[n] >= -1e-10, (n, v[n])
+    assert v["jsd"] <= math.log(2) + 1e-12 and v["tv"] <= 1 + 1e-12 and v["hellinger"] <= 1 + 1e-12
+    moved = Target(weights=w, means=[scale * x + shift for x in m], sigmas=[scale * x for x in s])
+    v2 = dv.evaluate(moved, Approximation(mu=scale * mu + shift, sigma=scale * sigma), names)
+    for n in names:
+        assert v2[n] == pytest.approx(v[n], rel=1e-6, abs=1e-9), n

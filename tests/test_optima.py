@@ -1,0 +1,57 @@
+import numpy as np
+import pytest
+
+from klpanel import Target, divergences as dv, optimal_q
+
+
+def test_forward_kl_is_moment_matching():
+    best = optimal_q(Target(), "forward_kl")
+    assert (best.mu, best.sigma) == pytest.approx((-1.130, 2.275), abs=5e-4)
+    assert len(best.local_minima) == 1
+
+
+def test_reverse_kl_default_target_has_a_minimum_at_every_mode():
+    best = optimal_q(Target(), "reverse_kl")
+    assert best.mu == pytest.approx(-3.0, abs=1e-3)
+    assert 0.35 <= best.sigma < 0.36
+    assert best.value == pytest.approx(0.6165, abs=1e-4)
+    mode_minima = sorted(m.mu for m in best.local_minima if m.sigma < 0.5)
+    assert mode_minima == pytest.approx([-3.0, 0.0, 3.0], abs=1e-3)
+    values = [m.value for m in best.local_minima]
+    assert values == sorted(values)
+
+
+@pytest.mark.parametrize("name", ["reverse_kl", "jsd", "tv", "hellinger"])
+def test_global_optimum_agrees_with_dense_brute_force(name):
+    p = Target()
+    mu, ls = np.meshgrid(np.linspace(-5, 5, 201), np.linspace(np.log(0.1), np.log(4), 121))
+    v = dv.evaluate_grid(p, mu, np.exp(ls), [name])[name]
+    i = np.unravel_index(np.argmin(v), v.shape)
+    best = optimal_q(p, name)
+    assert best.value <= v[i] + 1e-12  # never worse than the grid
+    assert best.value == pytest.approx(v[i], abs=2e-3)
+    assert best.mu == pytest.approx(mu[i], abs=0.1)
+
+
+@pytest.mark.parametrize("name", ["reverse_kl", "jsd", "tv", "alpha", "skew_rkl"])
+def test_every_reported_minimum_is_a_local_minimum(name):
+    p = Target(n_modes=4, spread=3.5)
+    for m in optimal_q(p, name).local_minima:
+        d = np.array([-1e-3, 0, 1e-3])
+        mu, sig = np.meshgrid(m.mu + d, m.sigma * np.exp(d))
+        v = dv.evaluate_grid(p, mu, sig, [name])[name]
+        assert v[1, 1] <= v.min() + 1e-10, (name, m)
+        assert m.value == pytest.approx(v[1, 1], rel=1e-12)
+
+
+def test_jsd_optimum_sits_on_one_mode_at_large_spread_and_covers_at_small():
+    wide = optimal_q(Target(spread=3.0), "jsd")
+    assert wide.sigma < 0.5 and wide.mu == pytest.approx(-3, abs=0.01)
+    narrow = optimal_q(Target(spread=1.5), "jsd")
+    assert narrow.sigma > 0.7
+
+
+def test_results_serialise():
+    d = optimal_q(Target(), "tv").to_dict()
+    assert set(d) == {"divergence", "global", "local_minima", "tolerance"}
+    assert d["global"]["value"] == d["local_minima"][0]["value"]
