@@ -280,7 +280,7 @@ def parse_run(body) -> dict:
               for k, fields in RUN_OBJECTS.items()}
     spec = target_spec(nested["target"], "target.")
     build_target(spec, "target.")
-    q0 = make_q(nested["q0"], "q0.")
+    q0 = nested["q0"]  # the fields' bounds already make mu finite and sigma > 0
     name = top["divergence"]
     optimizer = None  # absent: Run's default, the original page's GD (lr 0.03, clip ±1.5)
     if top["optimizer"] is not None:
@@ -288,7 +288,7 @@ def parse_run(body) -> dict:
         _checked_optimizer(optimizer)
     estimator = nested["estimator"]
     return {"target": spec, "steps": top["steps"], "divergence": name,
-            "divergence_params": divergence_params([name], top), "mu0": q0.mu, "sigma0": q0.sigma,
+            "divergence_params": divergence_params([name], top), "mu0": q0["mu"], "sigma0": q0["sigma"],
             "optimizer": optimizer, "estimator": estimator["name"], "n_samples": estimator["n_samples"],
             "seed": estimator["seed"], "sigma_floor": top["sigma_floor"], "tol": top["tol"]}
 
@@ -401,10 +401,6 @@ def landscape_grid(values: Mapping) -> dict:
             raise BadRequest(f"{axis}_max must be greater than {axis}_min (got {axis}_min={lo:g}, "
                              f"{axis}_max={hi:g})", f"{axis}_max")
     return {k: values[k] for k in ("mu_min", "mu_max", "sigma_min", "sigma_max", "n")}
-
-
-def make_q(values: Mapping, prefix: str = "") -> Approximation:
-    return _checked(lambda: Approximation(mu=values["mu"], sigma=values["sigma"]), prefix, "sigma")
 
 
 def divergence_params(names, values: Mapping) -> dict:

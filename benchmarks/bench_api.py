@@ -1,0 +1,151 @@
+"""Benchmark of the JSON API over loopback with keep-alive connections (bounded in time, loopback only).
+
+Starts ``panel serve apps/kl_explorer.py --plugins klpanel.api`` on a free port, then for each scenario runs a
+closed-loop load generator (asyncio, raw HTTP/1.1 keep-alive sockets, one request in flight per connection) for a
+fixed time and prints latency percentiles and requests/s next to the targets of the API issue
+(``/api/evaluate``: p50 ≤ 2 ms, ≥ 500 requests/s). A last scenario measures ``/api/health`` latency (the event
+loop's responsiveness) while ``/api/landscape`` requests are hammered, which must stay low because heavy work
+runs in the worker processes.
+
+    python benchmarks/bench_api.py [--seconds 5] [--connections 4]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import itertools
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+APP = ROOT / "apps" / "kl_explorer.py"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_server(port: int, log):
+    cmd = [sys.executable, "-m", "panel", "serve", str(APP), "--plugins", "klpanel.api", "--port", str(port),
+           "--address", "127.0.0.1"]
+    proc = subprocess.Popen(cmd, cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)}, stdout=log,
+                            stderr=subprocess.STDOUT)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/api/health", timeout=1).read()
+            return proc
+        except OSError:
+            if proc.poll() is not None:
+                raise RuntimeError("panel serve exited; see its log")
+            time.sleep(0.1)
+    proc.kill()
+    raise TimeoutError("the server did not answer /api/health within 60 s")
+
+
+async def _request(reader, writer, path: str) -> int:
+    writer.write(f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: keep-alive\r\n\r\n".encode())
+    head = await reader.readuntil(b"\r\n\r\n")
+    status = int(head.split(b" ", 2)[1])
+    length = next(int(line.split(b":", 1)[1]) for line in head.split(b"\r\n")
+                  if line.lower().startswith(b"content-length:"))
+    await reader.readexactly(length)
+    return status
+
+
+async def load(port: int, paths, seconds: float, connections: int) -> dict:
+    """Closed loop: each connection sends the next path as soon as the previous answer is read."""
+    latencies, errors = [], 0
+    cycle = itertools.cycle(paths)
+    stop = time.perf_counter() + seconds
+
+    async def worker():
+        nonlocal errors
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        await _request(reader, writer, paths[0])  # warm the connection
+        while time.perf_counter() < stop:
+            t0 = time.perf_counter()
+            status = await _request(reader, writer, next(cycle))
+            latencies.append(time.perf_counter() - t0)
+            errors += status != 200
+        writer.close()
+
+    t0 = time.perf_counter()
+    await asyncio.gather(*(worker() for _ in range(connections)))
+    elapsed = time.perf_counter() - t0
+    ms = np.array(latencies) * 1e3
+    return {"n": ms.size, "p50": np.percentile(ms, 50), "p90": np.percentile(ms, 90), "p99": np.percentile(ms, 99),
+            "rps": ms.size / elapsed, "errors": errors}
+
+
+async def under_landscape_load(port: int, seconds: float) -> dict:
+    """/api/health latency while two clients request landscapes back to back (503s count as hammering too)."""
+    stop = time.perf_counter() + seconds
+    done = {"landscapes": 0}
+
+    async def hammer():
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        while time.perf_counter() < stop:
+            await _request(reader, writer, "/api/landscape?divergence=reverse_kl&n=60")
+            done["landscapes"] += 1
+        writer.close()
+
+    hammering = [asyncio.create_task(hammer()) for _ in range(2)]
+    await asyncio.sleep(0.5)
+    result = await load(port, ["/api/health"], seconds - 1.0, 1)
+    await asyncio.gather(*hammering)
+    return {**result, "landscapes": done["landscapes"]}
+
+
+def row(name, r, target=""):
+    print(f"{name:<46} {r['n']:>7} {r['p50']:>8.2f} {r['p90']:>8.2f} {r['p99']:>8.2f} {r['rps']:>9.0f} "
+          f"{r['errors']:>6}  {target}")
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--seconds", type=float, default=5.0, help="duration of each scenario")
+    parser.add_argument("--connections", type=int, default=4, help="connections for the throughput scenarios")
+    args = parser.parse_args(argv)
+    port = free_port()
+    with tempfile.TemporaryFile("w+") as log:
+        proc = start_server(port, log)
+        try:
+            rng = np.random.default_rng(0)
+            varied = [f"/api/evaluate?mu={m:.6f}&sigma={s:.6f}" for m, s in
+                      zip(rng.uniform(-4, 4, 5000), rng.uniform(0.2, 3, 5000))]
+            varied4 = [p + "&divergences=forward_kl,reverse_kl,jsd,tv" for p in varied]
+            same = ["/api/evaluate?mu=0.5&sigma=0.8"]
+            c = args.connections
+            print(f"klpanel API benchmark: loopback, keep-alive, closed loop, {args.seconds:g} s per scenario, "
+                  f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f} at start; latencies in ms")
+            print(f"{'scenario':<46} {'requests':>7} {'p50':>8} {'p90':>8} {'p99':>8} {'req/s':>9} {'errors':>6}  target")
+            run = lambda paths, conns: asyncio.run(load(port, paths, args.seconds, conns))
+            row("health, 1 connection", run(["/api/health"], 1))
+            row("evaluate same q (cached), 1 connection", run(same, 1), "p50 ≤ 2 ms")
+            row(f"evaluate same q (cached), {c} connections", run(same, c), "≥ 500 req/s")
+            row("evaluate all 10 + gradients, new q, 1 conn", run(varied, 1), "p50 ≤ 2 ms")
+            row(f"evaluate all 10 + gradients, new q, {c} conns", run(varied[::-1], c), "≥ 500 req/s")
+            row("evaluate 4 default names, new q, 1 conn", run(varied4, 1), "p50 ≤ 2 ms")
+            row(f"evaluate 4 default names, new q, {c} conns", run(varied4[::-1], c), "≥ 500 req/s")
+            r = asyncio.run(under_landscape_load(port, args.seconds + 1.0))
+            row(f"health while landscapes hammered ({r['landscapes']} done)", r, "loop stays responsive")
+        finally:
+            proc.terminate()
+            proc.wait(timeout=20)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
