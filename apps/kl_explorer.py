@@ -4,6 +4,6 @@ import panel as pn
 
 from klpanel import KLExplorer
 
-pn.extension("katex", design="fast", notifications=True)
+pn.extension("katex", notifications=True)
 
 KLExplorer().servable()

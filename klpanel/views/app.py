@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import panel as pn
 import param
+from panel.theme.fast import Fast
 
 from ..explorer import OPTION_SPECS, Explorer
 from .cards import FormulaCards
@@ -30,6 +31,12 @@ URL_EXPLORER = {"selected": "div", "custom": "components"}
 #: The page's sections, in order: attribute name -> Viewer class (each built with ``explorer=``).
 SECTIONS = {"optimal": OptimalSection, "cards": FormulaCards, "explore": ExploreSection,
             "dynamics": DynamicsSection, "spectrum": SpectrumSection, "export": ExportPanel}
+
+
+#: Panel's Fast design without its Google-Fonts stylesheet, so the page loads nothing from outside the
+#: server (no failed request, no console error offline); the system font stands in. It keeps the class
+#: name "Fast" because Panel finds a design's bundled files (js/fast_design.js) by its lower-cased name.
+OfflineFast = type("Fast", (Fast,), {"_resources": {**Fast._resources, "font": {}}, "__module__": __name__})
 
 
 class KLExplorer(pn.viewable.Viewer):
@@ -65,7 +72,8 @@ class KLExplorer(pn.viewable.Viewer):
         """The served page: a dark FastListTemplate (light/dark switch in its header)."""
         self.header.object = SUBTITLE
         return pn.template.FastListTemplate(title=title, theme="dark", theme_toggle=True, main=[self._layout],
-                                            main_max_width="1400px", accent="#1f77b4")
+                                            main_max_width="1400px", accent="#1f77b4", design=OfflineFast,
+                                            font="system-ui, sans-serif")
 
     def servable(self, title: str = TITLE, location: bool = True, area: str = "main", target=None):
         """Serve the page in its template, with the state synced to the URL."""
