@@ -87,8 +87,13 @@ def _evaluate_body(target, mu, sigma, names: tuple, params: tuple) -> bytes:
 
 
 def optimal_body(spec: tuple, name: str, params: dict) -> bytes:
+    return _optimal_body(spec, name, tuple(sorted(params.items())))
+
+
+@lru_cache(maxsize=256)  # per worker process: optima are deterministic and small
+def _optimal_body(spec: tuple, name: str, params: tuple) -> bytes:
     target = v.build_target(spec)
-    return dumps({"target": target.to_dict(), **optimal_q(target, name, **params).to_dict()})
+    return dumps({"target": target.to_dict(), **optimal_q(target, name, **dict(params)).to_dict()})
 
 
 def landscape_body(spec: tuple, name: str, params: dict, grid: dict) -> bytes:
@@ -199,13 +204,11 @@ class APIHandler(RequestHandler):
         self.set_header("Content-Type", "application/json; charset=utf-8")
         self.finish(dumps(payload))
 
-    def send_bad_request(self, exc: BadRequest):
-        self.send_error(exc.status, exc_info=(type(exc), exc, None))
-
     def _handle_request_exception(self, e):
+        # our input errors are answered, not logged as server errors; anything else stays a 500 with a traceback
         if isinstance(e, BadRequest):
             if not self._finished:
-                self.send_bad_request(e)
+                self.send_error(e.status, exc_info=(type(e), e, None))
             return
         super()._handle_request_exception(e)
 
@@ -282,5 +285,5 @@ ROUTES = [
     (r"/api/landscape", LandscapeHandler),
     (r"/api/run", RunHandler),
     (r"/api/openapi\.json", OpenAPIHandler),
-    (r"/api/.*", NotFoundHandler),
+    (r"/api(/.*)?", NotFoundHandler),  # last: any other /api path is a JSON 404
 ]

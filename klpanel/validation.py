@@ -221,7 +221,7 @@ LANDSCAPE_FIELDS = (
     Field("mu_max", "number", "Largest mu of the grid", 6.0, *LOCATION_BOUNDS),
     Field("sigma_min", "number", "Smallest sigma of the grid", 0.15, *SCALE_BOUNDS),
     Field("sigma_max", "number", "Largest sigma of the grid", 4.0, *SCALE_BOUNDS),
-    Field("n", "integer", f"Grid points per side (at most {MAX_GRID_SIDE})", 100, 2, MAX_GRID_SIDE),
+    Field("n", "integer", f"Grid points per side (at most {MAX_GRID_SIDE})", 50, 2, MAX_GRID_SIDE),
 )
 
 

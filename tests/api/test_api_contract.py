@@ -218,7 +218,7 @@ def test_non_utf8_query_is_400(api):
     assert r.status_code == 400 and strict_json(r)["field"] == "mu"
 
 
-@pytest.mark.parametrize("path", ["/api/nope", "/api/", "/api/evaluate/extra", "/api/health/"])
+@pytest.mark.parametrize("path", ["/api/nope", "/api", "/api/", "/api/evaluate/extra", "/api/health/"])
 def test_unknown_path_is_json_404(api, path):
     r = api.get(path)
     assert r.status_code == 404
