@@ -102,8 +102,9 @@ class Landscape(param.Parameterized):
     n_sigma = param.Integer(default=81, bounds=(2, 1000))
     preview = param.Integer(default=0, bounds=(0, None),
                             doc="If > 0 and ``defer`` is set: show a grid this many times coarser first")
-    defer = param.Callable(default=None, doc="Schedules a callable for later (a server's next tick); with "
-                                            "``preview`` the full grid is computed there")
+    defer = param.Callable(default=None, doc="``defer(compute, done)``: run ``compute()`` later (e.g. in a worker "
+                                            "thread) and then call ``done(result)`` where the model lives; with "
+                                            "``preview`` the full grid is computed that way")
     grid = param.ClassSelector(class_=LandscapeGrid, doc="The computed landscape (read-only for views)")
 
     def __init__(self, **params):
@@ -129,7 +130,8 @@ class Landscape(param.Parameterized):
                                    log_sigma=self.log_sigma)
         token = self._token = object()
 
-        def refine():
+        def done(grid):
             if token is self._token:  # inputs unchanged since the preview
-                self.grid = landscape_grid(*args, **full)
-        self.defer(refine)
+                self.grid = grid
+        frozen = (self.target.copy(), *args[1:])  # the worker must not see later edits of the target
+        self.defer(lambda: landscape_grid(*frozen, **full), done)

@@ -12,6 +12,8 @@ from __future__ import annotations
 import html
 import time
 import weakref
+from concurrent.futures import ThreadPoolExecutor
+from functools import partial
 
 import numpy as np
 import panel as pn
@@ -35,6 +37,8 @@ Q_Z = np.linspace(-4.5, 4.5, 61)  # q is drawn on mu + sigma * Q_Z: smooth at an
 ROLLOVER = 5000  # points kept per streamed curve
 RESTART_COLOR = "#d0d0d0"
 CARD_WIDTH = 340
+
+WORKER = ThreadPoolExecutor(max_workers=1, thread_name_prefix="klpanel-landscape")
 
 #: live sections (weak): lets server-side tests find a session's section and its callback
 LIVE = weakref.WeakSet()
@@ -69,6 +73,15 @@ def fit_density(fig, explorer):
     """The explorer's ranges, with head room above p for the three readout lines."""
     set_ranges(fig, explorer.x, explorer.p_density)
     fig.y_range.end = round(fig.y_range.end * 1.6, 3)
+
+
+def refine_in_background(doc, apply, compute, done):
+    """Compute the full landscape in a worker thread (the numerics release the GIL, the animation goes on)
+    and hand it to the document's thread, where the Bokeh models may change."""
+    def finished(future):
+        if future.exception() is None:
+            doc.add_next_tick_callback(partial(apply, done, future.result()))
+    WORKER.submit(compute).add_done_callback(finished)
 
 
 class RunPanel:
@@ -144,6 +157,7 @@ class DynamicsSection(pn.viewable.Viewer):
         self.model = Dynamics(target=e.target, mu0=e.q.mu, sigma0=e.q.sigma,
                               divergence_params=self._explorer_params())
         self._callback = None
+        self._doc = None
         self._frame_ms = []  # server time of recent frames (benchmarks read it)
         self._build_widgets()
         self._build_landscape()
@@ -163,8 +177,8 @@ class DynamicsSection(pn.viewable.Viewer):
         self.model.landscape.param.watch(self._on_grid, ["grid"])
         LIVE.add(self)
         if pn.state.curdoc is not None and pn.state.curdoc.session_context is not None:
-            doc = pn.state.curdoc
-            self.model.landscape.defer = lambda fn: doc.add_timeout_callback(lambda: self._refine(fn), 30)
+            self._doc = pn.state.curdoc
+            self.model.landscape.defer = partial(refine_in_background, self._doc, self._apply_grid)
             pn.state.onload(self._on_load)
             pn.state.on_session_destroyed(self._on_session_destroyed)
 
@@ -297,9 +311,9 @@ class DynamicsSection(pn.viewable.Viewer):
             self.path_renderer.glyph.update(y0="ly0" if y == "log_sigma" else "y0",
                                             y1="ly1" if y == "log_sigma" else "y1")
 
-    def _refine(self, fn):
-        with pn.io.hold():
-            fn()
+    def _apply_grid(self, done, grid):
+        with pn.io.hold(self._doc):
+            done(grid)
 
     def _on_tap(self, event):
         mu, sigma = Dynamics.clamp_start(event.x, np.exp(event.y) if self.model.log_sigma else event.y)
