@@ -51,6 +51,8 @@ def format_value(value) -> str:
         return "—"
     if math.isinf(value):
         return "∞" if value > 0 else "−∞"
+    if abs(value) < 5e-4:  # rounding noise such as -1e-17 reads 0.000, not -0.000
+        value = 0.0
     if abs(value) >= 1e7:
         return f"{value:.4e}"
     if abs(value) >= 1000:

@@ -112,7 +112,8 @@ def test_original_preset_restores_the_default(explorer):
 
 
 @pytest.mark.parametrize("value, text", [(0.37715, "0.377"), (1111.8123, "1111.8"), (2.0249, "2.025"),
-                                         (math.inf, "∞"), (math.nan, "—"), (None, "—"), (3.2e9, "3.2000e+09")])
+                                         (math.inf, "∞"), (math.nan, "—"), (None, "—"), (3.2e9, "3.2000e+09"),
+                                         (-1e-17, "0.000"), (-0.25, "-0.250")])
 def test_format_value(value, text):
     assert format_value(value) == text
 

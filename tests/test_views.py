@@ -130,7 +130,17 @@ def test_url_state_round_trip():
 def test_every_section_is_placed(app):
     from klpanel.views.dynamics import DynamicsSection
     from klpanel.views.spectrum import SpectrumSection
-    assert len(app.__panel__().objects) == 7  # header, sections 1-5, export
+    assert len(app.__panel__().objects) == 8  # header, link message, sections 1-5, export
     assert isinstance(app.dynamics, DynamicsSection) and isinstance(app.spectrum, SpectrumSection)
     assert app.dynamics.explorer is app.explorer and app.spectrum.explorer is app.explorer
     assert all(math.isfinite(v) for v in app.explorer.values.values())
+
+
+def test_invalid_url_state_keeps_defaults_and_says_so():
+    app = KLExplorer(explorer=Explorer(), sections=["explore"])
+    app.sync_url(Location(search="?modes=99&sigma=-1&mu=abc&div=%5B%22nope%22%5D&components=1,2%7Cx%7C1"))
+    e = app.explorer
+    assert (e.target.n_modes, e.q.mu, e.q.sigma) == (3, 0.0, 0.8)
+    assert e.selected == list(divergences.DEFAULT_NAMES)
+    assert app.url_message.visible
+    assert all(s in app.url_message.object for s in ("n_modes=99", "sigma=-1", "nope"))

@@ -52,9 +52,11 @@ class KLExplorer(pn.viewable.Viewer):
         params.setdefault("explorer", Explorer())
         super().__init__(**params)
         self.header = pn.pane.Markdown(f"# {TITLE}\n{SUBTITLE}", sizing_mode="stretch_width")
+        self._bad_values: dict = {}
+        self.url_message = pn.pane.Alert("", alert_type="warning", visible=False, sizing_mode="stretch_width")
         for name in SECTIONS:  # an attribute per section; None when not shown
             setattr(self, name, SECTIONS[name](explorer=self.explorer) if name in self.sections else None)
-        self._layout = pn.Column(self.header, *(getattr(self, n) for n in SECTIONS if n in self.sections),
+        self._layout = pn.Column(self.header, self.url_message, *(getattr(self, n) for n in SECTIONS if n in self.sections),
                                  sizing_mode="stretch_width", max_width=1400)
 
     def sync_url(self, location=None) -> None:
@@ -63,10 +65,16 @@ class KLExplorer(pn.viewable.Viewer):
         if location is None:
             return
         e = self.explorer
-        location.sync(e.target, URL_TARGET)
-        location.sync(e.q, URL_Q)
-        location.sync(e, URL_EXPLORER)
-        location.sync(e.options, {option: option for option in OPTION_SPECS})
+        location.sync(e.target, URL_TARGET, on_error=self._bad_url)
+        location.sync(e.q, URL_Q, on_error=self._bad_url)
+        location.sync(e, URL_EXPLORER, on_error=self._bad_url)
+        location.sync(e.options, {option: option for option in OPTION_SPECS}, on_error=self._bad_url)
+
+    def _bad_url(self, values: dict) -> None:
+        """A link with values the models refuse: keep the defaults and say so (never a traceback)."""
+        self._bad_values.update(values)
+        text = ", ".join(f"{k}={v}" for k, v in self._bad_values.items())
+        self.url_message.param.update(object=f"Ignored invalid link parameters: {text}", visible=True)
 
     def template(self, title: str = TITLE):
         """The served page: a dark FastListTemplate (light/dark switch in its header)."""
