@@ -26,6 +26,8 @@ import logging
 import math
 import multiprocessing
 import os
+import threading
+import time
 from functools import lru_cache
 
 import numpy as np
@@ -125,6 +127,16 @@ def run_body(spec: dict) -> tuple[int, bytes]:
 
 
 # -- heavy work off the event loop --------------------------------------------------------------------------------
+def _exit_with_parent(parent: int):
+    """Worker initializer: exit once the server process is gone, however it died (SIGKILL, an unhandled
+    SIGTERM under ``pn.serve``), so no orphaned worker outlives it."""
+    def watch():
+        while os.getppid() == parent:
+            time.sleep(1.0)
+        os._exit(0)
+    threading.Thread(target=watch, name="klpanel-parent-watch", daemon=True).start()
+
+
 class HeavyWork:
     """A process pool for heavy requests with a cap on the requests in flight (queued or running).
 
@@ -141,7 +153,8 @@ class HeavyWork:
         if self._pool is None:
             # spawn: no fork of a process running Tornado's threads; workers import klpanel once
             self._pool = concurrent.futures.ProcessPoolExecutor(
-                self.workers, mp_context=multiprocessing.get_context("spawn"))
+                self.workers, mp_context=multiprocessing.get_context("spawn"),
+                initializer=_exit_with_parent, initargs=(os.getpid(),))
         return self._pool
 
     async def run(self, fn, *args):

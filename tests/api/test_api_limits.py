@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 import threading
+from pathlib import Path
 
 import requests
 
@@ -47,6 +48,11 @@ pn.serve({"app": lambda: pn.pane.Markdown("app")}, port=int(sys.argv[1]), addres
 """
 
 
+def _children(pid: int) -> list[int]:
+    tasks = Path(f"/proc/{pid}/task")
+    return [int(c) for t in tasks.iterdir() for c in (t / "children").read_text().split()]
+
+
 def test_routes_mount_with_pn_serve():
     server = Server(command=lambda port: [sys.executable, "-c", PN_SERVE, str(port)])
     try:
@@ -55,5 +61,10 @@ def test_routes_mount_with_pn_serve():
         assert requests.get(server.url + "/api/landscape", params={"n": 4}, timeout=60).status_code == 200
         assert requests.get(server.url + "/api/nope", timeout=30).status_code == 404
         assert requests.get(server.url + "/app", timeout=30).status_code == 200
+        workers = [p for p in _children(server.proc.pid) if "spawn_main" in Path(f"/proc/{p}/cmdline").read_text()]
+        assert workers, "the landscape ran in a worker process"
     finally:
+        server.proc.kill()  # no clean shutdown at all: the workers must still go
         server.stop()
+    wait_until(lambda: not any(Path(f"/proc/{p}").exists() for p in workers), timeout=30,
+               what="the pool's workers to exit after the server died")
