@@ -76,6 +76,13 @@ def parse_numbers(text: str, name: str) -> list[float]:
         raise ValueError(f"{name}: {text!r} is not a comma-separated list of numbers") from None
 
 
+def normal_pdf(x, mu: float, sigma: float):
+    """N(x; μ, σ²) — what ``Approximation(mu, sigma).pdf(x)`` gives, without building a
+    Parameterized per optimum (that costs ~0.7 ms each, a noticeable share of a target change)."""
+    z = (np.asarray(x, dtype=float) - mu) / sigma
+    return np.exp(-0.5 * z * z) / (sigma * np.sqrt(2.0 * np.pi))
+
+
 def _finite_or_none(value):
     return None if value is None or not math.isfinite(value) else float(value)
 
@@ -319,7 +326,7 @@ class Explorer(param.Parameterized):
                 problems[name] = f"{divergences.REGISTRY[name].label} is infinite for every q here"
                 continue
             optima[name] = best
-            densities[name] = Approximation(mu=float(best.mu), sigma=float(best.sigma)).pdf(x)
+            densities[name] = normal_pdf(x, best.mu, best.sigma)
         return optima, densities, problems
 
     def _refresh_target(self):

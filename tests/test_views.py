@@ -61,7 +61,7 @@ def test_optimal_curves_follow_the_target(app):
                                    / (best.sigma * np.sqrt(2 * np.pi)), rtol=1e-5, atol=1e-7)
     markers = app.optimal.markers.data
     assert len(markers["mu"]) == sum(len(b.local_minima) for b in e.optima.values())
-    assert markers["kind"].count("global minimum") == len(e.optima)
+    assert list(markers["kind"]).count("global minimum") == len(e.optima)
     assert app.optimal.figure.y_range.end >= float(np.max(e.p_density))
 
 
@@ -78,7 +78,7 @@ def test_selection_shows_lines_cards_and_readouts(app):
 
 def test_card_line_states_the_library_optimum(app):
     best = app.explorer.optima["reverse_kl"]
-    assert f"N({best.mu:.3f}, {best.sigma:.3f}²)" in app.cards.lines["reverse_kl"].object
+    assert f"N({best.mu:.3f}, {best.sigma:.3f}²)" in app.cards.lines["reverse_kl"].text
 
 
 def test_invalid_components_show_a_message_and_keep_the_plot(app):

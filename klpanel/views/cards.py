@@ -3,8 +3,11 @@ distillation (all registry text), and a live line with this target's optimum fro
 
 from __future__ import annotations
 
+import html
+
 import panel as pn
 import param
+from bokeh.models import Div
 
 from .. import divergences
 from ..explorer import Explorer, format_value
@@ -18,15 +21,16 @@ def card_text(name: str) -> str:
 
 
 def optimum_line(explorer: Explorer, name: str) -> str:
-    """``Here: optimum q = N(-3.000, 0.350²), value 0.617; 4 local minima`` (from ``explorer.optima``)."""
+    """``Here: optimum q = N(-3.000, 0.350²), value 0.617; 4 local minima`` (from ``explorer.optima``),
+    as HTML for a Bokeh ``Div`` (updating one costs ~0.05 ms; a Markdown pane ~11 ms)."""
     if name in explorer.problems:
-        return f"*Here:* {explorer.problems[name]}"
+        return f"<em>Here:</em> {html.escape(explorer.problems[name])}"
     best = explorer.optima.get(name)
     if best is None:
         return ""
     n = len(best.local_minima)
     minima = "1 local minimum (the global one)" if n == 1 else f"{n} local minima"
-    return (f"*Here:* optimum q = N({best.mu:.3f}, {best.sigma:.3f}²), value {format_value(best.value)}; "
+    return (f"<em>Here:</em> optimum q = N({best.mu:.3f}, {best.sigma:.3f}²), value {format_value(best.value)}; "
             f"{minima}.")
 
 
@@ -39,13 +43,14 @@ class FormulaCards(pn.viewable.Viewer):
         super().__init__(**params)
         self.cards, self.lines = {}, {}
         for name, d in divergences.REGISTRY.items():
-            self.lines[name] = pn.pane.Markdown(optimum_line(self.explorer, name), sizing_mode="stretch_width")
+            self.lines[name] = Div(text=optimum_line(self.explorer, name), name=f"klpanel-optimum-{name}",
+                                   sizing_mode="stretch_width")
             self.cards[name] = pn.Column(
                 pn.pane.HTML(f'<h3 style="margin:0;color:{COLORS[name]}">{d.label}</h3>'),
                 pn.pane.LaTeX(f"$${d.latex}$$", renderer="katex", sizing_mode="stretch_width",
                               styles={"font-size": "1.05em"}),
                 pn.pane.Markdown(card_text(name), sizing_mode="stretch_width"),
-                self.lines[name],
+                pn.pane.Bokeh(self.lines[name], sizing_mode="stretch_width"),
                 width=360, min_height=300, margin=8, visible=name in self.explorer.selected,
                 styles={"border": f"1px solid {COLORS[name]}", "border-radius": "8px", "padding": "8px"})
         self.explorer.param.watch(self._update, ["selected", "optima", "problems"])
@@ -55,7 +60,7 @@ class FormulaCards(pn.viewable.Viewer):
             for name, card in self.cards.items():
                 card.visible = name in self.explorer.selected
                 if card.visible:
-                    self.lines[name].object = optimum_line(self.explorer, name)
+                    self.lines[name].text = optimum_line(self.explorer, name)
 
     def __panel__(self):
         return pn.Column(

@@ -13,8 +13,7 @@ import param
 from bokeh.models import ColumnDataSource, HoverTool, Legend, LegendItem
 
 from .. import divergences
-from ..explorer import Explorer
-from ..approximation import Approximation
+from ..explorer import Explorer, normal_pdf
 from .chooser import DivergenceChooser
 from .plotting import COLORS, DASHES, P_COLOR, as_column, density_figure, set_ranges
 from .target_controls import TargetControls
@@ -28,7 +27,7 @@ def minima_markers(explorer: Explorer) -> dict:
     for name, best in explorer.optima.items():
         for i, m in enumerate(best.local_minima):
             cols["mu"].append(m.mu)
-            cols["height"].append(float(Approximation(mu=m.mu, sigma=m.sigma).pdf(m.mu)))
+            cols["height"].append(float(normal_pdf(m.mu, m.mu, m.sigma)))
             cols["sigma"].append(m.sigma)
             cols["value"].append(m.value)
             cols["label"].append(divergences.REGISTRY[name].label)
@@ -36,7 +35,7 @@ def minima_markers(explorer: Explorer) -> dict:
             cols["color"].append(COLORS[name])
             cols["size"].append(14 if i == 0 else 9)
             cols["fill"].append(1.0 if i == 0 else 0.0)
-    return cols
+    return {k: np.asarray(v) for k, v in cols.items()}  # arrays: Bokeh validates lists item by item
 
 
 class OptimalSection(pn.viewable.Viewer):
