@@ -229,8 +229,8 @@ def sentences(text):
     return [s.strip() for s in re.split(r"(?<=[.:;])\s+(?=[A-Z*(])|\n\n", text) if s.strip()]
 
 
-#: Known numerics bugs, reported to the numerics owner (the claim is true; the library is off).
-KNOWN_BUGS = {("tv", "symmetric"): "TV of N(0,1) vs N(1.5,0.5) is 0.707755, true 0.707783 (a crossing missed?)"}
+#: Known numerics bugs (the claim is true; the library is off): (name, phrase) -> reason, xfailed.
+KNOWN_BUGS: dict = {}
 
 
 @pytest.mark.parametrize("name, phrase, check", [
