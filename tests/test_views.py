@@ -98,6 +98,8 @@ def test_preset_select(app):
     app.optimal.controls.presets.value = "Two far modes"
     assert app.explorer.target.means.tolist() == PRESETS["Two far modes"]["means"]
     assert "custom" in app.optimal.controls.status.object
+    app.explorer.target.spread = 4.0  # moved away from the preset
+    assert app.optimal.controls.presets.value == "—"
 
 
 def test_export_downloads(app):

@@ -18,6 +18,7 @@ class TargetControls(pn.viewable.Viewer):
 
     def __init__(self, **params):
         super().__init__(**params)
+        self._applying = False
         e, t = self.explorer, self.explorer.target
         self.modes = pn.widgets.RadioButtonGroup.from_param(
             t.param.n_modes, options=list(range(1, MAX_MODES + 1)), name="Number of modes",
@@ -49,10 +50,16 @@ class TargetControls(pn.viewable.Viewer):
 
     def _on_target(self, *events):
         self.status.object = self._status()
+        if not self._applying:  # the target moved away from the preset: show no preset
+            self.presets.value = "—"
 
     def _on_preset(self, event):
         if event.new in PRESETS:
-            self.explorer.apply_preset(event.new)
+            self._applying = True
+            try:
+                self.explorer.apply_preset(event.new)
+            finally:
+                self._applying = False
 
     def _on_message(self, event):
         self.message.param.update(object=event.new or "", visible=bool(event.new))
