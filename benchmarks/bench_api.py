@@ -7,7 +7,11 @@ fixed time and prints latency percentiles and requests/s next to the targets of 
 loop's responsiveness) while ``/api/landscape`` requests are hammered, which must stay low because heavy work
 runs in the worker processes.
 
-    python benchmarks/bench_api.py [--seconds 5] [--connections 4]
+With ``--browser``: the app's dynamics section animating in headless Chromium (the page of
+``bench_dynamics.py``, 4 noisy runs) served with the API by one ``panel serve --plugins klpanel.api``; frames per
+second applied in the page, alone and while ``/api/landscape`` is hammered (target ≥ 20 fps).
+
+    python benchmarks/bench_api.py [--seconds 5] [--connections 4] [--browser]
 """
 
 from __future__ import annotations
@@ -36,9 +40,9 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_server(port: int, log):
-    cmd = [sys.executable, "-m", "panel", "serve", str(APP), "--plugins", "klpanel.api", "--port", str(port),
-           "--address", "127.0.0.1"]
+def start_server(port: int, log, app: Path = APP):
+    cmd = [sys.executable, "-m", "panel", "serve", str(app), "--plugins", "klpanel.api", "--port", str(port),
+           "--address", "127.0.0.1", "--allow-websocket-origin", f"127.0.0.1:{port}"]
     proc = subprocess.Popen(cmd, cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)}, stdout=log,
                             stderr=subprocess.STDOUT)
     deadline = time.monotonic() + 60
@@ -108,6 +112,59 @@ async def under_landscape_load(port: int, seconds: float) -> dict:
     return {**result, "landscapes": done["landscapes"]}
 
 
+def fps_under_landscape_load(seconds: float) -> tuple[float, float, int]:
+    """Frames per second applied in an animating page, alone and while 3 clients request landscapes."""
+    import shutil
+    import threading
+
+    from playwright.sync_api import sync_playwright
+
+    from bench_dynamics import BENCH_APP, COUNT_JS  # the dynamics benchmark's page and frame counter
+
+    port = free_port()
+    app = Path(tempfile.mkdtemp()) / "bench_dynamics_app.py"
+    app.write_text(BENCH_APP)
+    ready = ("() => window.Bokeh && Bokeh.documents.length && Bokeh.documents[0].get_model_by_name('dynamics-now')"
+             " && Bokeh.documents[0].get_model_by_name('dynamics-now').data.mu.length > 0")
+    with tempfile.TemporaryFile("w+") as log:
+        proc = start_server(port, log, app)
+        try:
+            with sync_playwright() as p:
+                browser = p.chromium.launch(executable_path=shutil.which("chromium"), args=[
+                    "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                    "--disable-component-update", "--disable-sync", "--no-first-run"])
+                page = browser.new_page(viewport={"width": 1400, "height": 1000})
+                page.goto(f"http://127.0.0.1:{port}/bench_dynamics_app", timeout=120_000)
+                page.wait_for_function(ready, timeout=120_000)
+                time.sleep(2.0)
+                alone = page.evaluate(COUNT_JS, seconds)
+                stop = threading.Event()
+                count = {"landscapes": 0}
+
+                def hammer():
+                    async def client():
+                        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+                        while not stop.is_set():
+                            await _request(reader, writer, "/api/landscape?divergence=reverse_kl&n=100")
+                            count["landscapes"] += 1
+                        writer.close()
+                    async def clients():
+                        await asyncio.gather(*(client() for _ in range(3)))
+                    asyncio.run(clients())
+
+                thread = threading.Thread(target=hammer)
+                thread.start()
+                time.sleep(1.0)
+                loaded = page.evaluate(COUNT_JS, seconds)
+                stop.set()
+                thread.join()
+                browser.close()
+        finally:
+            proc.terminate()
+            proc.wait(timeout=20)
+    return alone, loaded, count["landscapes"]
+
+
 def row(name, r, target=""):
     print(f"{name:<46} {r['n']:>7} {r['p50']:>8.2f} {r['p90']:>8.2f} {r['p99']:>8.2f} {r['rps']:>9.0f} "
           f"{r['errors']:>6}  {target}")
@@ -117,6 +174,7 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seconds", type=float, default=5.0, help="duration of each scenario")
     parser.add_argument("--connections", type=int, default=4, help="connections for the throughput scenarios")
+    parser.add_argument("--browser", action="store_true", help="also measure an animating page's fps under API load")
     args = parser.parse_args(argv)
     port = free_port()
     with tempfile.TemporaryFile("w+") as log:
@@ -144,6 +202,10 @@ def main(argv=None) -> int:
         finally:
             proc.terminate()
             proc.wait(timeout=20)
+    if args.browser:
+        alone, loaded, landscapes = fps_under_landscape_load(args.seconds)
+        print(f"app page fps (dynamics, 4 runs): alone {alone:.1f}; while /api/landscape is hammered by 3 clients "
+              f"({landscapes} landscapes of 100x100 served) {loaded:.1f}   (target >= 20 fps)")
     return 0
 
 
