@@ -2,22 +2,15 @@
 
 from __future__ import annotations
 
-import json
 import math
 
 import numpy as np
 import pytest
 
+from apitools import strict_json
 from klpanel import Approximation, Target, __version__, divergences, optimal_q
 
 NAMES = list(divergences.REGISTRY)
-
-
-def strict_json(response):
-    """The body parsed with NaN/Infinity refused (JSON has neither)."""
-    def refuse(token):
-        raise AssertionError(f"non-JSON constant {token} in the body")
-    return json.loads(response.text, parse_constant=refuse)
 
 
 def test_health(api):

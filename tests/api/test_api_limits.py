@@ -8,8 +8,7 @@ from pathlib import Path
 
 import requests
 
-from conftest import Server, wait_until
-from test_api_contract import strict_json
+from apitools import Server, strict_json, wait_until
 
 
 def test_over_the_heavy_cap_is_503_and_light_endpoints_still_answer():

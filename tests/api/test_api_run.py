@@ -6,11 +6,11 @@ import json
 
 import pytest
 
+from apitools import strict_json
 from klpanel import Target
 from klpanel.runs import Run
 from klpanel.validation import MAX_BODY_BYTES, MAX_STEPS
 
-from test_api_contract import strict_json
 
 
 def test_default_run_is_the_original_page(api):
