@@ -85,15 +85,18 @@ def section():
 
 
 def test_frames_stream_into_the_sources(section):
-    for _ in range(10):
+    for _ in range(9):  # readouts and loss curves refresh every SLOW_EVERY = 3 frames: frame 9 sends them
         section.step()
     fkl, rkl = section.panels
-    assert fkl.loss_source.data["step"] == list(range(11))
-    assert len(section.path_source.data["x0"]) == 20  # 10 segments per run
+    assert fkl.loss_source.data["step"] == list(range(10))
     run = section.model.runs[0]
-    assert section.path_source.data["x1"][-2:] in ([run.mu, section.model.runs[1].mu],
-                                                   [section.model.runs[1].mu, run.mu])
-    assert "step 10" in fkl.labels[0].text and f"{run.mu:.3f}" in fkl.labels[1].text
+    path = section.path_source.data
+    mine = [k for k, c in enumerate(path["color"]) if c == section.panels[0].density.renderers[-1].glyph.line_color]
+    assert 2 <= len(mine) <= 10  # thinned: a segment only once the run has visibly moved
+    assert path["x0"][mine[0]] == 0.0 and path["y0"][mine[0]] == 0.8  # from the start q
+    assert all(path["x1"][a] == path["x0"][b] for a, b in zip(mine, mine[1:]))  # a connected path
+    assert abs(path["x1"][mine[-1]] - run.mu) < 0.03 and abs(path["y1"][mine[-1]] - run.sigma) < 0.01
+    assert "step 9" in fkl.labels[0].text and f"{run.mu:.3f}" in fkl.labels[1].text
     np.testing.assert_allclose(fkl.q_source.data["y"], q_curve(run.mu, run.sigma, (-8, 8))["y"], rtol=1e-6)
     assert len(section.now_source.data["mu"]) == 2
 

@@ -10,6 +10,7 @@ message per frame); nothing is rebuilt per frame.
 from __future__ import annotations
 
 import html
+import math
 import time
 import weakref
 from concurrent.futures import ThreadPoolExecutor
@@ -32,11 +33,15 @@ from ..optimizers import OPTIMIZERS
 from .plotting import COLORS, P_COLOR, Q_COLOR, density_figure, set_ranges
 
 PATH_COLUMNS = ("x0", "y0", "x1", "y1", "ly0", "ly1", "color", "width")
-PATH_ROLLOVER = 50_000  # segments kept on the landscape
+PATH_ROLLOVER = 20_000  # segments kept on the landscape
+PATH_STEP = (0.03, 0.01)  # (mu, sigma) a run must move before its path gets a new segment
 Q_Z = np.linspace(-4.5, 4.5, 61)  # q is drawn on mu + sigma * Q_Z: smooth at any sigma, 63 points per frame
 ROLLOVER = 5000  # points kept per streamed curve
-RESTART_COLOR = "#d0d0d0"
+RESTART_COLOR = "#9a9a9a"
+GLOBAL_COLOR = "#ff4d4d"
+LOCAL_COLOR = "#ffffff"
 CARD_WIDTH = 340
+SLOW_EVERY = 3  # readouts and loss curves refresh every 3rd frame (10 Hz at 30 fps): text can't be read faster
 
 WORKER = ThreadPoolExecutor(max_workers=1, thread_name_prefix="klpanel-landscape")
 
@@ -73,6 +78,17 @@ def fit_density(fig, explorer):
     """The explorer's ranges, with head room above p for the three readout lines."""
     set_ranges(fig, explorer.x, explorer.p_density)
     fig.y_range.end = round(fig.y_range.end * 1.6, 3)
+
+
+def banner(text: str, color: str = Q_COLOR) -> str:
+    return (f'<div class="kl-dynamics-status" style="padding:4px 10px;border-left:4px solid {color};'
+            f'background:rgba(128,128,128,0.12)">{html.escape(text)}</div>')
+
+
+def restart_color(run) -> str:
+    """A restart's marker: red on the global minimum, white on a local one, grey while moving."""
+    i = run.minimum_index
+    return RESTART_COLOR if i is None else GLOBAL_COLOR if i == 0 else LOCAL_COLOR
 
 
 def refine_in_background(doc, apply, compute, done):
@@ -120,22 +136,25 @@ class RunPanel:
         self._set_labels(run)
         self.remove = pn.widgets.Button(label="✕ remove", color="light", width=90, height=30)
         self.remove.on_click(lambda event: section.model.remove_run(self.index))
-        self.sent = 0
+        self.sent = self.drawn = 0
         self.view = pn.Column(pn.pane.Bokeh(column(dens, loss)), self.remove, width=CARD_WIDTH,
                               styles={"border": "1px solid rgba(128,128,128,0.35)", "border-radius": "6px",
                                       "padding": "4px"})
 
-    def push(self, run, x_range, full=False):
-        """Send what changed since the last frame: new loss points, q, the readout."""
+    def push(self, run, x_range, full=False, slow=True):
+        """Send what changed since the last frame: q every frame; the new loss points and the readout only
+        on ``slow`` frames (and when the run has finished), which keeps the browser's work per frame small."""
         if full:
-            self.sent = 0
+            self.sent = self.drawn = 0
             self.loss_source.data = {"step": [], "loss": []}
         n = run.trajectory_length
-        if n > self.sent:
+        if n > self.drawn:
+            self.q_source.data = q_curve(run.mu, run.sigma, x_range)
+            self.drawn = n
+        if n > self.sent and (slow or full or not run.active):
             new = run.trajectory_since(self.sent)
             self.loss_source.stream({"step": new["step"], "loss": new["loss"]}, rollover=ROLLOVER)
             self.sent = n
-            self.q_source.data = q_curve(run.mu, run.sigma, x_range)
             self._set_labels(run)
 
     def _set_labels(self, run):
@@ -158,7 +177,8 @@ class DynamicsSection(pn.viewable.Viewer):
                               divergence_params=self._explorer_params())
         self._callback = None
         self._doc = None
-        self._frame_ms = []  # server time of recent frames (benchmarks read it)
+        self._frame_ms = []
+        self._frames = 0  # server time of recent frames (benchmarks read it)
         self._build_widgets()
         self._build_landscape()
         self.p_source = ColumnDataSource({"x": e.x.astype(np.float32), "p": e.p_density.astype(np.float32)})
@@ -242,7 +262,7 @@ class DynamicsSection(pn.viewable.Viewer):
         try:
             self.model.add_run(self.add_select.value)
         except ValueError as exc:
-            self.status.object = f'<span style="color:#d62728">{html.escape(str(exc))}</span>'
+            self.status.object = banner(str(exc), "#d62728")
 
     def _start_restarts(self):
         self.model.start_restarts()
@@ -299,7 +319,7 @@ class DynamicsSection(pn.viewable.Viewer):
             self.minima_source.data = {"mu": [m.mu for m in g.minima], "y": ys,
                                        "label": [f"{m.value:.4g}" for m in g.minima],
                                        "size": [22 if i == 0 else 15 for i in range(len(g.minima))],
-                                       "color": ["#ff4d4d" if i == 0 else "#ffffff" for i in range(len(g.minima))]}
+                                       "color": [GLOBAL_COLOR if i == 0 else LOCAL_COLOR for i in range(len(g.minima))]}
             fig.y_range.update(start=y0, end=y1)
             fig.yaxis.axis_label = "log σ" if g.log_sigma else "σ"
             note = "" if finite.size == g.values.size else " (blank: infinite)"
@@ -331,8 +351,8 @@ class DynamicsSection(pn.viewable.Viewer):
         self._rebuild_panels()
         self._full_push()
         m = self.model
-        self.status.object = (f'<span class="kl-dynamics-status">↺ Runs restarted from q = N({m.mu0:.2f}, '
-                              f'{m.sigma0:.2f}²): {html.escape(m.reset_reason)}.</span>')
+        self.status.object = banner(f"↺ Runs restarted from q = N({m.mu0:.2f}, {m.sigma0:.2f}²): "
+                                    f"{m.reset_reason}.")
 
     def _full_push(self):
         self._sent_path = {}
@@ -342,44 +362,57 @@ class DynamicsSection(pn.viewable.Viewer):
                                       "log_sigma": [float(np.log(self.model.sigma0))]}
             self._push(full=True)
 
-    def _push(self, full=False):
-        """One frame's changes (call inside ``pn.io.hold()``)."""
+    def _push(self, full=False, slow=True):
+        """One frame's changes (call inside ``pn.io.hold()``); readouts and loss curves only when ``slow``."""
         m, e = self.model, self.explorer
         x_range = (float(e.x[0]), float(e.x[-1]))
         with validate(False):  # values come from our own code: skip Bokeh's per-property validation
             for panel, run in zip(self.panels, m.runs):
-                panel.push(run, x_range, full)
+                panel.push(run, x_range, full, slow)
             path = {k: [] for k in PATH_COLUMNS}
             n_panels = len(m.runs)
             for i, run in enumerate(m.all_runs):
-                sent = self._sent_path.get(id(run), 1)
-                n = run.trajectory_length
-                if n <= sent:
-                    continue
-                mu = run.trajectory_since(sent - 1)["mu"]
-                sigma = run.trajectory_since(sent - 1)["sigma"]
-                log_sigma = np.log(sigma).tolist()
-                path["x0"] += mu[:-1]
-                path["x1"] += mu[1:]
-                path["y0"] += sigma[:-1]
-                path["y1"] += sigma[1:]
-                path["ly0"] += log_sigma[:-1]
-                path["ly1"] += log_sigma[1:]
-                k = len(mu) - 1
-                path["color"] += [COLORS[run.divergence] if i < n_panels else RESTART_COLOR] * k
-                path["width"] += [2.5 if i < n_panels else 1.2] * k
-                self._sent_path[id(run)] = n
+                self._extend_path(path, run, COLORS[run.divergence] if i < n_panels else RESTART_COLOR,
+                                  2.5 if i < n_panels else 1.2)
             if path["x0"]:
                 self.path_source.stream(path, rollover=PATH_ROLLOVER)
             runs = m.all_runs
             self.now_source.data = {"mu": [r.mu for r in runs], "sigma": [r.sigma for r in runs],
                                     "log_sigma": [float(np.log(r.sigma)) for r in runs],
-                                    "color": [COLORS[r.divergence] if i < n_panels else RESTART_COLOR
+                                    "color": [COLORS[r.divergence] if i < n_panels else restart_color(r)
                                               for i, r in enumerate(runs)],
                                     "size": [11 if i < n_panels else 7 for i in range(len(runs))]}
             text = self._restart_html() if m.restarts else ""
             if text != self.restart_text.object:
                 self.restart_text.object = text
+
+    def _extend_path(self, path, run, color, width):
+        """Append the run's new path segments, thinned: a segment is drawn once the run has moved a visible
+        distance (PATH_STEP of the axis spans) since the last drawn point, and always to a run's final point.
+        This keeps the landscape's segment count (which the browser redraws and indexes every frame) to a few
+        hundred per run however many steps it takes."""
+        key = id(run)
+        sent, last = self._sent_path.get(key, (1, (run.mu0, max(run.sigma0, run.floor))))
+        n = run.trajectory_length
+        if n <= sent:
+            return
+        new = run.trajectory_since(sent)
+        x0, y0 = last
+        finished = not run.active
+        count = len(new["mu"])
+        for j, (x1, y1) in enumerate(zip(new["mu"], new["sigma"])):
+            if abs(x1 - x0) < PATH_STEP[0] and abs(y1 - y0) < PATH_STEP[1] and not (finished and j == count - 1):
+                continue
+            path["x0"].append(x0)
+            path["y0"].append(y0)
+            path["x1"].append(x1)
+            path["y1"].append(y1)
+            path["ly0"].append(math.log(y0))
+            path["ly1"].append(math.log(y1))
+            path["color"].append(color)
+            path["width"].append(width)
+            x0, y0 = x1, y1
+        self._sent_path[key] = (n, (x0, y0))
 
     def _restart_html(self) -> str:
         m = self.model
@@ -393,15 +426,18 @@ class DynamicsSection(pn.viewable.Viewer):
         pending = counts.get(None, 0)
         return (f'<div class="kl-restarts" data-pending="{pending}" style="font-size:12.5px">'
                 f"<b>{len(m.restarts)} restarts</b> reached — " + "; ".join(parts)
-                + (f"; still moving: {pending}" if pending else "") + "</div>")
+                + (f"; still moving: {pending}" if pending else "")
+                + " <span style='opacity:0.7'>(markers: red = global minimum, white = a local one, grey = moving)"
+                  "</span></div>")
 
     # -- animation --------------------------------------------------------------------------------------
     def step(self):
         """Advance one frame (``steps_per_frame`` steps) and send it."""
         t0 = time.perf_counter()
         self.model.advance()
+        self._frames += 1
         with pn.io.hold():
-            self._push()
+            self._push(slow=self._frames % SLOW_EVERY == 0)
         self._frame_ms.append(1e3 * (time.perf_counter() - t0))
         del self._frame_ms[:-200]
 
@@ -442,7 +478,7 @@ class DynamicsSection(pn.viewable.Viewer):
             self.play.value = False
         self.play.label = "Play"
         if reason:
-            self.status.object = f'<span class="kl-dynamics-status">⏸ Paused: {html.escape(reason)}.</span>'
+            self.status.object = banner(f"Paused: {reason}.")
 
     def _period(self) -> int:
         return max(int(round(1000.0 / self.model.fps)), 15)
