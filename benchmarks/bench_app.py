@@ -240,7 +240,7 @@ def main():
     parser.add_argument("--config", choices=list(CONFIGS), action="append",
                         help="what to measure (default: all of %(choices)s)")
     args = parser.parse_args()
-    n_steps, n_targets = (30, 6) if args.quick else (100, 15)
+    n_steps, n_targets = (30, 6) if args.quick else (60, 10)
     rows = []
     with tempfile.TemporaryDirectory() as tmpdir:
         for label in args.config or CONFIGS:
