@@ -208,7 +208,7 @@ class Explorer(param.Parameterized):
         else:
             self.target.param.update(**preset)
             if self.target.mode != "generator":  # same generator values as before: regenerate anyway
-                self.target._regenerate()
+                self.target.param.trigger("n_modes")
 
     # -- outputs ----------------------------------------------------------------------------------
     def readouts(self) -> dict:
