@@ -22,7 +22,6 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import json
-import logging
 import math
 import multiprocessing
 import os
@@ -35,9 +34,8 @@ from tornado.web import HTTPError, RequestHandler
 
 from . import __version__, divergences, optimal_q
 from . import validation as v
+from .openapi import spec_json
 from .validation import BadRequest
-
-log = logging.getLogger(__name__)
 
 HEAVY_WORKERS = int(os.environ.get("KLPANEL_API_WORKERS", "2"))
 MAX_HEAVY = int(os.environ.get("KLPANEL_API_MAX_HEAVY", str(2 * HEAVY_WORKERS)))
@@ -170,11 +168,6 @@ class HeavyWork:
         finally:
             self.in_flight -= 1
 
-    def shutdown(self):
-        if self._pool is not None:
-            self._pool.shutdown(wait=False, cancel_futures=True)
-            self._pool = None
-
 
 HEAVY = HeavyWork()
 
@@ -228,6 +221,15 @@ class APIHandler(RequestHandler):
     def query(self, fields) -> dict:
         return v.parse_query(fields, self.request.query_arguments)
 
+    def target_and_divergence(self, fields):
+        """Query values, target spec, divergence name and its parameters, all validated here so that bad input
+        never reaches the worker pool."""
+        values = self.query(fields)
+        spec = v.target_spec(values)
+        v.build_target(spec)
+        name = values["divergence"]
+        return values, spec, name, v.divergence_params([name], values)
+
 
 class HealthHandler(APIHandler):
     def get(self):
@@ -253,23 +255,14 @@ class EvaluateHandler(APIHandler):
 
 class OptimalHandler(APIHandler):
     async def get(self):
-        values = self.query(v.OPTIMAL_FIELDS)
-        spec = v.target_spec(values)
-        v.build_target(spec)  # validates here, so bad input never reaches the pool
-        name = values["divergence"]
-        params = v.divergence_params([name], values)
+        values, spec, name, params = self.target_and_divergence(v.OPTIMAL_FIELDS)
         self.write_json(await HEAVY.run(optimal_body, spec, name, params))
 
 
 class LandscapeHandler(APIHandler):
     async def get(self):
-        values = self.query(v.LANDSCAPE_QUERY_FIELDS)
-        spec = v.target_spec(values)
-        v.build_target(spec)
-        name = values["divergence"]
-        params = v.divergence_params([name], values)
-        grid = v.landscape_grid(values)
-        self.write_json(await HEAVY.run(landscape_body, spec, name, params, grid))
+        values, spec, name, params = self.target_and_divergence(v.LANDSCAPE_QUERY_FIELDS)
+        self.write_json(await HEAVY.run(landscape_body, spec, name, params, v.landscape_grid(values)))
 
 
 class RunHandler(APIHandler):
@@ -281,7 +274,6 @@ class RunHandler(APIHandler):
 
 class OpenAPIHandler(APIHandler):
     def get(self):
-        from .openapi import spec_json
         self.write_json(spec_json())
 
 
