@@ -17,7 +17,9 @@ import csv
 import io
 import json
 import math
+import os
 import threading
+from concurrent.futures import ThreadPoolExecutor
 import unicodedata
 from collections import OrderedDict
 
@@ -130,6 +132,7 @@ class _OptimaCache:
 
 
 OPTIMA_CACHE = _OptimaCache()
+_POOL = ThreadPoolExecutor(max_workers=max(2, os.cpu_count() or 2), thread_name_prefix="klpanel-optima")
 
 
 class Explorer(param.Parameterized):
@@ -315,10 +318,14 @@ class Explorer(param.Parameterized):
         return {name: values[name] for name in names}
 
     def _optima(self, names, x):
+        """Optima of ``names``, computed side by side on the machine's cores (the quadrature kernels
+        release the GIL), each once per (target, divergence, parameters) thanks to the cache."""
         optima, densities, problems = {}, {}, {}
-        for name in names:
+        jobs = {name: _POOL.submit(OPTIMA_CACHE.get, self.target, name, self.divergence_params(name))
+                for name in names}
+        for name, job in jobs.items():
             try:
-                best = OPTIMA_CACHE.get(self.target, name, self.divergence_params(name))
+                best = job.result()
             except (ValueError, ArithmeticError, RuntimeError) as exc:
                 problems[name] = f"{divergences.REGISTRY[name].label}: no optimum here ({exc})"
                 continue
