@@ -111,7 +111,7 @@ async ([which, value, column]) => {
   slider.value = value;
   if (which !== "mu") { slider.value_throttled = value; }
   await new Promise((resolve, reject) => {
-    const deadline = t0 + 10000;
+    const deadline = t0 + 30000;
     const poll = () => {
       if (window._col(source, column) !== before) { requestAnimationFrame(() => resolve()); }
       else if (performance.now() > deadline) { reject(new Error("no update")); }
@@ -175,9 +175,10 @@ def browser_side(n_steps: int, n_targets: int, sections, tmpdir) -> dict | None:
                 print(f"browser: models not found {found}", file=sys.stderr)
                 return None
             page.wait_for_timeout(1000)
-            rng = np.random.default_rng(1)
+            # μ values on the slider's 0.05 grid, each different from the one before
+            values = -5 + 0.05 * ((np.arange(n_steps) * 37 + 11) % 200 + 1)
             slider, step_bytes = [], []
-            for v in rng.uniform(-5, 5, n_steps):
+            for v in values:
                 received.clear()
                 slider.append(page.evaluate(JS_STEP, ["mu", round(float(v), 2), "q"]))
                 page.wait_for_timeout(60)  # let the location/URL update arrive too
