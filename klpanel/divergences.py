@@ -137,9 +137,9 @@ def _renyi_finish(ctx, alpha):
         # far from I = 1, the log-space sum: log I/(α − 1)
         v2 = log_i / (alpha - 1.0) if alpha != 1.0 else v1
         g2mu, g2sig = (dlmu / (alpha - 1.0), dlsig / (alpha - 1.0)) if alpha != 1.0 else (k1 * dJmu, k1 * dJsig)
-    near = np.abs(cJ) <= 0.5
-    return _with_infinities(ctx, alpha, np.where(near, v1, v2), np.where(near, k1 * dJmu, g2mu),
-                            np.where(near, k1 * dJsig, g2sig))
+        near = np.abs(cJ) <= 0.5
+        dmu, dsig = np.where(near, k1 * dJmu, g2mu), np.where(near, k1 * dJsig, g2sig)
+    return _with_infinities(ctx, alpha, np.where(near, v1, v2), dmu, dsig)
 
 
 _ALPHA = "Order α of the family"
