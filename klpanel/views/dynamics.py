@@ -41,6 +41,7 @@ RESTART_COLOR = "#9a9a9a"
 GLOBAL_COLOR = "#ff4d4d"
 LOCAL_COLOR = "#ffffff"
 CARD_WIDTH = 340
+TICK_BUDGET = 0.4  # share of the callback period the stepping may use
 SLOW_EVERY = 3  # readouts and loss curves refresh every 3rd frame (10 Hz at 30 fps): text can't be read faster
 
 WORKER = ThreadPoolExecutor(max_workers=1, thread_name_prefix="klpanel-landscape")
@@ -95,8 +96,11 @@ def refine_in_background(doc, apply, compute, done):
     """Compute the full landscape in a worker thread (the numerics release the GIL, the animation goes on)
     and hand it to the document's thread, where the Bokeh models may change."""
     def finished(future):
-        if future.exception() is None:
-            doc.add_next_tick_callback(partial(apply, done, future.result()))
+        if future.exception() is None and doc.session_context is not None:
+            try:
+                doc.add_next_tick_callback(partial(apply, done, future.result()))
+            except Exception:  # the session went away meanwhile: nothing to show it to
+                pass
     WORKER.submit(compute).add_done_callback(finished)
 
 
@@ -434,7 +438,15 @@ class DynamicsSection(pn.viewable.Viewer):
     def step(self):
         """Advance one frame (``steps_per_frame`` steps) and send it."""
         t0 = time.perf_counter()
-        self.model.advance()
+        budget = TICK_BUDGET * self._period() / 1000.0
+        todo = self.model.steps_per_frame
+        while todo > 0:  # many steps per frame: stop early rather than outlast the callback's period
+            chunk = min(todo, 5)
+            if not self.model.advance(chunk):
+                break
+            todo -= chunk
+            if time.perf_counter() - t0 > budget:
+                break
         self._frames += 1
         with pn.io.hold():
             self._push(slow=self._frames % SLOW_EVERY == 0)
