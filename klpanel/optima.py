@@ -15,7 +15,7 @@ import numpy as np
 
 from . import divergences as dv
 
-H_STEP = 1e-5
+H_STEP = 1e-6
 MAX_ITER = 80
 
 
@@ -63,17 +63,16 @@ def moment_starts(target):
 
 
 def _value_grad_hess(target, name, theta, params):
-    """Value, gradient and FD Hessian in θ = (mu, log sigma) for rows of θ, in one batched evaluation."""
+    """Value, gradient and Hessian in θ = (mu, log sigma) for rows of θ, in one batched evaluation: the Hessian
+    is a forward difference of the exact gradient (step 1e-6 relative, ~1e-6 accurate: plenty for Newton)."""
     n = theta.shape[0]
     h = H_STEP * np.maximum(1.0, np.abs(theta))
-    pts = np.concatenate([theta, theta + h * [1, 0], theta - h * [1, 0], theta + h * [0, 1], theta - h * [0, 1]])
+    pts = np.concatenate([theta, theta + h * [1, 0], theta + h * [0, 1]])
     sig = np.exp(pts[:, 1])
     v, dmu, dsig = dv.evaluate_grid(target, pts[:, 0], sig, [name], gradients=True, **params)[name]
     g = np.stack([dmu, dsig * sig], axis=1)  # chain rule to log sigma
     g0 = g[:n]
-    col0 = (g[n:2 * n] - g[2 * n:3 * n]) / (2 * h[:, :1])
-    col1 = (g[3 * n:4 * n] - g[4 * n:]) / (2 * h[:, 1:])
-    H = np.stack([col0, col1], axis=2)
+    H = np.stack([(g[n:2 * n] - g0) / h[:, :1], (g[2 * n:] - g0) / h[:, 1:]], axis=2)
     H = 0.5 * (H + np.swapaxes(H, 1, 2))
     return v[:n], g0, H
 
