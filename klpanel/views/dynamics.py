@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import html
 import math
+import os
 import time
 import weakref
 from concurrent.futures import ThreadPoolExecutor
@@ -171,7 +172,9 @@ class DynamicsSection(pn.viewable.Viewer):
     """Optimisation dynamics for the app's Explorer: runs start at the Explore section's q on its target."""
 
     explorer = param.ClassSelector(class_=Explorer, doc="The app's Explorer model")
-    autoplay = param.Boolean(default=True, doc="Start animating as soon as the page has loaded")
+    autoplay = param.Boolean(default=os.environ.get("KLPANEL_AUTOPLAY", "1") != "0",
+                             doc="Start animating as soon as the page has loaded (environment variable "
+                                 "KLPANEL_AUTOPLAY=0 turns it off, e.g. for browser tests of other sections)")
 
     def __init__(self, **params):
         params.setdefault("explorer", Explorer())
