@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import subprocess
 import sys
 from pathlib import Path
 
@@ -46,10 +45,8 @@ def serve(args) -> int:
     if args.show:
         cmd.append("--show")
     cmd += args.extra
-    try:
-        return subprocess.call(cmd, env={**os.environ, "PYTHONUNBUFFERED": "1"})
-    except KeyboardInterrupt:
-        return 0
+    # replace this process (no orphaned child when a supervisor sends SIGTERM)
+    os.execve(sys.executable, cmd, {**os.environ, "PYTHONUNBUFFERED": "1"})
 
 
 def main(argv=None) -> int:

@@ -111,7 +111,7 @@ def _finite_alpha(ctx, alpha):
 
 
 def _with_infinities(ctx, alpha, value, dmu, dsigma):
-    ok = _finite_alpha(ctx, alpha)
+    ok = _finite_alpha(ctx, alpha) & np.isfinite(value)  # integrable, and not beyond the float range
     return np.where(ok, value, np.inf), np.where(ok, dmu, 0.0), np.where(ok, dsigma, 0.0)
 
 
@@ -251,6 +251,9 @@ def validate_params(names=None, **params) -> dict:
     return out
 
 
+MAX_MU_OVER_SIGMA = 1e10  # beyond, the nodes mu + sigma*z are not resolved in double precision
+
+
 def _rows(mu, sigma):
     mu, sigma = np.broadcast_arrays(np.asarray(mu, dtype=float), np.asarray(sigma, dtype=float))
     if not (np.all(np.isfinite(mu)) and np.all(np.isfinite(sigma))):
@@ -260,8 +263,15 @@ def _rows(mu, sigma):
     return mu.shape, mu.ravel(), sigma.ravel()
 
 
+def _unresolvable(mu, sigma):
+    return np.abs(mu) > MAX_MU_OVER_SIGMA * sigma
+
+
 def evaluate_grid(target, mu, sigma, names=None, gradients=False, **params):
     """Values (and optionally d/dmu, d/dsigma) of divergences over broadcast arrays of (mu, sigma).
+
+    Rows with |mu| > 1e10 × sigma cannot be resolved in double precision and come out NaN (``evaluate`` and
+    ``gradient`` raise ValueError for them instead).
 
     Returns {name: values} or, with gradients=True, {name: (values, dmu, dsigma)}, each shaped like
     ``np.broadcast(mu, sigma)``. The quadrature rule is built once per chunk of rows and shared by every
@@ -271,6 +281,9 @@ def evaluate_grid(target, mu, sigma, names=None, gradients=False, **params):
     chosen = validate_params(names, **params)
     shape, mu, sigma = _rows(mu, sigma)
     alphas = sorted({chosen[n]["alpha"] for n in names if n in ("alpha", "renyi")})
+    far = _unresolvable(mu, sigma)
+    if far.any():  # such rows come out NaN (documented); evaluate() raises instead
+        mu, sigma = np.where(far, 0.0, mu), np.where(far, 1.0, sigma)
     ctx = Context(target, mu, sigma, alphas)
     for n in names:
         for code, c in REGISTRY[n].integrals(**chosen[n]):
@@ -280,18 +293,28 @@ def evaluate_grid(target, mu, sigma, names=None, gradients=False, **params):
     for n in names:
         with np.errstate(under="ignore"):
             results[n] = REGISTRY[n].finish(ctx, **chosen[n])
+    if far.any():
+        results = {n: tuple(np.where(far, np.nan, part) for part in parts) for n, parts in results.items()}
     if gradients:
         return {n: tuple(a.reshape(shape) for a in results[n]) for n in names}
     return {n: results[n][0].reshape(shape) for n in names}
 
 
+def _check_resolvable(q):
+    if _unresolvable(np.asarray(q.mu, dtype=float), np.asarray(q.sigma, dtype=float)).any():
+        raise ValueError(f"q = N({q.mu:g}, {q.sigma:g}²) is out of reach of double precision: "
+                         f"|mu| must be at most {MAX_MU_OVER_SIGMA:g} × sigma")
+
+
 def evaluate(target, q, names=None, **params) -> dict:
     """{name: value} at q (an Approximation or anything with .mu and .sigma), every registry entry by default."""
+    _check_resolvable(q)
     grid = evaluate_grid(target, q.mu, q.sigma, names, **params)
     return {n: float(v) for n, v in grid.items()}
 
 
 def value_and_gradient(target, q, name, **params):
+    _check_resolvable(q)
     v, dmu, dsig = evaluate_grid(target, q.mu, q.sigma, [name], gradients=True, **params)[name]
     return float(v), {"mu": float(dmu), "sigma": float(dsig)}
 

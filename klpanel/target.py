@@ -44,6 +44,8 @@ def _as_components(weights, means, sigmas):
         raise ValueError(f"sigmas must be > 0, got {s.tolist()}")
     if np.any(np.abs(m) > 1e6) or np.any(s > 1e6) or np.any(s < 1e-6):
         raise ValueError("means must lie within ±1e6 and sigmas within [1e-6, 1e6]")
+    if np.any(np.abs(m) > 1e10 * s):
+        raise ValueError("each |mean| must be at most 1e10 × its sigma (double precision)")
     return w / w.sum(), m, s
 
 

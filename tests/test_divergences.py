@@ -176,3 +176,21 @@ def test_properties_nonnegative_finite_bounded_invariant(mix, mu, sigma, shift, 
     v2 = dv.evaluate(moved, Approximation(mu=scale * mu + shift, sigma=scale * sigma), names)
     for n in names:
         assert v2[n] == pytest.approx(v[n], rel=1e-6, abs=1e-9), n
+
+
+def test_q_beyond_double_precision_is_refused_not_wrong():
+    with pytest.raises(ValueError, match="double precision"):
+        dv.evaluate(Target(), Approximation(mu=3.7e21, sigma=1.0))
+    v = dv.evaluate_grid(Target(), [0.0, 3.7e21], [1.0, 1.0], ["reverse_kl"])["reverse_kl"]
+    assert np.isfinite(v[0]) and np.isnan(v[1])
+
+
+def test_tiny_sigma_far_out_stays_accurate():
+    # reverse KL for a very narrow q: -H(q) - log p(mu) - sigma^2/2 (log p)''(mu) + O(sigma^4)
+    from klpanel.quadrature import mixture_logpdf
+    p = Target()
+    for mu, s in [(0.7, 1e-9), (1000.0, 1e-6), (1e6, 1e-3)]:
+        lp, _, d2 = mixture_logpdf(p, np.array(mu), derivatives=2)
+        approx = -0.5 * math.log(2 * math.pi * math.e * s * s) - lp - 0.5 * s * s * d2
+        got = dv.evaluate(p, Approximation(mu=mu, sigma=s), ["reverse_kl"])["reverse_kl"]
+        assert got == pytest.approx(float(approx), rel=1e-8)
