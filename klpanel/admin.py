@@ -8,8 +8,9 @@ Mount it beside the app as a second plugin::
 
     {"sessions": 3,              # live Bokeh sessions, over every app of the server
      "connections": 2,           # open websockets into them (a closed tab drops to 0 before its session expires)
-     "periodic_callbacks": 1,    # Panel PeriodicCallback objects that are running, whoever owns them
+     "periodic_callbacks": 1,    # running session-scoped Panel PeriodicCallbacks, whoever started them
      "periodic_callback_names": ["DynamicsSection._tick"],  # their callbacks' qualified names
+     "process_callback_names": ["_state._cleanup_busy_counter"],  # Panel's process-wide ones (not per session)
      "session_callbacks": 1,     # periodic/timeout callbacks registered on the live sessions' Bokeh documents
      "explorers": 3,             # Explorer models (one per page) still in memory: a leak keeps them after
      "dynamics_sections": 3,     #   their session; so for the DynamicsSection views
@@ -50,6 +51,10 @@ def _per_session_classes() -> list[type]:
     return [cls for cls in found if isinstance(cls, type)]
 
 
+def _names(callbacks) -> list[str]:
+    return sorted(getattr(cb.callback, "__qualname__", repr(cb.callback)) for cb in callbacks)
+
+
 def server_status(applications) -> dict:
     """The counts above, from the Bokeh server's application contexts (``BokehTornado.applications``)."""
     from bokeh.server.callbacks import PeriodicCallback as BokehPeriodic
@@ -59,12 +64,17 @@ def server_status(applications) -> dict:
     gc.collect()  # so that "in memory" means reachable: a collected section is no leak
     objects = gc.get_objects()
     running = [o for o in objects if isinstance(o, PeriodicCallback) and o.running]
+    # Panel's own process-wide callbacks (e.g. its busy-counter cleanup, session_scoped=False) live as long as
+    # the process: a fixed cost, listed apart so that "periodic_callbacks" counts what sessions started
+    scoped = [cb for cb in running if cb.session_scoped]
+    process = [cb for cb in running if not cb.session_scoped]
     kinds = {cls: sum(isinstance(o, cls) for o in objects) for cls in _per_session_classes()}
     return {
         "sessions": len(sessions),
         "connections": sum(s.connection_count for s in sessions),
-        "periodic_callbacks": len(running),
-        "periodic_callback_names": sorted(getattr(cb.callback, "__qualname__", repr(cb.callback)) for cb in running),
+        "periodic_callbacks": len(scoped),
+        "periodic_callback_names": _names(scoped),
+        "process_callback_names": _names(process),
         "session_callbacks": sum(isinstance(cb, BokehPeriodic) for s in sessions
                                  for cb in s.document.session_callbacks),
         "explorers": sum(n for cls, n in kinds.items() if cls.__name__ == "Explorer"),

@@ -1,0 +1,49 @@
+"""Helpers of the reliability tests and benchmarks: the browser tests' server and page helpers
+(``tests/ui/pagetools.py``) plus the ``klpanel.admin`` plugin, whose ``GET /status/sessions`` counts live
+sessions and periodic callbacks, and a short Bokeh session expiry.
+
+Scale knobs (CI runs the small numbers; the full runs are documented in each test module):
+
+* ``KLPANEL_LEAK_TABS`` — tabs opened and closed by ``test_session_leak.py`` (CI 12, full run 50)
+* ``KLPANEL_SOAK_SECONDS`` — length of ``test_soak.py``'s animation soak (CI 60; ``benchmarks/soak.py`` runs 5 min)
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import requests
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "ui"))
+
+from pagetools import (APP, ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, LOAD_TIMEOUT_MS, LOG_ERRORS, ROOT, AppServer,  # noqa: E402,F401
+                       free_port, wait_ready, wait_until, watch_console)
+
+#: ``panel serve`` flags of every reliability server: the admin plugin, and a closed tab's session expiring
+#: ~2 s after its websocket closed (Bokeh's defaults: checks every 17 s, 15 s lifetime)
+ADMIN_ARGS = ("--plugins", "klpanel.admin", "--check-unused-sessions", "1000", "--unused-session-lifetime", "2000")
+
+
+def status(url: str) -> dict:
+    """The server's ``/status/sessions`` counts."""
+    r = requests.get(f"{url}/status/sessions", timeout=30)
+    r.raise_for_status()
+    return r.json()
+
+
+#: Bokeh/Tornado races on a tab that closes mid-animation, not ours (reported to the lead): a message that
+#: arrives after the tab closed (its last layout PATCH-DOC) is handled once the connection was detached from
+#: its session, and Bokeh logs an AssertionError from ``ServerConnection.session``; a frame written as the
+#: socket closes leaves Tornado's "Task exception was never retrieved ... WebSocketClosedError". Either way the
+#: session is discarded normally (the leak test proves it).
+CLOSED_TAB_RACES = ("assert self._session is not None", "WebSocketClosedError", "StreamClosedError: Stream is closed")
+
+
+def server_errors(server) -> list[str]:
+    """Every exception in the server log (each with the 3000 characters after it), minus the races above."""
+    import re
+    text = server.log()
+    starts = sorted(m.start() for m in re.finditer("|".join(map(re.escape, LOG_ERRORS)), text))
+    excerpts = [text[a:b] for a, b in zip(starts, [*starts[1:], len(text)])]
+    return [e[:3000] for e in excerpts if not any(race in e for race in CLOSED_TAB_RACES)]
