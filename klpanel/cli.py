@@ -16,7 +16,7 @@ def demo(args) -> int:
     p = Target(n_modes=args.modes, spread=args.spread, decay=args.decay)
     q = Approximation(mu=args.mu, sigma=args.sigma)
     print(f"target p: {p}")
-    print(f"  weights {[round(w, 3) for w in p.weights]}, means {p.means.tolist()}, sigmas {p.sigmas.tolist()}")
+    print(f"  weights {[round(float(w), 3) for w in p.weights]}, means {p.means.tolist()}, sigmas {p.sigmas.tolist()}")
     print(f"q = N({q.mu}, {q.sigma}²)\n")
     values = divergences.evaluate(p, q)
     width = max(len(d.label) for d in divergences.REGISTRY.values())

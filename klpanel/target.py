@@ -169,6 +169,8 @@ class Target(param.Parameterized):
         return (f"Target(weights={self.weights.tolist()}, means={self.means.tolist()}, "
                 f"sigmas={self.sigmas.tolist()})")
 
+    __str__ = __repr__
+
     def to_dict(self) -> dict:
         return {"weights": self.weights.tolist(), "means": self.means.tolist(),
                 "sigmas": self.sigmas.tolist()}
