@@ -15,6 +15,7 @@ Run: .venv/bin/python benchmarks/bench_app.py [--quick] [--no-browser]
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import platform
 import shutil
@@ -136,6 +137,7 @@ def browser_side(n_steps: int, n_targets: int, sections, tmpdir) -> dict | None:
         print("chromium not found: browser figures skipped", file=sys.stderr)
         return None
     import requests
+    from playwright.sync_api import Error as PlaywrightError
     from playwright.sync_api import sync_playwright
 
     port = free_port()
@@ -177,16 +179,24 @@ def browser_side(n_steps: int, n_targets: int, sections, tmpdir) -> dict | None:
             page.wait_for_timeout(1000)
             # μ values on the slider's 0.05 grid, each different from the one before
             values = -5 + 0.05 * ((np.arange(n_steps) * 37 + 11) % 200 + 1)
-            slider, step_bytes = [], []
+            slider, step_bytes, lost = [], [], 0
             for v in values:
                 received.clear()
-                slider.append(page.evaluate(JS_STEP, ["mu", round(float(v), 2), "q"]))
+                try:
+                    slider.append(page.evaluate(JS_STEP, ["mu", round(float(v), 2), "q"]))
+                except PlaywrightError:  # no repaint within 30 s: counted, not timed
+                    lost += 1
                 page.wait_for_timeout(60)  # let the location/URL update arrive too
                 step_bytes.append(sum(received))
-            target = [page.evaluate(JS_STEP, ["spread", float(s), "p"])
-                      for s in np.round(np.linspace(1.6, 4.9, n_targets), 1)]
+            target = []
+            for s in np.round(np.linspace(1.6, 4.9, n_targets), 1):
+                try:
+                    target.append(page.evaluate(JS_STEP, ["spread", float(s), "p"]))
+                except PlaywrightError:
+                    lost += 1
             browser.close()
-        return {"slider": slider, "target": target, "bytes": step_bytes, "first_render": first_render}
+        return {"slider": slider, "target": target, "bytes": step_bytes, "first_render": first_render,
+                "lost": lost}
     finally:
         os.killpg(proc.pid, signal.SIGTERM)
         proc.wait(timeout=30)
@@ -201,6 +211,7 @@ CONFIGS = {
 def rows_for(label, n_steps, n_targets, sections, browser, tmpdir):
     from klpanel.views.app import SECTIONS
     sections = sections or list(SECTIONS)
+    print(f"[bench_app] measuring {label} ...", file=sys.stderr, flush=True)
     server = server_side(n_steps, n_targets, sections)
     st, sb = [t for t, _ in server["slider"]], [b for _, b in server["slider"]]
     ft, fb = [t for t, _ in server["fresh"]], [b for _, b in server["fresh"]]
@@ -221,13 +232,14 @@ def rows_for(label, n_steps, n_targets, sections, browser, tmpdir):
         b = browser_side(n_steps, n_targets, sections, tmpdir)
         if b:
             rows += [
-                (label, "browser: μ slider -> repainted", f"{statistics.median(b['slider']):.1f}",
+                (label, "browser: μ slider -> repainted", f"{statistics.median(b['slider'] or [math.nan]):.1f}",
                  f"{pct(b['slider'], 95):.1f}", "ms", f"≤ {TARGETS['slider'][0]:.0f} p95"),
                 (label, "browser: websocket bytes per μ step", f"{statistics.median(b['bytes']):.0f}",
                  f"{max(b['bytes']):.0f}", "B", f"≤ {TARGETS['bytes'][0]}"),
-                (label, "browser: new target -> repainted", f"{statistics.median(b['target']):.1f}",
+                (label, "browser: new target -> repainted", f"{statistics.median(b['target'] or [math.nan]):.1f}",
                  f"{pct(b['target'], 95):.1f}", "ms", f"≤ {TARGETS['target'][0]:.0f} p95"),
                 (label, "browser: page load -> first render", f"{b['first_render']:.0f}", "", "ms", "—"),
+                (label, "browser: changes never repainted (30 s)", f"{b['lost']}", "", "", "0"),
             ]
     return rows
 
@@ -242,17 +254,20 @@ def main():
                         help="what to measure (default: all of %(choices)s)")
     args = parser.parse_args()
     n_steps, n_targets = (30, 6) if args.quick else (60, 10)
-    rows = []
+    print(f"klpanel explorer benchmark — {time.strftime('%Y-%m-%d %H:%M')} — {platform.node()}, "
+          f"{os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f}, Python {platform.python_version()}",
+          flush=True)
     with tempfile.TemporaryDirectory() as tmpdir:
-        for label in args.config or CONFIGS:
-            rows += rows_for(label, n_steps, n_targets, CONFIGS[label], not args.no_browser, tmpdir)
+        for label in args.config or CONFIGS:  # a table per page, printed as soon as it is measured
+            print_table(rows_for(label, n_steps, n_targets, CONFIGS[label], not args.no_browser, tmpdir))
 
-    print(f"\nklpanel explorer benchmark — {time.strftime('%Y-%m-%d %H:%M')} — {platform.node()}, "
-          f"{os.cpu_count()} cores, Python {platform.python_version()}")
+
+def print_table(rows):
     header = ("page", "measure", "median", "p95/max", "unit", "target")
     widths = [max(len(str(r[i])) for r in rows + [header]) for i in range(len(header))]
     for row in [header, tuple("-" * w for w in widths), *rows]:
         print("  ".join(str(c).ljust(w) for c, w in zip(row, widths)))
+    print(flush=True)
 
 
 if __name__ == "__main__":
