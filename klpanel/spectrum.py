@@ -254,11 +254,13 @@ CURVES = _Cache()
 
 
 def cached_track(key, name, problems, progress=None) -> Curve:
+    """The cached curve for ``key``, else ``track_optima(name, problems())`` (problems are built only when
+    needed: a target per spread costs more than a cache hit)."""
     curve = CURVES.get(key)
     if curve is None:
-        curve = CURVES.put(key, track_optima(name, problems, progress=progress))
+        curve = CURVES.put(key, track_optima(name, problems(), progress=progress))
     elif progress is not None:
-        progress(len(problems), len(problems))
+        progress(curve.t.size, curve.t.size)
     return curve
 
 
@@ -281,8 +283,8 @@ def alpha_grid(family: str, points: int = ALPHA_POINTS) -> np.ndarray:
 def alpha_curve(target, family: str = "alpha", points: int = ALPHA_POINTS, progress=None) -> Curve:
     """Optimal (μ*, σ*) of the α-divergence (or Rényi divergence) of order α, for α on :func:`alpha_grid`."""
     grid = alpha_grid(family, points)
-    problems = [(a, target, {"alpha": float(a)}) for a in grid]
-    return cached_track(("alpha", target.key, family, tuple(grid)), family, problems, progress)
+    return cached_track(("alpha", target.key, family, tuple(grid)), family,
+                        lambda: [(a, target, {"alpha": float(a)}) for a in grid], progress)
 
 
 class AlphaSpectrum(param.Parameterized):
@@ -342,9 +344,9 @@ def spread_curve(n_modes: int, decay: float, name: str, params: dict | None = No
     """Optimal (μ*, σ*) of ``name`` against the generator's spread at fixed ``n_modes`` and ``decay``."""
     params = dv.validate_params([name], **(params or {}))[name]
     grid = spread_grid(points)
-    problems = [(s, Target(n_modes=int(n_modes), spread=float(s), decay=float(decay)), params) for s in grid]
     key = ("spread", int(n_modes), round(float(decay), 12), name, _params_key(params), tuple(grid))
-    return cached_track(key, name, problems, progress)
+    return cached_track(key, name, lambda: [(s, Target(n_modes=int(n_modes), spread=float(s), decay=float(decay)),
+                                             params) for s in grid], progress)
 
 
 def parallel_curves(jobs: dict, progress=None) -> dict:
@@ -443,8 +445,8 @@ def distillation_curve(target, name: str, points: int = PARAM_POINTS, progress=N
     """Optimal (μ*, σ*) of distillation loss ``name`` as its parameter sweeps ``DISTILLATION[name].sweep``."""
     loss = DISTILLATION[name]
     grid = param_grid(name, points)
-    problems = [(c, target, {loss.param: float(c)}) for c in grid]
-    return cached_track(("distill", target.key, name, tuple(grid)), name, problems, progress)
+    return cached_track(("distill", target.key, name, tuple(grid)), name,
+                        lambda: [(c, target, {loss.param: float(c)}) for c in grid], progress)
 
 
 class Distillation(param.Parameterized):

@@ -205,7 +205,7 @@ class SpectrumSection(pn.viewable.Viewer):
         lo, hi = sp.order_bounds(s.family)
         self.curve_source = ColumnDataSource(broken_columns(None), name="spectrum-curve")
         self.minima_source = ColumnDataSource(minima_columns(None), name="spectrum-minima")
-        fig = curve_figure("optimal μ* and σ* against α (dots: every local minimum)", "α", (lo, hi), height=260)
+        fig = curve_figure("optimal μ*, σ* against α (dots: local minima)", "α", (lo, hi), height=260)
         fig.y_range = DataRange1d()
         fig.scatter("t", "sigma", source=self.minima_source, size=4, color="#2ca02c", alpha=0.35)
         fig.scatter("t", "mu", source=self.minima_source, size=4, color="#1f77b4", alpha=0.35)
@@ -213,8 +213,8 @@ class SpectrumSection(pn.viewable.Viewer):
         sig = fig.line("t", "sigma", source=self.curve_source, color="#2ca02c", line_width=3, legend_label="σ*")
         fig.add_tools(HoverTool(renderers=[mu, sig], tooltips=[("α", "@t{0.00}"), ("μ*", "@mu{0.000}"),
                                                                ("σ*", "@sigma{0.000}")]))
-        fig.legend.location = "top_left"
-        fig.legend.background_fill_alpha = 0.6
+        fig.legend.background_fill_alpha = 0.0
+        fig.add_layout(fig.legend[0], "right")
         for at in (0.0, 1.0):  # reverse KL (α → 0) and forward KL (α = 1) for the α-divergence
             fig.add_layout(Span(location=at, dimension="height", line_color="#9aa5b1", line_dash="dotted"))
         self.alpha_mark = Span(location=s.alpha, dimension="height", line_color=Q_COLOR, line_width=2)
@@ -278,10 +278,10 @@ class SpectrumSection(pn.viewable.Viewer):
             for name, d in divergences.REGISTRY.items():
                 lines.append(fig.line("t", column, source=self.phase_sources[name], color=COLORS[name],
                                       line_dash=DASHES[name], line_width=2.5, legend_label=d.label))
-            fig.legend.location = "top_left"
             fig.legend.click_policy = "hide"
             fig.legend.label_text_font_size = "10px"
-            fig.legend.background_fill_alpha = 0.6
+            fig.legend.background_fill_alpha = 0.0
+            fig.add_layout(fig.legend[0], "right")
             fig.add_tools(HoverTool(renderers=lines, tooltips=[("spread", "@t{0.00}"), (column, f"@{column}{{0.000}}")]))
             mark = Span(location=self.explorer.target.spread, dimension="height", line_color=Q_COLOR, line_width=2)
             fig.add_layout(mark)
@@ -341,24 +341,22 @@ class SpectrumSection(pn.viewable.Viewer):
             d = divergences.REGISTRY[name]
             spec = {s.name: s for s in d.params}[loss.param]
             lo, hi = loss.sweep
-            slider = pn.widgets.FloatSlider(name=f"{'β' if loss.param == 'beta' else 'α'} ({spec.doc})", start=lo,
+            slider = pn.widgets.FloatSlider(name=spec.doc, start=lo,
                                             end=hi, step=(hi - lo) / (sp.PARAM_POINTS - 1),
                                             value=min(max(spec.default, lo), hi), sizing_mode="stretch_width")
             slider.param.watch(partial(self._show_distill, name), "value")
             source = ColumnDataSource(broken_columns(None), name=f"distill-{name}")
-            fig = curve_figure("μ*, σ* against the parameter (thin: forward KL, dashed: reverse KL)",
-                               loss.param, (lo, hi), height=200)
+            fig = curve_figure("μ* (blue), σ* (green); thin: fwd KL, dashed: rev KL", loss.param, (lo, hi),
+                               height=200)
             fig.y_range = DataRange1d()
             fig.title.text_font_size = "10px"
-            fig.line("t", "mu", source=source, color="#1f77b4", line_width=2.5, legend_label="μ*")
-            fig.line("t", "sigma", source=source, color="#2ca02c", line_width=2.5, legend_label="σ*")
+            fig.line("t", "mu", source=source, color="#1f77b4", line_width=2.5)
+            fig.line("t", "sigma", source=source, color="#2ca02c", line_width=2.5)
             refs = {(ref, col): Span(location=0, dimension="width", line_color=color, line_width=1,
                                      line_dash="solid" if ref == "forward_kl" else "dashed", visible=False)
                     for ref in ("forward_kl", "reverse_kl") for col, color in (("mu", "#1f77b4"), ("sigma", "#2ca02c"))}
             for span in refs.values():
                 fig.add_layout(span)
-            fig.legend.location = "top_left"
-            fig.legend.background_fill_alpha = 0.6
             mark = Span(location=slider.value, dimension="height", line_color=Q_COLOR, line_width=2)
             fig.add_layout(mark)
             line = pn.pane.Markdown(optimum_text(None, 0, d.label, loss.param), sizing_mode="stretch_width")
@@ -408,7 +406,7 @@ class SpectrumSection(pn.viewable.Viewer):
         self.distill_marks[name].location = value
         curve = self.distill_curves.get(name)
         label = divergences.REGISTRY[name].label
-        param_name = sp.DISTILLATION[name].param
+        param_name = {"alpha": "α", "beta": "β"}.get(sp.DISTILLATION[name].param, sp.DISTILLATION[name].param)
         self.distill_lines[name].object = optimum_text(curve, curve.at(value) if curve else 0, label, param_name)
 
     # -- reactions ---------------------------------------------------------------------------------------------
