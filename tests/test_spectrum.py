@@ -195,8 +195,8 @@ def test_phase_plot_on_request_with_progress():
 
     explorer = Explorer(target=Target(n_modes=2, spread=2.0, decay=0.9))
     view = SpectrumSection(explorer=explorer, compute="manual")
-    assert view.alpha_curve is None and "computing" in view.alpha_line.object
-    assert "Press the button" in view.phase_note.object
+    assert view.alpha_curve is None and "not computed yet" in view.alpha_line.object
+    assert view.compute_button.visible and "Press the button" in view.phase_note.object
     seen = []
     phase = sp.SpreadPhase(n_modes=2, decay=0.9, names=["reverse_kl", "hellinger"], points=41)
     curves = phase.curves(progress=lambda done, total: seen.append((done, total)))
@@ -205,7 +205,10 @@ def test_phase_plot_on_request_with_progress():
     view.refresh_phase()
     assert set(view.phase_curves) == {"reverse_kl", "hellinger"}
     explorer.target.spread = 3.0  # manual: p follows at once, curves wait for a refresh; the mark moves
-    assert view.alpha_curve is None and "computing" in view.alpha_line.object
+    assert view.alpha_curve is None and "not computed yet" in view.alpha_line.object
+    view.compute_button.clicks += 1  # Jupyter: the button computes in place
+    assert view.alpha_curve is sp.alpha_curve(explorer.target, "alpha")
+    assert set(view.distill_curves) == set(sp.DISTILLATION)
     assert all(mark.location == 3.0 for _, mark in view.phase_figures.values())
     assert view.phase_curves  # same modes and decay: the cached phase plot stays
     assert all(view.phase_curves[n] is curves[n] for n in curves)  # cached per settings

@@ -64,10 +64,10 @@ def minima_columns(curve: sp.Curve | None) -> dict:
     return curve.all_minima()
 
 
-def optimum_text(curve, i, label, name_of_t) -> str:
+def optimum_text(curve, i, label, name_of_t, pending="*computing…*") -> str:
     """``α = 0.50: optimal q = N(−3.000, 0.350²), D = 1.061; 4 local minima.``"""
     if curve is None:
-        return "*computing…*"
+        return pending
     head = f"{name_of_t} = {curve.t[i]:.2f}"
     if not math.isfinite(curve.mu[i]):
         return f"{head}: no optimum ({label} has no finite minimum found here, or is 0 for every q)."
@@ -119,10 +119,13 @@ class Job:
                 doc.add_next_tick_callback(partial(self._show, gen, done, total))
 
         def finished(future):
-            if future.exception() is not None:
-                doc.add_next_tick_callback(partial(self._fail, gen, future.exception()))
-            else:
-                doc.add_next_tick_callback(partial(self._apply, gen, apply, future.result()))
+            try:
+                if future.exception() is not None:
+                    doc.add_next_tick_callback(partial(self._fail, gen, future.exception()))
+                else:
+                    doc.add_next_tick_callback(partial(self._apply, gen, apply, future.result()))
+            except Exception:  # the session has gone meanwhile: nobody to show it to
+                pass
 
         WORKER.submit(compute, report).add_done_callback(finished)
 
@@ -158,12 +161,16 @@ class SpectrumSection(pn.viewable.Viewer):
         mode = self.compute if self.compute != "auto" else ("background" if served else "manual")
         self._doc = doc if mode == "background" else None
         self._mode = mode
+        self._pending = "*not computed yet: press “Compute curves”*" if mode == "manual" else "*computing…*"
         self.spectrum = sp.AlphaSpectrum(target=e.target)
         self.phase = sp.SpreadPhase(n_modes=e.target.n_modes, decay=e.target.decay)
         self.distillation = sp.Distillation(target=e.target)
         self.alpha_curve = None
         self.phase_curves: dict = {}
         self.distill_curves: dict = {}
+        self.compute_button = pn.widgets.Button(label="Compute curves", button_type="primary", width=200,
+                                                visible=mode == "manual")
+        self.compute_button.on_click(lambda event: self.refresh())
         self._build_alpha()
         self._build_phase()
         self._build_distillation()
@@ -245,7 +252,7 @@ class SpectrumSection(pn.viewable.Viewer):
         self.alpha_mark.location = self.spectrum.alpha
         label = divergences.REGISTRY[self.spectrum.family].label
         if curve is None or len(curve.t) != self.spectrum.points:
-            self.alpha_line.object = optimum_text(None, 0, label, "α")
+            self.alpha_line.object = optimum_text(None, 0, label, "α", self._pending)
             return
         i = curve.at(self.spectrum.alpha)
         self.alpha_line.object = optimum_text(curve, i, label, "α")
@@ -407,7 +414,8 @@ class SpectrumSection(pn.viewable.Viewer):
         curve = self.distill_curves.get(name)
         label = divergences.REGISTRY[name].label
         param_name = {"alpha": "α", "beta": "β"}.get(sp.DISTILLATION[name].param, sp.DISTILLATION[name].param)
-        self.distill_lines[name].object = optimum_text(curve, curve.at(value) if curve else 0, label, param_name)
+        self.distill_lines[name].object = optimum_text(curve, curve.at(value) if curve else 0, label, param_name,
+                                                       self._pending)
 
     # -- reactions ---------------------------------------------------------------------------------------------
     def refresh(self):
@@ -439,7 +447,7 @@ class SpectrumSection(pn.viewable.Viewer):
                 "α → 0 is reverse KL (one mode), α = 1 forward KL (moment matching); α ≤ 0 locks onto the "
                 "heaviest mode and α ≥ 1 covers everything. Where the best Gaussian changes mode the curve "
                 "breaks — the optimum jumps, it does not slide.", sizing_mode="stretch_width"),
-            pn.Row(pn.Column(self.family, self.alpha, self.alpha_line, width=330),
+            pn.Row(pn.Column(self.family, self.alpha, self.alpha_line, self.compute_button, width=330),
                    pn.Column(self.alpha_progress, self.alpha_status,
                              pn.Row(pn.pane.Bokeh(self.density, sizing_mode="stretch_width"),
                                     pn.pane.Bokeh(self.alpha_figure, sizing_mode="stretch_width"),
