@@ -4,8 +4,8 @@ sessions and periodic callbacks, and a short Bokeh session expiry.
 
 Scale knobs (CI runs the small numbers; the full runs are documented in each test module):
 
-* ``KLPANEL_LEAK_TABS`` — tabs opened and closed by ``test_session_leak.py`` (CI 12, full run 50)
-* ``KLPANEL_SOAK_SECONDS`` — length of ``test_soak.py``'s animation soak (CI 60; ``benchmarks/soak.py`` runs 5 min)
+* ``KLPANEL_LEAK_TABS`` — tabs opened and closed by ``test_session_leak.py`` (CI 4, full run 50; ``KLPANEL_LEAK_APP=full`` serves the whole app)
+* ``KLPANEL_SOAK_SECONDS`` — length of ``test_soak.py``'s animation soak (CI 45; ``benchmarks/soak.py --minutes 5`` is the full soak)
 """
 
 from __future__ import annotations
@@ -47,3 +47,14 @@ def server_errors(server) -> list[str]:
     starts = sorted(m.start() for m in re.finditer("|".join(map(re.escape, LOG_ERRORS)), text))
     excerpts = [text[a:b] for a, b in zip(starts, [*starts[1:], len(text)])]
     return [e[:3000] for e in excerpts if not any(race in e for race in CLOSED_TAB_RACES)]
+
+
+#: in the page: a run's loss curve holds streamed points, i.e. animation frames arrived over the websocket
+FRAMES_ARRIVED_JS = """() => window.Bokeh !== undefined && Bokeh.documents.length > 0
+    && [...Bokeh.documents[0]._all_models.values()].some(m => m.type === 'ColumnDataSource'
+        && ((m.data instanceof Map ? m.data.get('step') : m.data.step) || []).length > 0)"""
+
+
+def wait_animating(page) -> None:
+    """The page's dynamics section is animating: frames from its server callback have arrived."""
+    page.wait_for_function(FRAMES_ARRIVED_JS, timeout=LOAD_TIMEOUT_MS)

@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 
 from reltools import APP as APP_FILE
-from reltools import ADMIN_ARGS, LOAD_TIMEOUT_MS, AppServer, server_errors, status, wait_until
+from reltools import ADMIN_ARGS, LOAD_TIMEOUT_MS, AppServer, server_errors, status, wait_animating, wait_until
 
 pytestmark = pytest.mark.ui
 
@@ -49,6 +49,7 @@ def test_closed_tabs_leave_no_session_and_no_periodic_callback(browser, leak_ser
     for start in range(0, TABS, BATCH):
         batch = kinds[start:start + BATCH]
         context = browser.new_context(viewport={"width": 1400, "height": 1000})
+        pages = []
         for kind in batch:
             page = context.new_page()
             page.goto(admin_server.app_url, wait_until="commit", timeout=LOAD_TIMEOUT_MS)
@@ -56,10 +57,12 @@ def test_closed_tabs_leave_no_session_and_no_periodic_callback(browser, leak_ser
                 page.reload(wait_until="commit", timeout=LOAD_TIMEOUT_MS)
             if kind == "load":  # gone before the document even arrived
                 page.close()
-        animating = sum(kind != "load" for kind in batch)
-        if animating:  # each loaded tab's dynamics callback starts on page load and is running now
-            now = wait_until(lambda: (s := status(url))["periodic_callbacks"] >= animating and s,
-                             timeout=LOAD_TIMEOUT_MS / 1000, interval=0.5, what=f"{animating} running callbacks")
+            else:
+                pages.append(page)
+        for page in pages:  # each loaded tab's dynamics callback started on page load: frames arrive
+            wait_animating(page)
+        if pages:
+            now = status(url)
             peak = {k: max(peak[k], now[k]) for k in peak}
         context.close()  # closes the batch's tabs mid-animation
     closed = time.monotonic()
@@ -77,8 +80,8 @@ def test_closed_tabs_leave_no_session_and_no_periodic_callback(browser, leak_ser
                    timeout=30, interval=1.0, what="every session's Explorer and DynamicsSection to be collected")
     except TimeoutError as exc:
         raise AssertionError(f"{exc}; the server's counts: {seen[-1]}") from None
-    print(f"\nsession leak: {TABS} tabs ({kinds.count('load')} closed mid-load, {kinds.count('reload')} reloaded "
-          f"before ready, {kinds.count('animate')} animating) opened and closed in {closed - t0:.0f} s; peak {peak}; "
+    print(f"\nsession leak: {TABS} tabs ({kinds.count('load')} closed mid-load, {kinds.count('reload')} reloaded before ready, then "
+          f"animating, {kinds.count('animate')} animating) opened and closed in {closed - t0:.0f} s; peak {peak}; "
           f"0 sessions and 0 callbacks {drained:.1f} s after the last close; final {seen[-1]}")
     assert peak["periodic_callbacks"] >= 1  # the counts do see live sessions
     assert final["connections"] == 0 and final["session_callbacks"] == 0
