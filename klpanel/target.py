@@ -92,18 +92,18 @@ class Target(param.Parameterized):
     def set_components(self, weights, means, sigmas):
         """Replace the components (validated; ``ValueError`` leaves the target unchanged)."""
         w, m, s = _as_components(weights, means, sigmas)
+        self._clear_cache()  # before the update, so that watchers never see cached values of the old target
         with param.parameterized.batch_call_watchers(self):
             self.param.update(mode="custom", weights=w, means=m, sigmas=s)
-        self._clear_cache()
 
     @param.depends("n_modes", "spread", "decay", watch=True)
     def _regenerate(self):
         w, m, s = generated_components(self.n_modes, self.spread, self.decay)
-        self.param.update(mode="generator", weights=w, means=m, sigmas=s)
         self._clear_cache()
+        self.param.update(mode="generator", weights=w, means=m, sigmas=s)
 
     def _clear_cache(self):
-        for key in ("_log_weights", "entropy", "mean", "var", "key"):
+        for key in ("_log_weights", "entropy", "mean", "var", "key", "_knot_cache", "_terms_cache"):
             self.__dict__.pop(key, None)
 
     def copy(self) -> "Target":

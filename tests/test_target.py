@@ -68,3 +68,14 @@ def test_approximation_validation():
         Approximation(mu=float("nan"), sigma=1.0)
     q = Approximation(mu=1.0, sigma=2.0)
     assert q.pdf(1.0) == pytest.approx(stats.norm.pdf(1.0, 1.0, 2.0))
+
+
+def test_watchers_see_the_new_target():
+    p = Target()
+    seen = []
+    p.param.watch(lambda e: seen.append((p.means.size, p.mean, p.entropy)), "weights")
+    _ = (p.mean, p.entropy)  # warm the caches
+    p.n_modes = 5
+    p.set_components([1, 1], [0, 4], [1, 1])
+    assert seen[0][0] == 5 and seen[0][1] == pytest.approx(Target(n_modes=5).mean)
+    assert seen[1] == (2, pytest.approx(2.0), pytest.approx(Target(weights=[1, 1], means=[0, 4], sigmas=[1, 1]).entropy))
