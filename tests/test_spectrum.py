@@ -213,4 +213,6 @@ def test_phase_plot_on_request_with_progress():
     assert view.phase_curves  # same modes and decay: the cached phase plot stays
     assert all(view.phase_curves[n] is curves[n] for n in curves)  # cached per settings
     assert len(view.phase_sources["hellinger"].data["t"]) >= 41
+    legend = {item.label.value: item.visible for item in view.phase_figures["sigma"][0].legend[0].items}
+    assert [k for k, v in legend.items() if v] == [divergences.REGISTRY[n].label for n in ("reverse_kl", "hellinger")]
     assert "Computed for 2 modes" in view.phase_note.object

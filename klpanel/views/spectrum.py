@@ -278,13 +278,16 @@ class SpectrumSection(pn.viewable.Viewer):
         self.phase_figures = {}
         for column, title in (("sigma", "optimal σ* against the target's spread"),
                               ("mu", "optimal μ* against the target's spread")):
-            fig = curve_figure(title, "spread", (lo, hi))
+            fig = curve_figure(title, "spread", (lo, hi), height=260)
             if column == "mu":
                 fig.y_range = DataRange1d()
             lines = []
             for name, d in divergences.REGISTRY.items():
                 lines.append(fig.line("t", column, source=self.phase_sources[name], color=COLORS[name],
-                                      line_dash=DASHES[name], line_width=2.5, legend_label=d.label))
+                                      line_dash=DASHES[name], line_width=2.5, legend_label=d.label,
+                                      visible=False))
+            for item in fig.legend[0].items:
+                item.visible = False
             fig.legend.click_policy = "hide"
             fig.legend.label_text_font_size = "10px"
             fig.legend.background_fill_alpha = 0.0
@@ -311,6 +314,10 @@ class SpectrumSection(pn.viewable.Viewer):
         with pn.io.hold():
             for name, source in self.phase_sources.items():
                 source.data = broken_columns(curves.get(name))
+            computed = {id(self.phase_sources[n]) for n in curves}
+            for fig, _ in self.phase_figures.values():  # lines and legend entries of the computed ones only
+                for item in fig.legend[0].items:
+                    item.visible = item.renderers[0].visible = id(item.renderers[0].data_source) in computed
             self._show_phase_mark()
 
     def _show_phase_mark(self):
@@ -319,7 +326,8 @@ class SpectrumSection(pn.viewable.Viewer):
         for fig, mark in self.phase_figures.values():
             mark.location = t.spread
             mark.visible = generator
-        shown = ", ".join(f"{divergences.REGISTRY[n].label}: collapses at spread ≈ {c.jumps_at[0]:.2f}"
+        shown = "; ".join(f"{divergences.REGISTRY[n].label} jumps at spread ≈ "
+                          + ", ".join(f"{t:.2f}" for t in c.jumps_at)
                           for n, c in self.phase_curves.items() if c.jump.any())
         settings = f"{self.phase.n_modes} modes, weight decay {self.phase.decay:g}"
         custom = ("" if generator else " The target now has custom components: the phase plot uses the "
