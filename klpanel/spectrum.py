@@ -469,11 +469,6 @@ class Distillation(param.Parameterized):
                 for name in DISTILLATION}
         return parallel_curves(jobs, progress)
 
-    def cached_curves(self):
-        out = {n: CURVES.get(("distill", self.target.key, n, tuple(param_grid(n, self.points))))
-               for n in DISTILLATION}
-        return None if any(c is None for c in out.values()) else out
-
 
 __all__ = ["AlphaSpectrum", "Curve", "DISTILLATION", "Distillation", "SpreadPhase", "alpha_curve",
            "distillation_curve", "spread_curve", "track_optima"]
