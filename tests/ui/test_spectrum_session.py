@@ -1,0 +1,91 @@
+"""The spectrum section in a real server with a real browser: the α curve is computed off the UI thread after
+the page loads and shown; a target change in the browser brings the new curve; the phase plot computes on
+request and its progress bar goes away when it is drawn."""
+
+import re
+import shutil
+import socket
+import time
+
+import pytest
+
+pytestmark = pytest.mark.ui
+
+CHROMIUM = shutil.which("chromium")
+ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+        "--disable-component-update", "--disable-sync", "--no-first-run"]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def answering(url) -> bool:
+    import requests
+    try:
+        return requests.get(url, timeout=5).status_code == 200
+    except requests.ConnectionError:
+        return False
+
+
+def wait_until(condition, timeout=60.0, interval=0.05):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(interval)
+    raise TimeoutError(f"condition not met within {timeout} s")
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="chromium is not installed")
+def test_curves_arrive_in_the_browser_and_follow_the_target():
+    import panel as pn
+    from playwright.sync_api import sync_playwright
+
+    from klpanel import spectrum as sp
+    from klpanel.explorer import Explorer
+    from klpanel.views.spectrum import SpectrumSection
+    from klpanel.views.target_controls import TargetControls
+
+    sections = []
+
+    def app():
+        explorer = Explorer()
+        section = SpectrumSection(explorer=explorer)
+        sections.append(section)
+        return pn.Column(TargetControls(explorer=explorer), section)
+
+    port = free_port()
+    server = pn.serve(app, port=port, address="127.0.0.1", threaded=True, show=False,
+                      websocket_origin=f"127.0.0.1:{port}", liveness=True)
+    errors = []
+    try:
+        wait_until(lambda: answering(f"http://127.0.0.1:{port}/liveness"), timeout=30)
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+            page = browser.new_page(viewport={"width": 1400, "height": 1000})
+            page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+            page.goto(f"http://127.0.0.1:{port}/", timeout=120_000)
+            page.get_by_text("The global optimum jumps between modes at α ≈ 0.53").wait_for(timeout=120_000)
+            page.get_by_text("α = 0.50: optimal q = N(-3.000, 0.350²)").wait_for(timeout=30_000)
+            section = sections[-1]
+            assert section._mode == "background" and section.alpha_curve is not None
+            assert len(section.curve_source.data["t"]) == sp.ALPHA_POINTS + 1  # one break: one jump
+
+            page.locator("button.bk-btn").filter(has_text=re.compile(r"^\s*2\s*$")).first.click()
+            wait_until(lambda: section.explorer.target.n_modes == 2, timeout=30)
+            wait_until(lambda: section.alpha_curve is not None
+                       and section.alpha_curve is sp.CURVES.get(("alpha", section.explorer.target.key, "alpha",
+                                                                  tuple(sp.alpha_grid("alpha")))), timeout=120)
+            wait_until(lambda: section.distill_curves, timeout=120)
+
+            page.get_by_text("Compute phase plot").click()
+            page.get_by_text("Computed for 2 modes").wait_for(timeout=120_000)
+            assert set(section.phase_curves) == set(sp.PHASE_NAMES)
+            assert not section.phase_progress.visible
+            browser.close()
+    finally:
+        server.stop()
+    assert not errors
