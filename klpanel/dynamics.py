@@ -58,7 +58,7 @@ class Dynamics(param.Parameterized):
         super().__init__(**params)
         self.landscape = Landscape(target=self.target, divergence=self.landscape_divergence,
                                    divergence_params=self._params_for(self.landscape_divergence),
-                                   mu_range=MU_RANGE, sigma_range=SIGMA_RANGE, n_mu=81, n_sigma=49, preview=2,
+                                   mu_range=MU_RANGE, sigma_range=SIGMA_RANGE, n_mu=81, n_sigma=49, preview=3,
                                    log_sigma=self.log_sigma)
         self.target.param.watch(self._on_target, ["weights"])
         self.param.watch(self._on_settings, ["mu0", "sigma0", "divergences", "divergence_params", "optimizer",

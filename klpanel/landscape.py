@@ -67,22 +67,23 @@ _GRIDS = _LRU(64)
 
 
 def landscape_grid(target, name, params=None, mu_range=(-5.0, 5.0), sigma_range=(0.15, 3.0), n_mu=121,
-                   n_sigma=81, log_sigma=False, cached_only=False) -> LandscapeGrid | None:
+                   n_sigma=81, log_sigma=False, cached_only=False, with_minima=True) -> LandscapeGrid | None:
     """D(p, N(mu, sigma^2)) on an (n_sigma, n_mu) grid; sigma spaced evenly in sigma or in log sigma.
-    With ``cached_only`` return the cached grid or None (never compute)."""
+    With ``cached_only`` return the cached grid or None (never compute); without ``with_minima`` the grid's
+    ``minima`` list is empty (a quick preview: no ``optimal_q`` call)."""
     chosen = divergences.validate_params([name], **(params or {}))[name]
     lo, hi = float(sigma_range[0]), float(sigma_range[1])
     if not 0 < lo < hi:
         raise ValueError(f"sigma range must satisfy 0 < low < high, got {sigma_range}")
     key = (target.key, name, tuple(sorted(chosen.items())), tuple(mu_range), (lo, hi), int(n_mu), int(n_sigma),
-           bool(log_sigma))
+           bool(log_sigma), bool(with_minima))
 
     def compute():
         mu = np.linspace(float(mu_range[0]), float(mu_range[1]), int(n_mu))
         y = np.linspace(np.log(lo), np.log(hi), int(n_sigma)) if log_sigma else np.linspace(lo, hi, int(n_sigma))
         sigma = np.exp(y) if log_sigma else y
         values = divergences.evaluate_grid(target, mu[None, :], sigma[:, None], [name], **chosen)[name]
-        minima = list(cached_optimum(target, name, chosen).local_minima)
+        minima = list(cached_optimum(target, name, chosen).local_minima) if with_minima else []
         return LandscapeGrid(name, chosen, mu, sigma, y, np.asarray(values, dtype=float), minima, bool(log_sigma))
 
     return _GRIDS.get(key) if cached_only else _GRIDS.get_or_compute(key, compute)
@@ -127,7 +128,7 @@ class Landscape(param.Parameterized):
             return
         k = self.preview
         self.grid = landscape_grid(*args, n_mu=max(self.n_mu // k, 2), n_sigma=max(self.n_sigma // k, 2),
-                                   log_sigma=self.log_sigma)
+                                   log_sigma=self.log_sigma, with_minima=False)
         token = self._token = object()
 
         def done(grid):

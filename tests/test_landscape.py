@@ -43,3 +43,18 @@ def test_landscape_model_follows_target_and_divergence():
     assert land.grid.divergence == "alpha" and land.grid.params == {"alpha": 0.3}
     with pytest.raises(ValueError, match="alpha must be in"):
         landscape_grid(p, "alpha", {"alpha": 7})
+
+
+def test_preview_then_full_grid_through_defer():
+    jobs = []
+    p = Target(n_modes=2)
+    land = Landscape(target=p, n_mu=12, n_sigma=9, preview=3, defer=lambda compute, done: jobs.append((compute, done)))
+    assert land.grid.values.shape == (3, 4) and land.grid.minima == [] and len(jobs) == 1
+    compute, done = jobs.pop()
+    done(compute())
+    assert land.grid.values.shape == (9, 12) and land.grid.minima
+    p.n_modes = 3
+    stale = jobs.pop()
+    land.divergence = "jsd"  # changed again before the full grid arrived: the stale one is dropped
+    stale[1](stale[0]())
+    assert land.grid.divergence == "jsd" and land.grid.values.shape == (3, 4)

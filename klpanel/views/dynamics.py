@@ -13,7 +13,6 @@ import html
 import math
 import os
 import time
-import weakref
 from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 
@@ -23,7 +22,7 @@ import param
 from bokeh.core.property.validation import validate
 from bokeh.events import Tap
 from bokeh.layouts import column
-from bokeh.models import ColorBar, ColumnDataSource, DataRange1d, Label, LogColorMapper, Node, Range1d
+from bokeh.models import ColorBar, ColumnDataSource, DataRange1d, Label, LogColorMapper, Range1d
 from bokeh.palettes import Viridis256
 from bokeh.plotting import figure
 
@@ -47,9 +46,6 @@ SLOW_EVERY = 3  # readouts and loss curves refresh every 3rd frame (10 Hz at 30 
 
 WORKER = ThreadPoolExecutor(max_workers=1, thread_name_prefix="klpanel-landscape")
 
-#: live sections (weak): lets server-side tests find a session's section and its callback
-LIVE = weakref.WeakSet()
-
 
 def q_curve(mu: float, sigma: float, x_range) -> dict:
     """q's density on a grid that follows q, padded with zeros to the plot's edges."""
@@ -68,7 +64,7 @@ def readout_lines(run) -> tuple[str, str, str, str]:
     if run.converged:
         i = run.minimum_index
         n = len(run.optimum.local_minima)
-        where = ("the global minimum" if i == 0 else f"local minimum {i + 1} of {n}, not the global one"
+        where = ("the global minimum" if i == 0 else f"local min {i + 1} of {n} (not global)"
                  if i is not None else "a stationary point")
         return head, state, f"converged: {where}", "#2ca02c" if i == 0 else "#ff7f0e"
     if run.status == "stopped":
@@ -76,10 +72,14 @@ def readout_lines(run) -> tuple[str, str, str, str]:
     return head, state, f"running   |∇D| = {run.grad_norm:.2g}", "#9aa5b1"
 
 
-def fit_density(fig, explorer):
-    """The explorer's ranges, with head room above p for the three readout lines."""
+def fit_density(fig, explorer, labels):
+    """The explorer's ranges, with head room above p for the three readout lines placed at its top left."""
     set_ranges(fig, explorer.x, explorer.p_density)
-    fig.y_range.end = round(fig.y_range.end * 1.6, 3)
+    top = round(fig.y_range.end * 1.6, 3)
+    fig.y_range.end = top
+    x0 = float(fig.x_range.start) + 0.02 * float(fig.x_range.end - fig.x_range.start)
+    for k, label in enumerate(labels):
+        label.update(x=x0, y=top * (0.985 - 0.095 * k))
 
 
 def banner(text: str, color: str = Q_COLOR) -> str:
@@ -121,7 +121,6 @@ class RunPanel:
         dens.varea("x", 0, "p", source=p_source, fill_color=P_COLOR, fill_alpha=0.3)
         dens.line("x", "p", source=p_source, color=P_COLOR, line_width=1.5)
         dens.line("x", "y", source=self.q_source, color=color, line_width=2.5)
-        fit_density(dens, e)
         loss = figure(height=130, width=CARD_WIDTH - 12, x_range=DataRange1d(start=0),
                       y_range=DataRange1d(), tools="", toolbar_location=None, output_backend="canvas",
                       x_axis_label="step", y_axis_label="loss")
@@ -132,12 +131,14 @@ class RunPanel:
         loss.border_fill_alpha = 0.0
         loss.grid.grid_line_alpha = 0.25
         self.density, self.loss = dens, loss
-        self.labels = [Label(x=Node(target="frame", symbol="left", offset=6),
-                             y=Node(target="frame", symbol="top", offset=4 + 16 * k), anchor="top_left", text="",
-                             text_font_size=size, text_color=c, name=f"run-{index}-line-{k}")
+        # data-positioned labels (placed by fit_density): frame-relative (Node) positions make every repaint
+        # ask for a layout, which in the full page costs the browser tens of ms per frame
+        self.labels = [Label(x=0, y=0, anchor="top_left", text="", text_font_size=size, text_color=c,
+                             name=f"run-{index}-line-{k}")
                        for k, (size, c) in enumerate([("13px", color), ("12px", "#c8c8c8"), ("12px", "#9aa5b1")])]
         for label in self.labels:
             dens.add_layout(label)
+        fit_density(dens, e, self.labels)
         self._set_labels(run)
         self.remove = pn.widgets.Button(label="✕ remove", color="light", width=90, height=30)
         self.remove.on_click(lambda event: section.model.remove_run(self.index))
@@ -184,8 +185,8 @@ class DynamicsSection(pn.viewable.Viewer):
                               divergence_params=self._explorer_params())
         self._callback = None
         self._doc = None
-        self._frame_ms = []
-        self._frames = 0  # server time of recent frames (benchmarks read it)
+        self._frame_ms = []  # server time of recent frames (benchmarks and tests read it)
+        self._frames = 0
         self._build_widgets()
         self._build_landscape()
         self.p_source = ColumnDataSource({"x": e.x.astype(np.float32), "p": e.p_density.astype(np.float32)})
@@ -202,7 +203,6 @@ class DynamicsSection(pn.viewable.Viewer):
         self.model.param.watch(self._on_fps, ["fps"])
         self.model.param.watch(self._on_optimizer, ["optimizer"])
         self.model.landscape.param.watch(self._on_grid, ["grid"])
-        LIVE.add(self)
         if pn.state.curdoc is not None and pn.state.curdoc.session_context is not None:
             self._doc = pn.state.curdoc
             self.model.landscape.defer = partial(refine_in_background, self._doc, self._apply_grid)
@@ -221,7 +221,7 @@ class DynamicsSection(pn.viewable.Viewer):
         with pn.io.hold():
             self.p_source.data = {"x": e.x.astype(np.float32), "p": e.p_density.astype(np.float32)}
             for panel in self.panels:
-                fit_density(panel.density, e)
+                fit_density(panel.density, e, panel.labels)
 
     def _on_options(self, *events):
         self.model.divergence_params = self._explorer_params()
