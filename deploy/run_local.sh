@@ -2,7 +2,8 @@
 # Run klpanel as it is deployed, on loopback: N `panel serve` processes behind Debian's nginx (deploy/nginx.conf,
 # ports rewritten). Prints the URL; Ctrl+C stops everything it started.
 #   deploy/run_local.sh [N=2] [nginx port=8080] [first app port=5006]
-# KLPANEL_APP=path/to/app.py serves another app file (the test uses a light page).
+# KLPANEL_APP=path/to/app.py serves another app file (the test uses a light page); KLPANEL_RUN_DIR=dir keeps
+# the logs and nginx's files there (default: a temporary directory, removed on exit).
 # Needs nginx (as root: apt-get install -y nginx-light). tests/reliability/test_nginx.py checks the same set-up.
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -10,9 +11,15 @@ n="${1:-2}"; port="${2:-8080}"; first="${3:-5006}"
 py="$here/.venv/bin/python"
 command -v nginx >/dev/null || { echo "nginx is not installed (as root: apt-get install -y nginx-light)" >&2; exit 1; }
 app="${KLPANEL_APP:-apps/kl_explorer.py}"; index="$(basename "$app" .py)"
-run="$(mktemp -d)"; chmod 755 "$run"   # nginx's workers (user nobody) use its temp directories
+keep="${KLPANEL_RUN_DIR:-}"
+if [ -n "$keep" ]; then mkdir -p "$keep"; run="$(cd "$keep" && pwd)"; else run="$(mktemp -d)"; fi
+chmod 755 "$run"   # nginx's workers (user nobody) use its temp directories
 pids=()
-cleanup() { for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done; wait 2>/dev/null; rm -rf "$run"; }
+cleanup() {
+    for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+    wait 2>/dev/null || true
+    [ -n "$keep" ] || rm -rf "$run"
+}
 trap cleanup EXIT INT TERM
 
 upstreams=""

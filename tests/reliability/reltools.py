@@ -4,8 +4,11 @@ sessions and periodic callbacks, and a short Bokeh session expiry.
 
 Scale knobs (CI runs the small numbers; the full runs are documented in each test module):
 
-* ``KLPANEL_LEAK_TABS`` — tabs opened and closed by ``test_session_leak.py`` (CI 4, full run 50; ``KLPANEL_LEAK_APP=full`` serves the whole app)
-* ``KLPANEL_SOAK_SECONDS`` — length of ``test_soak.py``'s animation soak (CI 45; ``benchmarks/soak.py --minutes 5`` is the full soak)
+* ``KLPANEL_LEAK_TABS`` — tabs opened and closed by ``test_session_leak.py`` (CI 4, full run 50);
+  ``KLPANEL_LEAK_APP=full`` serves the whole app instead of the light dynamics page
+* ``KLPANEL_SOAK_SECONDS`` — length of ``test_soak.py``'s animation soak (CI 45); ``benchmarks/soak.py
+  --minutes 5`` is the full soak
+* ``KLPANEL_NGINX_APP=full`` — ``test_nginx.py`` serves the whole app
 """
 
 from __future__ import annotations
@@ -17,8 +20,9 @@ import requests
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "ui"))
 
-from pagetools import (APP, ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, LOAD_TIMEOUT_MS, LOG_ERRORS, ROOT, AppServer,  # noqa: E402,F401
-                       free_port, wait_ready, wait_until, watch_console)
+from pagetools import (  # noqa: E402,F401
+    APP, ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, LOAD_TIMEOUT_MS, LOG_ERRORS, ROOT, AppServer, free_port, wait_ready,
+    wait_until, watch_console)
 
 #: ``panel serve`` flags of every reliability server: the admin plugin, and a closed tab's session expiring
 #: ~2 s after its websocket closed (Bokeh's defaults: checks every 17 s, 15 s lifetime)
@@ -55,6 +59,7 @@ FRAMES_ARRIVED_JS = """() => window.Bokeh !== undefined && Bokeh.documents.lengt
         && ((m.data instanceof Map ? m.data.get('step') : m.data.step) || []).length > 0)"""
 
 
-def wait_animating(page) -> None:
-    """The page's dynamics section is animating: frames from its server callback have arrived."""
-    page.wait_for_function(FRAMES_ARRIVED_JS, timeout=LOAD_TIMEOUT_MS)
+def wait_animating(page, timeout_ms: float = 2 * LOAD_TIMEOUT_MS) -> None:
+    """The page's dynamics section is animating: frames from its server callback have arrived (a page load
+    and its first frames can take minutes when other test runs load the 2 cores)."""
+    page.wait_for_function(FRAMES_ARRIVED_JS, timeout=timeout_ms)

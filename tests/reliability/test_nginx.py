@@ -52,10 +52,11 @@ def deployment(artifacts):
         pytest.skip("deploy/run_local.sh needs curl")
     port, first = free_port(), free_port()
     second = first + 1  # run_local.sh numbers its app ports from the first
-    log_path = artifacts / "deploy-run-local.log"
+    log_path, run_dir = artifacts / "deploy-run-local.log", artifacts / "deploy-run"  # logs kept for a look
     log = open(log_path, "w")
     proc = subprocess.Popen(["bash", str(SCRIPT), "2", str(port), str(first)], cwd=ROOT, stdout=log,
-                            stderr=subprocess.STDOUT, start_new_session=True, env={**os.environ, "KLPANEL_APP": str(PAGE)})
+                            stderr=subprocess.STDOUT, start_new_session=True,
+                            env={**os.environ, "KLPANEL_APP": str(PAGE), "KLPANEL_RUN_DIR": str(run_dir)})
 
     def started():
         if proc.poll() is not None:
@@ -93,8 +94,13 @@ def test_two_browser_sessions_and_the_api_through_nginx(browser, deployment):
         pages = [c.new_page() for c in contexts]
         for page in pages:
             page.goto(f"{url}/{deployment['page']}", timeout=LOAD_TIMEOUT_MS)
-        for page in pages:  # frames of each session's callback arrive over its proxied websocket
-            wait_animating(page)
+        for i, page in enumerate(pages):  # frames of each session's callback arrive over its proxied websocket
+            try:
+                wait_animating(page)
+            except Exception as exc:
+                counts = [status(app) for app in deployment["apps"]]
+                raise AssertionError(f"page {i} shows no animation frame ({exc}); the apps' counts: {counts}; "
+                                     f"logs in {deployment['log'].parent / 'deploy-run'}") from None
         live = [status(app) for app in deployment["apps"]]
         # ip_hash: the page's GET and its websocket reached the same process (else no session would connect)
         assert sum(s["sessions"] for s in live) == 2 and sum(s["connections"] for s in live) == 2, live

@@ -1,11 +1,11 @@
 """No leaked sessions: open and close many browser tabs — some closed mid-load, some reloaded before their
-document was ready, the rest closed mid-animation — then within 60 s the server holds 0 live sessions, 0
-running periodic callbacks and, soon after, no Explorer or DynamicsSection in memory. The counts come from the server
-itself (``klpanel.admin``'s ``/status/sessions``); a closed tab's session expires after 2 s in this server.
+document was ready, the rest closed mid-animation — then within 60 s the server holds 0 live sessions and 0
+running periodic callbacks and, soon after, no Explorer or DynamicsSection in memory. The counts come from the
+server itself (``klpanel.admin``'s ``/status/sessions``); a closed tab's session expires after 2 s here.
 
-CI opens 4 tabs (one batch, ~1 min on the loaded machine) of a light page (``dynamics_page.py``: the explorer with only its animated dynamics section;
-the whole page needs ~15-60 s of server time per load on the loaded 2-core CI machine). The full run opens 50
-tabs of the whole app (``apps/kl_explorer.py``)::
+CI opens 4 tabs in one batch (~1 min on the loaded 2-core machine) of a light page, ``dynamics_page.py`` (the
+explorer with only its animated dynamics section; the whole page costs ~15-60 s of server time per load
+there). The full run opens 50 tabs of the whole app (``apps/kl_explorer.py``)::
 
     KLPANEL_LEAK_TABS=50 KLPANEL_LEAK_APP=full .venv/bin/python -m pytest -q -s tests/reliability/test_session_leak.py
 
@@ -80,8 +80,9 @@ def test_closed_tabs_leave_no_session_and_no_periodic_callback(browser, leak_ser
                    timeout=30, interval=1.0, what="every session's Explorer and DynamicsSection to be collected")
     except TimeoutError as exc:
         raise AssertionError(f"{exc}; the server's counts: {seen[-1]}") from None
-    print(f"\nsession leak: {TABS} tabs ({kinds.count('load')} closed mid-load, {kinds.count('reload')} reloaded before ready, then "
-          f"animating, {kinds.count('animate')} animating) opened and closed in {closed - t0:.0f} s; peak {peak}; "
+    print(f"\nsession leak: {TABS} tabs ({kinds.count('load')} closed mid-load, {kinds.count('reload')} reloaded "
+          f"before ready, {kinds.count('animate')} loaded; every loaded one closed mid-animation) opened and closed "
+          f"in {closed - t0:.0f} s; peak {peak}; "
           f"0 sessions and 0 callbacks {drained:.1f} s after the last close; final {seen[-1]}")
     assert peak["periodic_callbacks"] >= 1  # the counts do see live sessions
     assert final["connections"] == 0 and final["session_callbacks"] == 0
