@@ -1,0 +1,152 @@
+"""Helpers of the browser tests and the UI benchmark: the served app in a subprocess, wait-until polling,
+console watching and reading/driving the Bokeh models in a page (``Bokeh.documents[0]``).
+
+Panel renders into shadow DOM: Playwright's CSS locators pierce it; values are read from the Bokeh models
+through ``js``/``columns``/``slider_value``, never from the page's ``inner_text``.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import requests
+
+ROOT = Path(__file__).resolve().parents[2]
+APP = ROOT / "apps" / "kl_explorer.py"
+ARTIFACTS = ROOT / "tests" / "artifacts"
+CHROMIUM = shutil.which("chromium")
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+#: this machine has 2 loaded cores: a first page load can take ~30 s
+LOAD_TIMEOUT_MS = 120_000
+#: a server round trip (widget -> server -> model -> browser)
+CHANGE_TIMEOUT_MS = 30_000
+#: what a server log must never contain
+LOG_ERRORS = ("Traceback", "error handling message", "Exception in callback")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_until(condition, timeout: float = 60.0, interval: float = 0.05, what: str = "condition"):
+    """Poll ``condition()`` until it returns something truthy (returned); TimeoutError naming ``what``."""
+    deadline = time.monotonic() + timeout
+    while True:
+        result = condition()
+        if result:
+            return result
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"timed out after {timeout} s waiting for {what}")
+        time.sleep(interval)
+
+
+class AppServer:
+    """``panel serve apps/kl_explorer.py --plugins klpanel.api`` on a free port; the log goes to a file."""
+
+    def __init__(self, log_path: Path, app: Path = APP, extra_args=(), env=None):
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.app_url = f"{self.url}/{app.stem}"
+        self.log_path = log_path
+        self._log = open(log_path, "w")
+        cmd = [sys.executable, "-m", "panel", "serve", str(app), "--plugins", "klpanel.api", "--port",
+               str(self.port), "--address", "127.0.0.1", "--allow-websocket-origin", f"127.0.0.1:{self.port}",
+               *extra_args]
+        self.proc = subprocess.Popen(cmd, cwd=ROOT, stdout=self._log, stderr=subprocess.STDOUT,
+                                     start_new_session=True,
+                                     env={**os.environ, "PYTHONPATH": str(ROOT), "PYTHONUNBUFFERED": "1",
+                                          **(env or {})})
+        wait_until(self._answering, timeout=120, interval=0.2, what=f"panel serve to answer at {self.app_url}")
+
+    def _answering(self) -> bool:
+        if self.proc.poll() is not None:
+            raise RuntimeError(f"panel serve exited with {self.proc.returncode}:\n{self.log()}")
+        try:
+            return requests.get(f"{self.url}/api/health", timeout=5).status_code == 200
+        except requests.RequestException:
+            return False
+
+    def log(self, since: int = 0) -> str:
+        return self.log_path.read_text(errors="replace")[since:]
+
+    def log_size(self) -> int:
+        return len(self.log())
+
+    def errors(self, since: int = 0) -> list[str]:
+        """Log lines (with the traceback that follows) that show a server-side exception."""
+        text = self.log(since)
+        return [text[max(0, text.find(e) - 200):text.find(e) + 3000] for e in LOG_ERRORS if e in text]
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+                self.proc.wait()
+        self._log.close()
+
+
+def watch_console(page) -> list[str]:
+    """Record the page's console errors and uncaught exceptions in ``page.console_errors``."""
+    errors: list[str] = []
+    page.on("console", lambda msg: errors.append(f"console.{msg.type}: {msg.text}") if msg.type == "error" else None)
+    page.on("pageerror", lambda exc: errors.append(f"uncaught: {exc}"))
+    page.console_errors = errors
+    return errors
+
+
+READY_JS = """() => window.Bokeh !== undefined && Bokeh.documents.length > 0
+    && [...Bokeh.documents[0]._all_models.values()].some(m => m.name === 'klpanel-readouts')
+    && document.querySelector('#main') !== null"""
+
+
+def wait_ready(page) -> None:
+    """The page's Bokeh document has arrived and the readout values are painted."""
+    page.wait_for_function(READY_JS, timeout=LOAD_TIMEOUT_MS)
+    page.locator("td.kl-readout").first.wait_for(timeout=LOAD_TIMEOUT_MS)
+
+
+# -- reading and driving the Bokeh models in the page -----------------------------------------------------
+MODELS_JS = """
+window.klModels = () => [...Bokeh.documents[0]._all_models.values()];
+window.klNamed = (name) => klModels().find(m => m.name === name);
+window.klTitled = (type, title) => klModels().find(m => m.type === type && m.title === title);
+window.klColumn = (source, key) => {
+  const data = source.data instanceof Map ? source.data.get(key) : source.data[key];
+  return Array.from(data);
+};
+"""
+
+
+def js(page, expression: str, arg=None):
+    """Evaluate ``expression`` (a JS function source) with the helpers above defined."""
+    page.evaluate(f"() => {{ {MODELS_JS} }}")
+    return page.evaluate(expression, arg)
+
+
+def columns(page, source_name: str, keys) -> dict:
+    """Columns of the named ColumnDataSource, as the browser holds them."""
+    return js(page, "([name, keys]) => { const s = klNamed(name); "
+                    "return Object.fromEntries(keys.map(k => [k, klColumn(s, k)])); }", [source_name, list(keys)])
+
+
+def slider_value(page, title: str) -> float:
+    return js(page, "(title) => klTitled('Slider', title).value", title)
+
+
+def set_slider(page, title: str, value: float) -> None:
+    """Set a slider as a drag would end (``value`` then ``value_throttled``)."""
+    js(page, "([title, v]) => { const s = klTitled('Slider', title); s.value = v; s.value_throttled = v; }",
+       [title, value])
