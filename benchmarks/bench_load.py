@@ -75,7 +75,11 @@ class Session(threading.Thread):
             session.document.callbacks.send_event(DocumentReady())  # what BokehJS sends once the page is ready
             # the loop below checks ``until`` on every patch; this stops it too when no patch comes
             PeriodicCallback(lambda: loop.stop() if time.monotonic() >= self.until else None, 250).start()
-            session._connection._loop_until(lambda: time.monotonic() >= self.until)
+            # Bokeh's client handles each message one call deeper than the last (_next -> _handle_messages ->
+            # _next ...) until its predicate holds: loop in slices of 100 patches so the stack unwinds
+            while time.monotonic() < self.until:
+                n = len(self.frames)
+                session._connection._loop_until(lambda: time.monotonic() >= self.until or len(self.frames) >= n + 100)
             session.close()
         except Exception as exc:  # reported in the table, counted as an error
             self.error = f"{type(exc).__name__}: {exc}"
