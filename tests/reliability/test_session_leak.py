@@ -7,7 +7,8 @@ CI opens 4 tabs in one batch (~1 min on the loaded 2-core machine) of a light pa
 explorer with only its animated dynamics section; the whole page costs ~15-60 s of server time per load
 there). The full run opens 50 tabs of the whole app (``apps/kl_explorer.py``)::
 
-    KLPANEL_LEAK_TABS=50 KLPANEL_LEAK_APP=full .venv/bin/python -m pytest -q -s tests/reliability/test_session_leak.py
+    KLPANEL_LEAK_TABS=50 KLPANEL_LEAK_APP=full .venv/bin/python -m pytest -q -s --timeout 3600 \
+        tests/reliability/test_session_leak.py
 
 (``-s`` prints the figures: peak counts, seconds from the last close to 0 sessions and 0 callbacks.)
 """
