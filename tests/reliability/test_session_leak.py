@@ -54,8 +54,8 @@ def test_closed_tabs_leave_no_session_and_no_periodic_callback(browser, leak_ser
         for kind in batch:
             page = context.new_page()
             page.goto(admin_server.app_url, wait_until="commit", timeout=LOAD_TIMEOUT_MS)
-            if kind == "reload":  # a refresh before the document was ready
-                page.reload(wait_until="commit", timeout=LOAD_TIMEOUT_MS)
+            if kind == "reload":  # the tab navigates to the page again before its document was ready
+                page.goto(admin_server.app_url, wait_until="commit", timeout=LOAD_TIMEOUT_MS)
             if kind == "load":  # gone before the document even arrived
                 page.close()
             else:
