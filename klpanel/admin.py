@@ -11,13 +11,15 @@ Mount it beside the app as a second plugin::
      "periodic_callbacks": 1,    # running session-scoped Panel PeriodicCallbacks, whoever started them
      "periodic_callback_names": ["DynamicsSection._tick"],  # their callbacks' qualified names
      "process_callback_names": ["_state._cleanup_busy_counter"],  # Panel's process-wide ones (not per session)
-     "session_callbacks": 1,     # periodic/timeout callbacks registered on the live sessions' Bokeh documents
+     "session_callbacks": 1,     # Bokeh periodic callbacks registered on the live sessions' documents
      "explorers": 3,             # Explorer models (one per page) still in memory: a leak keeps them after
      "dynamics_sections": 3,     #   their session; so for the DynamicsSection views
      "rss_bytes": 312000000}     # the process's resident memory
 
-The reliability tests wait on ``sessions == 0 and periodic_callbacks == 0`` after closing every tab, and the
-soak benchmark reads ``rss_bytes``. It reveals no data of any session, only counts; a public deployment should
+The reliability tests wait on ``sessions == 0 and periodic_callbacks == 0`` after closing every tab
+(``tests/reliability/test_session_leak.py``). Each call runs a full garbage collection and walks the heap
+(tens of milliseconds, longer under load): poll it every second or so, not per frame. It reveals no data of
+any session, only counts; a public deployment should
 still keep ``/status/`` to the loopback (``deploy/nginx.conf`` does). With ``--num-procs N`` every process answers
 for itself.
 
