@@ -55,12 +55,17 @@ def q_curve(mu: float, sigma: float, x_range) -> dict:
             "y": np.concatenate([[0.0], y, [0.0]]).astype(np.float32)}
 
 
+def _fixed(value: float) -> str:
+    text = f"{value:.3f}"
+    return "0.000" if text == "-0.000" else text
+
+
 def readout_lines(run) -> tuple[str, str, str, str]:
     """The run's readout as three short lines and the status colour (drawn as canvas labels: changing
     them repaints one plot and never triggers a page layout)."""
     d = divergences.REGISTRY[run.divergence]
     head = f"{d.label}   step {run.n_steps}"
-    state = f"μ = {run.mu:.3f}   σ = {run.sigma:.3f}   loss = {format_value(run.loss)}"
+    state = f"μ = {_fixed(run.mu)}   σ = {_fixed(run.sigma)}   loss = {format_value(run.loss)}"
     if run.converged:
         i = run.minimum_index
         n = len(run.optimum.local_minima)
@@ -69,7 +74,7 @@ def readout_lines(run) -> tuple[str, str, str, str]:
         return head, state, f"converged: {where}", "#2ca02c" if i == 0 else "#ff7f0e"
     if run.status == "stopped":
         return head, state, run.message[:70], "#d62728"
-    return head, state, f"running   |∇D| = {run.grad_norm:.2g}", "#9aa5b1"
+    return head, state, f"running   |∇D| = {run.grad_norm:.2g}", "#7f8c99"
 
 
 def fit_density(fig, explorer, labels):
@@ -135,7 +140,7 @@ class RunPanel:
         # ask for a layout, which in the full page costs the browser tens of ms per frame
         self.labels = [Label(x=0, y=0, anchor="top_left", text="", text_font_size=size, text_color=c,
                              name=f"run-{index}-line-{k}")
-                       for k, (size, c) in enumerate([("13px", color), ("12px", "#c8c8c8"), ("12px", "#9aa5b1")])]
+                       for k, (size, c) in enumerate([("13px", color), ("12px", "#8c8c8c"), ("12px", "#7f8c99")])]
         for label in self.labels:
             dens.add_layout(label)
         fit_density(dens, e, self.labels)
@@ -233,7 +238,7 @@ class DynamicsSection(pn.viewable.Viewer):
                                       color="primary", width=100)
         self.play.param.watch(self._on_play, "value")
         self.step_button = pn.widgets.Button(label="Step", width=70)
-        self.step_button.on_click(lambda event: self.step())
+        self.step_button.on_click(lambda event: self.step(readouts=True))
         self.reset_button = pn.widgets.Button(label="↺ Reset", width=80)
         self.reset_button.on_click(lambda event: m.reset("Reset pressed"))
         self.original_button = pn.widgets.Button(label="Original page's settings", width=190)
@@ -438,8 +443,8 @@ class DynamicsSection(pn.viewable.Viewer):
                   "</span></div>")
 
     # -- animation --------------------------------------------------------------------------------------
-    def step(self):
-        """Advance one frame (``steps_per_frame`` steps) and send it."""
+    def step(self, readouts=False):
+        """Advance one frame (``steps_per_frame`` steps) and send it (with the readouts when asked: a Step press)."""
         t0 = time.perf_counter()
         budget = TICK_BUDGET * self._period() / 1000.0
         todo = self.model.steps_per_frame
@@ -452,7 +457,7 @@ class DynamicsSection(pn.viewable.Viewer):
                 break
         self._frames += 1
         with pn.io.hold():
-            self._push(slow=self._frames % SLOW_EVERY == 0)
+            self._push(slow=readouts or self._frames % SLOW_EVERY == 0)
         self._frame_ms.append(1e3 * (time.perf_counter() - t0))
         del self._frame_ms[:-200]
 

@@ -327,9 +327,6 @@ def test_play_pause_step_reset_and_reverse_kl_stops_on_the_middle_mode(page):
     pause(page)
 
 
-@pytest.mark.xfail(strict=True, reason="app bug: klpanel/views/dynamics.py step() refreshes the run readouts only "
-                                       "every SLOW_EVERY-th frame, also for the Step button, so a Step press often "
-                                       "leaves the shown step count unchanged")
 def test_step_button_updates_the_step_readout(page):
     step_button = page.locator("button", has_text=re.compile("^Step$"))
     for _ in range(3):
