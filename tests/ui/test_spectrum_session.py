@@ -66,7 +66,12 @@ def test_curves_arrive_in_the_browser_and_follow_the_target():
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
             page = browser.new_page(viewport={"width": 1400, "height": 1000})
-            page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+            # this bare test page is served in-process, where Panel's global state left by earlier tests can add
+            # an external font stylesheet (unreachable offline); the product page is checked for every console
+            # error by tests/ui/test_e2e.py. Here: no console error except that, and no failed local request.
+            page.on("console", lambda m: errors.append(m.text) if m.type == "error"
+                    and "ERR_NAME_NOT_RESOLVED" not in m.text else None)
+            page.on("requestfailed", lambda r: errors.append(f"failed: {r.url}") if "127.0.0.1" in r.url else None)
             page.goto(f"http://127.0.0.1:{port}/", timeout=120_000)
             page.get_by_text("The global optimum jumps between modes at α ≈ 0.53").wait_for(timeout=120_000)
             page.get_by_text("α = 0.50: optimal q = N(-3.000, 0.350²)").wait_for(timeout=30_000)
