@@ -149,7 +149,7 @@ def optimal_q(target, name: str, **params) -> OptimalQ:
     best = kept[0]
     eps = 1e-10 * max(1.0, abs(minima[0].value))
     diag = np.maximum(np.diag(H[best]), 1e-300)
-    tol_theta = np.sqrt(2 * eps / diag)
+    tol_theta = np.minimum(np.sqrt(2 * eps / diag), 10.0)  # 10: "undetermined" (a flat direction)
     tolerance = {"mu": float(tol_theta[0]), "sigma": float(minima[0].sigma * np.expm1(tol_theta[1]))}
     top = minima[0]
     return OptimalQ(name, top.mu, top.sigma, top.value, minima, tolerance)
