@@ -37,7 +37,7 @@ def serve(args) -> int:
     host = "localhost" if args.address in ("", "0.0.0.0", "127.0.0.1") else args.address
     url = f"http://{host}:{args.port}"
     print(f"klpanel: app at {url}/kl_explorer  ·  API at {url}/api/health  (Ctrl+C stops)", flush=True)
-    cmd = [sys.executable, "-m", "panel", "serve", str(APP_FILE), "--plugins", "klpanel.api",
+    cmd = [sys.executable, "-m", "panel", "serve", str(APP_FILE), "--plugins", "klpanel.api", "--plugins", "klpanel.admin", "--liveness",
            "--port", str(args.port), "--address", args.address,
            "--index", "kl_explorer", "--num-procs", str(args.num_procs)]
     if args.allow_websocket_origin:

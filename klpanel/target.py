@@ -46,6 +46,7 @@ def _as_components(weights, means, sigmas):
         raise ValueError("means must lie within ±1e6 and sigmas within [1e-6, 1e6]")
     if np.any(np.abs(m) > 1e10 * s):
         raise ValueError("each |mean| must be at most 1e10 × its sigma (double precision)")
+    w = w / w.max()  # first, so that huge weights cannot overflow the sum
     return w / w.sum(), m, s
 
 

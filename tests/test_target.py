@@ -66,6 +66,12 @@ def test_approximation_validation():
         Approximation(mu=0.0, sigma=0.0)
     with pytest.raises(ValueError, match="finite"):
         Approximation(mu=float("nan"), sigma=1.0)
+    q = Approximation()
+    for bad in (float("nan"), float("inf"), 1e300):
+        with pytest.raises(ValueError):
+            q.mu = bad
+    assert q.mu == 0.0
+    np.testing.assert_allclose(Target(weights=[1e308, 1e308], means=[0, 1], sigmas=[1, 1]).weights, [0.5, 0.5])
     q = Approximation(mu=1.0, sigma=2.0)
     assert q.pdf(1.0) == pytest.approx(stats.norm.pdf(1.0, 1.0, 2.0))
 
