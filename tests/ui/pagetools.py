@@ -38,6 +38,15 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def answering(url) -> bool:
+    """Whether ``url`` answers 200 (False while the server is not up yet)."""
+    import requests
+    try:
+        return requests.get(url, timeout=5).status_code == 200
+    except requests.ConnectionError:
+        return False
+
+
 def wait_until(condition, timeout: float = 60.0, interval: float = 0.05, what: str = "condition"):
     """Poll ``condition()`` until it returns something truthy (returned); TimeoutError naming ``what``."""
     deadline = time.monotonic() + timeout

@@ -3,40 +3,11 @@ the page loads and shown; a target change in the browser brings the new curve; t
 request and its progress bar goes away when it is drawn."""
 
 import re
-import shutil
-import socket
-import time
 
 import pytest
+from pagetools import CHROMIUM, CHROMIUM_ARGS as ARGS, answering, free_port, wait_until
 
 pytestmark = pytest.mark.ui
-
-CHROMIUM = shutil.which("chromium")
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync", "--no-first-run"]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def answering(url) -> bool:
-    import requests
-    try:
-        return requests.get(url, timeout=5).status_code == 200
-    except requests.ConnectionError:
-        return False
-
-
-def wait_until(condition, timeout=60.0, interval=0.05):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(interval)
-    raise TimeoutError(f"condition not met within {timeout} s")
 
 
 @pytest.mark.skipif(CHROMIUM is None, reason="chromium is not installed")
