@@ -76,7 +76,6 @@ class Dynamics(param.Parameterized):
         self.optimizer = self._optimizers[self.optimizer_name]
 
     def _on_target(self, *events):
-        self.target._clear_cache()  # Target fires 'weights' before refreshing its cached key
         self.reset("the target changed")
 
     def _on_settings(self, *events):

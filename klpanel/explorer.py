@@ -18,16 +18,15 @@ import io
 import json
 import math
 import os
-import threading
 from concurrent.futures import ThreadPoolExecutor
 import unicodedata
-from collections import OrderedDict
 
 import numpy as np
 import param
 
 from . import divergences
 from .approximation import Approximation
+from .cache import LRUCache
 from .optima import optimal_q
 from .target import Target
 
@@ -112,23 +111,15 @@ DivergenceOptions.__doc__ = "Each registry divergence's parameters (α, β, ...)
 
 # -- a small cache of optima shared by all sessions (optima are pure functions of their inputs) --
 class _OptimaCache:
+    """optimal_q results by (target, divergence, parameters), shared by every session."""
+
     def __init__(self, size: int = 512):
-        self._data: OrderedDict = OrderedDict()
-        self._size = size
-        self._lock = threading.Lock()
+        self._lru = LRUCache(size)
 
     def get(self, target: Target, name: str, params: dict):
         key = (target.key, name, tuple(sorted(params.items())))
-        with self._lock:
-            if key in self._data:
-                self._data.move_to_end(key)
-                return self._data[key]
-        best = optimal_q(target, name, **params)
-        with self._lock:
-            self._data[key] = best
-            while len(self._data) > self._size:
-                self._data.popitem(last=False)
-        return best
+        best = self._lru.get(key)
+        return best if best is not None else self._lru.put(key, optimal_q(target, name, **params))
 
 
 OPTIMA_CACHE = _OptimaCache()
@@ -259,9 +250,6 @@ class Explorer(param.Parameterized):
 
     # -- reactions ----------------------------------------------------------------------------
     def _on_target(self, *events):
-        # Target clears its cached log-weights/key after param.update has run the watchers;
-        # clear them first so this reaction never sees the previous components.
-        getattr(self.target, "_clear_cache", lambda: None)()
         self._sync_texts()
         self._refresh_target()
 

@@ -118,7 +118,6 @@ class Landscape(param.Parameterized):
     @param.depends("divergence", "divergence_params", "mu_range", "sigma_range", "log_sigma", "n_mu", "n_sigma",
                    watch=True)
     def _update(self, *events):
-        self.target._clear_cache()  # Target fires 'weights' before refreshing its cached key
         args = (self.target, self.divergence, self.divergence_params, self.mu_range, self.sigma_range)
         full = dict(n_mu=self.n_mu, n_sigma=self.n_sigma, log_sigma=self.log_sigma)
         cached = landscape_grid(*args, **full, cached_only=True)

@@ -21,13 +21,13 @@ views in :mod:`klpanel.views.spectrum` read them; results are cached per (target
 from __future__ import annotations
 
 import threading
-from collections import OrderedDict
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
 import param
 
+from .cache import LRUCache
 from . import divergences as dv
 from .optima import _newton, moment_starts, optimal_q
 from .target import Target
@@ -229,28 +229,7 @@ def _curve(problems, points) -> Curve:
 
 
 # -- cache ------------------------------------------------------------------------------------------------------
-class _Cache:
-    """A small LRU of curves shared by every session (curves are pure functions of their key)."""
-
-    def __init__(self, size: int = 128):
-        self._data, self._size, self._lock = OrderedDict(), size, threading.Lock()
-
-    def get(self, key):
-        with self._lock:
-            if key in self._data:
-                self._data.move_to_end(key)
-                return self._data[key]
-        return None
-
-    def put(self, key, value):
-        with self._lock:
-            self._data[key] = value
-            while len(self._data) > self._size:
-                self._data.popitem(last=False)
-        return value
-
-
-CURVES = _Cache()
+CURVES = LRUCache()
 
 
 def cached_track(key, name, problems, progress=None) -> Curve:
