@@ -47,7 +47,7 @@ class Divergence:
     behaviour: str
     distillation: str
     integrals: Callable = field(repr=False)  # (**params) -> [(kernel code, parameter)]
-    finish: Callable = field(repr=False)  # (ctx, **params) -> (value, d/dmu, d/dsigma) over rows
+    finish: Callable = field(repr=False)  # (ctx, **params) -> array (parts, rows): value, gradient, Hessian
     params: tuple[ParamSpec, ...] = ()
     symmetric: bool = False
     upper_bound: float | None = None
@@ -66,10 +66,14 @@ class Context:
     """Rows of (mu, sigma) for one target, and the integrals the requested divergences need.
 
     ``need(code, c)`` registers an integral; ``run()`` computes all of them in one pass of the compiled kernel
-    (log p and log q are evaluated once per node and shared); ``get(code, c)`` returns (∫, ∂/∂μ, ∂/∂σ)."""
+    (log p and log q are evaluated once per node and shared); ``get(code, c)`` returns an array of ``parts``
+    rows: the integral, then (order ≥ 1) ∂/∂μ, ∂/∂σ, then (order 2) ∂²/∂μ², ∂²/∂μ∂σ, ∂²/∂σ²."""
 
-    def __init__(self, target, mu, sigma, alphas=()):
+    PARTS = {0: 1, 1: 3, 2: 6}
+
+    def __init__(self, target, mu, sigma, alphas=(), order=1):
         self.target, self.mu, self.sigma, self.alphas = target, mu, sigma, tuple(alphas)
+        self.order, self.parts = order, self.PARTS[order]
         self._wanted: list[tuple[int, float]] = []
         self._results: dict = {}
 
@@ -79,19 +83,21 @@ class Context:
 
     def run(self):
         if self._wanted:
-            out = qd.integrate(self.target, self.mu, self.sigma, self._wanted, self.alphas)
-            self._results = {key: (out[:, i, 0], out[:, i, 1], out[:, i, 2]) for i, key in enumerate(self._wanted)}
+            out = qd.integrate(self.target, self.mu, self.sigma, self._wanted, self.alphas, self.order)
+            self._results = {key: out[:, i, :self.parts].T for i, key in enumerate(self._wanted)}
 
     def get(self, code, c=0.0):
         return self._results[(code, float(c))]
 
 
-# -- each divergence: integrals(**params) -> [(code, c)], finish(ctx, **params) -> (value, d/dmu, d/dsigma) ----
+# -- each divergence: integrals(**params) -> [(code, c)], finish(ctx, **params) -> array (ctx.parts, rows) --
 def _forward_kl(ctx):
     p, mu, s = ctx.target, ctx.mu, ctx.sigma
-    second = p.var + (p.mean - mu) ** 2
+    gap = p.mean - mu
+    second = p.var + gap**2
     value = -p.entropy + np.log(s) + qd.LOG_SQRT_2PI + second / (2 * s * s)
-    return value, -(p.mean - mu) / s**2, 1.0 / s - second / s**3
+    parts = [value, -gap / s**2, 1.0 / s - second / s**3, 1.0 / s**2, 2.0 * gap / s**3, -1.0 / s**2 + 3.0 * second / s**4]
+    return np.array(parts[:ctx.parts])
 
 
 def _direct(code, param=None):
@@ -110,36 +116,44 @@ def _finite_alpha(ctx, alpha):
     return qd.product_sources(ctx.target, ctx.mu[:, None], ctx.sigma[:, None], alpha)[2]
 
 
-def _with_infinities(ctx, alpha, value, dmu, dsigma):
-    ok = _finite_alpha(ctx, alpha) & np.isfinite(value)  # integrable, and not beyond the float range
-    return np.where(ok, value, np.inf), np.where(ok, dmu, 0.0), np.where(ok, dsigma, 0.0)
+def _with_infinities(ctx, alpha, parts):
+    ok = _finite_alpha(ctx, alpha) & np.isfinite(parts[0])  # integrable, and not beyond the float range
+    return np.concatenate([np.where(ok, parts[0], np.inf)[None], np.where(ok, parts[1:], 0.0)])
 
 
 def _alpha_finish(ctx, alpha):
     # J has p^α q^(1−α) = 1 + c·J with c = α (base q, α < ½) or 1 − α (base p); D = −J/(1−α) or −J/α
-    J, dmu, dsig = ctx.get(K.ALPHA_J, alpha)
     scale = -1.0 / (1.0 - alpha) if alpha < 0.5 else -1.0 / alpha
-    return _with_infinities(ctx, alpha, scale * J, scale * dmu, scale * dsig)
+    return _with_infinities(ctx, alpha, scale * ctx.get(K.ALPHA_J, alpha))
+
+
+def _chain(f1, f2, parts):
+    """Derivatives of F(x(θ)) from F'(x) = f1, F''(x) = f2 and x's parts (value, gradient, Hessian)."""
+    out = [f1 * parts[1], f1 * parts[2]] if len(parts) > 1 else []
+    if len(parts) > 3:
+        out += [f1 * parts[3] + f2 * parts[1] * parts[1], f1 * parts[4] + f2 * parts[1] * parts[2],
+                f1 * parts[5] + f2 * parts[2] * parts[2]]
+    return out
 
 
 def _renyi_finish(ctx, alpha):
-    J, dJmu, dJsig = ctx.get(K.ALPHA_J, alpha)
-    log_i, dlmu, dlsig = ctx.get(K.LOG_POWER, alpha)
+    J = ctx.get(K.ALPHA_J, alpha)
+    log_i = ctx.get(K.LOG_POWER, alpha)
     c = alpha if alpha < 0.5 else 1.0 - alpha
-    cJ = c * J  # = ∫ p^α q^(1−α) − 1
+    cJ = c * J[0]  # = ∫ p^α q^(1−α) − 1
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-        if alpha < 0.5:  # near I = 1: log1p(cJ)/(α − 1)
-            v1, k1 = np.log1p(cJ) / (alpha - 1.0), alpha / ((1.0 + cJ) * (alpha - 1.0))
-        elif alpha == 1.0:  # the α → 1 limit, −J = KL(p‖q)
-            v1, k1 = -J, -np.ones_like(J)
+        # near I = 1: log1p(cJ)/(α − 1), as a function of J (first and second derivative f1, f2)
+        if alpha == 1.0:  # the α → 1 limit, −J = KL(p‖q)
+            v1, f1, f2 = -J[0], -np.ones_like(cJ), np.zeros_like(cJ)
         else:
-            v1, k1 = -np.log1p(cJ) / (1.0 - alpha), -1.0 / (1.0 + cJ)
+            v1 = np.log1p(cJ) / (alpha - 1.0)
+            f1 = c / ((1.0 + cJ) * (alpha - 1.0))
+            f2 = -c * c / ((1.0 + cJ) ** 2 * (alpha - 1.0))
+        near = np.array([v1, *_chain(f1, f2, J)])
         # far from I = 1, the log-space sum: log I/(α − 1)
-        v2 = log_i / (alpha - 1.0) if alpha != 1.0 else v1
-        g2mu, g2sig = (dlmu / (alpha - 1.0), dlsig / (alpha - 1.0)) if alpha != 1.0 else (k1 * dJmu, k1 * dJsig)
-        near = np.abs(cJ) <= 0.5
-        dmu, dsig = np.where(near, k1 * dJmu, g2mu), np.where(near, k1 * dJsig, g2sig)
-    return _with_infinities(ctx, alpha, np.where(near, v1, v2), dmu, dsig)
+        far = log_i / (alpha - 1.0) if alpha != 1.0 else near
+        parts = np.where(np.abs(cJ) <= 0.5, near, far)
+    return _with_infinities(ctx, alpha, parts)
 
 
 _ALPHA = "Order α of the family"
@@ -267,13 +281,14 @@ def _unresolvable(mu, sigma):
     return np.abs(mu) > MAX_MU_OVER_SIGMA * sigma
 
 
-def evaluate_grid(target, mu, sigma, names=None, gradients=False, **params):
+def evaluate_grid(target, mu, sigma, names=None, gradients=False, hessian=False, **params):
     """Values (and optionally d/dmu, d/dsigma) of divergences over broadcast arrays of (mu, sigma).
 
     Rows with |mu| > 1e10 × sigma cannot be resolved in double precision and come out NaN (``evaluate`` and
     ``gradient`` raise ValueError for them instead).
 
-    Returns {name: values} or, with gradients=True, {name: (values, dmu, dsigma)}, each shaped like
+    Returns {name: values} or, with gradients=True, {name: (values, dmu, dsigma)}, or with hessian=True
+    {name: (values, dmu, dsigma, d²/dmu², d²/dmu dsigma, d²/dsigma²)}, each shaped like
     ``np.broadcast(mu, sigma)``. The quadrature rule is built once per chunk of rows and shared by every
     requested divergence.
     """
@@ -284,7 +299,7 @@ def evaluate_grid(target, mu, sigma, names=None, gradients=False, **params):
     far = _unresolvable(mu, sigma)
     if far.any():  # such rows come out NaN (documented); evaluate() raises instead
         mu, sigma = np.where(far, 0.0, mu), np.where(far, 1.0, sigma)
-    ctx = Context(target, mu, sigma, alphas)
+    ctx = Context(target, mu, sigma, alphas, order=2 if hessian else int(gradients))
     for n in names:
         for code, c in REGISTRY[n].integrals(**chosen[n]):
             ctx.need(code, c)
@@ -294,8 +309,8 @@ def evaluate_grid(target, mu, sigma, names=None, gradients=False, **params):
         with np.errstate(under="ignore"):
             results[n] = REGISTRY[n].finish(ctx, **chosen[n])
     if far.any():
-        results = {n: tuple(np.where(far, np.nan, part) for part in parts) for n, parts in results.items()}
-    if gradients:
+        results = {n: np.where(far, np.nan, parts) for n, parts in results.items()}
+    if gradients or hessian:
         return {n: tuple(a.reshape(shape) for a in results[n]) for n in names}
     return {n: results[n][0].reshape(shape) for n in names}
 

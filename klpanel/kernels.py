@@ -28,18 +28,20 @@ _opts = dict(cache=True, nogil=True, fastmath=False, error_model="numpy")
 
 @njit(**_opts)
 def mixture_lp(x, a, m, h):
-    """log p(x) = log Σ exp(a_k − h_k (x − m_k)²), h_k = 1/(2 s_k²): one pass, one exp per component."""
-    d = x - m[0]
-    top = a[0] - h[0] * d * d
-    tot = 1.0
-    for k in range(1, a.size):
+    """log p(x) = log Σ exp(a_k − h_k (x − m_k)²), h_k = 1/(2 s_k²). Components more than e^-40 (below double
+    precision) under the largest one add nothing to the sum and cost no exp."""
+    top = -np.inf
+    for k in range(a.size):
         d = x - m[k]
         t = a[k] - h[k] * d * d
         if t > top:
-            tot = tot * math.exp(top - t) + 1.0
             top = t
-        else:
-            tot += math.exp(t - top)
+    tot = 0.0
+    for k in range(a.size):
+        d = x - m[k]
+        t = a[k] - h[k] * d * d - top
+        if t > -40.0:
+            tot += math.exp(t)
     return top + math.log(tot)
 
 
@@ -132,46 +134,47 @@ def log_mix(lx, ly, wx):
 
 
 @njit(**_opts)
-def pointwise(code, c, lp, lq):
-    """(f, ∂f/∂log q) of integrand ``code`` with parameter c."""
+def pointwise(code, c, lp, lq, p, q):
+    """(f, ∂f/∂log q, ∂²f/∂(log q)²) of integrand ``code`` with parameter c; p = e^lp, q = e^lq."""
     if code == REVERSE_KL:
-        q = math.exp(lq)
         d = lq - lp
-        return q * d, q * (d + 1.0)
+        return q * d, q * (d + 1.0), q * (d + 2.0)
     if code == JSD:
         lm = logaddexp(lp, lq) - LN2
-        p = math.exp(lp)
-        q = math.exp(lq)
-        return 0.5 * (p * (lp - lm) + q * (lq - lm)), 0.5 * q * (lq - lm)
+        fq = 0.5 * q * (lq - lm)
+        share_p = math.exp(lp - LN2 - lm)  # p / (p + q)
+        return 0.5 * (p * (lp - lm) + q * (lq - lm)), fq, fq + 0.5 * q * share_p
     if code == HELLINGER:
         top = max(lp, lq)
         e = math.expm1(-0.5 * abs(lp - lq))
-        return 0.5 * math.exp(top) * e * e, 0.5 * (math.exp(lq) - math.exp(0.5 * (lp + lq)))
+        root = math.exp(0.5 * (lp + lq))
+        return 0.5 * math.exp(top) * e * e, 0.5 * (q - root), 0.5 * q - 0.25 * root
     if code == ALPHA_J:
+        P = math.exp(c * lp + (1.0 - c) * lq)  # p^c q^(1−c)
         if c < 0.5:  # base q: J = ∫ q expm1(αΔ)/α, Δ = log p − log q
             d = lp - lq
             e = math.exp(lq + log_exprel(c * d))
-            return d * e, d * e - math.exp(lq + c * d)
+            fq = d * e - P
+            return d * e, fq, fq - (1.0 - c) * P
         b = 1.0 - c  # base p: J = ∫ p expm1(βΔ')/β, Δ' = log q − log p
         d = lq - lp
         e = math.exp(lp + log_exprel(b * d))
-        return d * e, math.exp(c * lp + b * lq)
+        return d * e, P, b * P
     if code == SKEW_KL:
         lm = log_mix(lp, lq, c)
-        p = math.exp(lp)
         share_q = 0.0 if c >= 1.0 else math.exp(math.log1p(-c) + lq - lm)
-        return p * (lp - lm), -p * share_q
+        return p * (lp - lm), -p * share_q, -p * share_q * (1.0 - share_q)
     if code == SKEW_RKL:
         lm = log_mix(lq, lp, c)
-        q = math.exp(lq)
         share_q = 0.0 if c <= 0.0 else math.exp(math.log(c) + lq - lm)
-        return q * (lq - lm), q * (lq - lm + 1.0 - share_q)
+        fq = q * (lq - lm + 1.0 - share_q)
+        return q * (lq - lm), fq, fq + q * (1.0 - share_q) * (1.0 - share_q)
     if code == GKD:
         lm = log_mix(lp, lq, c)
-        p = math.exp(lp)
-        q = math.exp(lq)
-        return c * p * (lp - lm) + (1.0 - c) * q * (lq - lm), (1.0 - c) * q * (lq - lm)
-    return 0.0, 0.0
+        share_q = 0.0 if c >= 1.0 else math.exp(math.log1p(-c) + lq - lm)
+        fq = (1.0 - c) * q * (lq - lm)
+        return c * p * (lp - lm) + (1.0 - c) * q * (lq - lm), fq, fq + (1.0 - c) * q * (1.0 - share_q)
+    return 0.0, 0.0, 0.0
 
 
 @njit(**_opts)
@@ -191,13 +194,15 @@ def _gauss(x, mu, sg):
 
 
 @njit(**_opts)
-def _tv(roots, nroots, first_sign, mu, sg, w, m, s):
-    """½∫|p − q| and its gradient: Σ over intervals where q > p of Q(I) − P(I), cut at the crossings."""
+def _tv(roots, slopes, nroots, first_sign, mu, sg, w, m, s, res):
+    """½∫|p − q|, its gradient and Hessian in (μ, σ) into res[0:6]: Σ over intervals where q > p of
+    Q(I) − P(I), cut at the crossings. The crossings r move with (μ, σ) (∂r = ∂log q / g'(r), g = log p − log q),
+    which the Hessian includes; p = q there, so the gradient has no such term."""
     val = 0.0
-    dmu = 0.0
-    dsg = 0.0
     sign = first_sign
     lo = -np.inf
+    for k in range(6):
+        res[k] = 0.0
     for i in range(nroots + 1):
         hi = roots[i] if i < nroots else np.inf
         if sign < 0:  # log p − log q < 0: q above p
@@ -205,147 +210,179 @@ def _tv(roots, nroots, first_sign, mu, sg, w, m, s):
             for k in range(w.size):
                 mass -= w[k] * _phi_interval((lo - m[k]) / s[k], (hi - m[k]) / s[k])
             val += mass
-            qa = _gauss(lo, mu, sg)
-            qb = _gauss(hi, mu, sg)
-            dmu += qa - qb
-            if math.isfinite(lo):
-                dsg += (lo - mu) / sg * qa
-            if math.isfinite(hi):
-                dsg -= (hi - mu) / sg * qb
+            for e in range(2):
+                r = lo if e == 0 else hi
+                if not math.isfinite(r):
+                    continue
+                se = 1.0 if e == 0 else -1.0
+                gp = slopes[i - 1] if e == 0 else slopes[i]
+                qr = _gauss(r, mu, sg)
+                z = (r - mu) / sg
+                res[1] += se * qr
+                res[2] += se * z * qr
+                r_mu = (z / sg) / gp
+                r_sg = ((z * z - 1.0) / sg) / gp
+                res[3] += se * qr * (z / sg - z / sg * r_mu)
+                res[4] += se * qr * ((z * z - 1.0) / sg - z / sg * r_sg)
+                res[5] += se * qr * (z * (z * z - 2.0) / sg + (1.0 - z * z) / sg * r_sg)
         sign = -sign
         lo = hi
-    return max(val, 0.0), dmu, dsg
+    res[0] = max(val, 0.0)
 
 
 @njit(**_opts)
-def integrate_rows(mu, sigma, a, m, s, w, tknots, towner, dominance, zk, trans, glf, glw, alphas, codes,
-                   params, out):
-    """out[i, c, :] = (∫ f_c, ∂/∂μ, ∂/∂σ) for row i and integrand codes[c] (LOG_POWER: log ∫, and its
-    gradient). Rows are independent; see the module docstring for the rule."""
+def _merge_append(knots, scales, n, x, sc, merge):
+    """Append knot x (local scale sc) to the sorted list unless it lies within merge × scale of the last one
+    (then the two are one knot, with the smaller scale)."""
+    if n > 0:
+        last = knots[n - 1]
+        if x - last <= merge * min(sc, scales[n - 1]):
+            scales[n - 1] = min(sc, scales[n - 1])
+            return n
+    knots[n] = x
+    scales[n] = sc
+    return n + 1
+
+
+@njit(**_opts)
+def integrate_rows(mu, sigma, a, m, s, w, tknots, tscales, zk, trans, trans_scale, merge, glf, glw, alphas, codes, params,
+                   order, out):
+    """out[i, c, :] = (∫ f_c, ∂/∂μ, ∂/∂σ, ∂²/∂μ², ∂²/∂μ∂σ, ∂²/∂σ²) for row i and integrand codes[c]
+    (LOG_POWER: log ∫, and its derivatives); derivatives up to ``order`` (0, 1 or 2), the rest left 0. Rows
+    are independent; see the module docstring for the rule."""
     K = a.size
     smax = s.max()
     h = 0.5 / (s * s)
+    T = tknots.size
+    Z = zk.size
+    res = np.empty(6)
     for i in range(mu.size):
-        G = tknots.size + zk.size
         mu_i = mu[i]
         sg = sigma[i]
-        # 1. grid resolving p and q: bulk knots of every source that is not dwarfed where the knot lies
-        grid = np.empty(G)
+        inv = 1.0 / sg
+        # 1. grid resolving p and q: the target's knots merged with q's bulk knots (both sorted)
+        grid = np.empty(T + Z)
+        gscale = np.empty(T + Z)
         ng = 0
-        for j in range(tknots.size + zk.size):
-            if j < tknots.size:
-                x = tknots[j]
-                own = towner[j]
+        ti = 0
+        qi = 0
+        while ti < T or qi < Z:
+            xq = mu_i + sg * zk[qi] if qi < Z else np.inf
+            if ti < T and tknots[ti] <= xq:
+                ng = _merge_append(grid, gscale, ng, tknots[ti], tscales[ti], merge)
+                ti += 1
             else:
-                x = mu_i + sg * zk[j - tknots.size]
-                own = K  # q
-            zq = (x - mu_i) / sg
-            lq = -0.5 * zq * zq - math.log(sg) - LOG_SQRT_2PI
-            top = lq
-            for k in range(K):
-                z = (x - m[k]) / s[k]
-                top = max(top, a[k] - 0.5 * z * z)
-            if own < 0:
-                mine = top
-            elif own == K:
-                mine = lq
-            else:
-                z = (x - m[own]) / s[own]
-                mine = a[own] - 0.5 * z * z
-            if mine >= top - dominance:
-                grid[ng] = x
-                ng += 1
-        grid = grid[:ng]
-        G = ng
-        grid.sort()
-        # 2. critical points of g between knots (so that pairs of roots cannot hide)
-        dg = np.empty(G)
-        for j in range(G):
-            dg[j] = _g(grid[j], mu_i, sg, a, m, s, 2)[0]
-        crit = np.empty(G)
-        nc = 0
-        for j in range(G - 1):
-            if dg[j] * dg[j + 1] < 0.0:
-                crit[nc] = _solve(grid[j], grid[j + 1], dg[j], mu_i, sg, a, m, s, 2)
-                nc += 1
-        grid2 = np.concatenate((grid, crit[:nc]))
-        grid2.sort()
-        # 3. crossings of p and q
-        G2 = grid2.size
-        gv = np.empty(G2)
-        for j in range(G2):
-            gv[j] = _g(grid2[j], mu_i, sg, a, m, s, 1)[0]
-        roots = np.empty(G2)
-        slopes = np.empty(G2)
+                ng = _merge_append(grid, gscale, ng, xq, sg, merge)
+                qi += 1
+        # 2. g = log p − log q and g' at the grid; critical points of g between knots (so that pairs of roots
+        #    cannot hide), then the crossings of p and q
+        gv = np.empty(2 * ng)
+        dg = np.empty(2 * ng)
+        x2 = np.empty(2 * ng)
+        sc2 = np.empty(2 * ng)
+        n2 = 0
+        prev_d = 0.0
+        for j in range(ng):
+            x = grid[j]
+            lp, d1, _ = mixture_derivs(x, a, m, s)
+            z = (x - mu_i) * inv
+            d = d1 + z * inv
+            if j > 0 and prev_d * d < 0.0:
+                xc = _solve(grid[j - 1], x, prev_d, mu_i, sg, a, m, s, 2)
+                x2[n2] = xc
+                sc2[n2] = min(gscale[j - 1], gscale[j])
+                gv[n2] = _g(xc, mu_i, sg, a, m, s, 1)[0]
+                n2 += 1
+            x2[n2] = x
+            sc2[n2] = gscale[j]
+            gv[n2] = lp + 0.5 * z * z + math.log(sg) + LOG_SQRT_2PI
+            n2 += 1
+            prev_d = d
+        roots = np.empty(n2)
+        slopes = np.empty(n2)
         nr = 0
-        for j in range(G2 - 1):
+        for j in range(n2 - 1):
             if gv[j] * gv[j + 1] < 0.0:
-                r = _solve(grid2[j], grid2[j + 1], gv[j], mu_i, sg, a, m, s, 1)
+                r = _solve(x2[j], x2[j + 1], gv[j], mu_i, sg, a, m, s, 1)
                 roots[nr] = r
-                slopes[nr] = abs(_g(r, mu_i, sg, a, m, s, 1)[1])
+                slopes[nr] = _g(r, mu_i, sg, a, m, s, 1)[1]
                 nr += 1
         first_sign = 1.0 if gv[0] > 0 else -1.0
-        # 4. knots: grid, crossings with their transition widths, sources p_k^α q^(1−α)
-        nk = G2 + nr * (1 + trans.size) + alphas.size * K * zk.size
-        knots = np.empty(nk)
-        knots[:G2] = grid2
-        pos = G2
-        cap = max(sg, smax)
-        for r in range(nr):
-            width = min(1.0 / slopes[r], cap) if slopes[r] > 0 else cap
-            knots[pos] = roots[r]
-            pos += 1
-            for t in range(trans.size):
-                knots[pos] = roots[r] + width * trans[t]
-                pos += 1
-        for ai in range(alphas.size):
-            al = alphas[ai]
-            for k in range(K):
-                prec = al / (s[k] * s[k]) + (1.0 - al) / (sg * sg)
-                for j in range(zk.size):
-                    if prec > 0:
-                        c = (al * m[k] / (s[k] * s[k]) + (1.0 - al) * mu_i / (sg * sg)) / prec
-                        knots[pos] = c + zk[j] / math.sqrt(prec)
-                    else:
-                        knots[pos] = mu_i
-                    pos += 1
-        knots.sort()
-        # 5. nodes (TV needs none: it comes from the crossings)
+        # 3. knots: the grid, crossings with their transition widths, sources p_k^α q^(1−α); merged when close
         need_nodes = False
         for ci in range(codes.size):
             if codes[ci] != TV:
                 need_nodes = True
-        N = (nk - 1) * glf.size if need_nodes else 0
-        xs = np.empty(N)
-        ws = np.empty(N)
         n = 0
-        for j in range(nk - 1 if need_nodes else 0):
-            length = knots[j + 1] - knots[j]
-            if length <= 0.0:
-                continue
-            for t in range(glf.size):
-                xs[n] = knots[j] + length * glf[t]
-                ws[n] = length * glw[t]
-                n += 1
+        if need_nodes:
+            nk = n2 + nr * (1 + trans.size) + alphas.size * K * Z
+            kx = np.empty(nk)
+            ks = np.empty(nk)
+            kx[:n2] = x2[:n2]
+            ks[:n2] = sc2[:n2]
+            pos = n2
+            cap = max(sg, smax)
+            for r in range(nr):
+                width = min(1.0 / abs(slopes[r]), cap) if slopes[r] != 0.0 else cap
+                kx[pos] = roots[r]
+                ks[pos] = width
+                pos += 1
+                for t in range(trans.size):
+                    kx[pos] = roots[r] + width * trans[t]
+                    ks[pos] = width * trans_scale[t]
+                    pos += 1
+            for ai in range(alphas.size):
+                al = alphas[ai]
+                for k in range(K):
+                    prec = al / (s[k] * s[k]) + (1.0 - al) * inv * inv
+                    for j in range(Z):
+                        if prec > 0:
+                            c = (al * m[k] / (s[k] * s[k]) + (1.0 - al) * mu_i * inv * inv) / prec
+                            kx[pos] = c + zk[j] / math.sqrt(prec)
+                            ks[pos] = 1.0 / math.sqrt(prec)
+                        else:
+                            kx[pos] = mu_i
+                            ks[pos] = sg
+                        pos += 1
+            perm = np.argsort(kx)
+            knots = np.empty(nk)
+            kscale = np.empty(nk)
+            nkn = 0
+            for j in range(nk):
+                nkn = _merge_append(knots, kscale, nkn, kx[perm[j]], ks[perm[j]], merge)
+            # 4. Gauss–Legendre nodes on every panel; log p, log q, p, q and ∂log q/∂(μ, σ) once per node
+            N = (nkn - 1) * glf.size
+            xs = np.empty(N)
+            ws = np.empty(N)
+            for j in range(nkn - 1):
+                length = knots[j + 1] - knots[j]
+                for t in range(glf.size):
+                    xs[n] = knots[j] + length * glf[t]
+                    ws[n] = length * glw[t]
+                    n += 1
         lps = np.empty(n)
         lqs = np.empty(n)
-        dmus = np.empty(n)
-        dsgs = np.empty(n)
+        ps = np.empty(n)
+        qs = np.empty(n)
+        zs = np.empty(n)
         for j in range(n):
             lps[j] = mixture_lp(xs[j], a, m, h)
-            z = (xs[j] - mu_i) / sg
+            z = (xs[j] - mu_i) * inv
+            zs[j] = z
             lqs[j] = -0.5 * z * z - math.log(sg) - LOG_SQRT_2PI
-            dmus[j] = z / sg
-            dsgs[j] = (z * z - 1.0) / sg
-        # 6. integrals
+            ps[j] = math.exp(lps[j])
+            qs[j] = math.exp(lqs[j])
+        # 5. integrals: ∫ f, ∫ f_q ∂log q, ∫ f_qq ∂log q ∂log q + f_q ∂²log q, with ∂μ log q = z/σ,
+        #    ∂σ log q = (z² − 1)/σ, ∂μμ = −1/σ², ∂μσ = −2z/σ², ∂σσ = (1 − 3z²)/σ²
         for ci in range(codes.size):
             code = codes[ci]
             c = params[ci]
+            for k in range(6):
+                out[i, ci, k] = 0.0
             if code == TV:
-                v, d1, d2 = _tv(roots, nr, first_sign, mu_i, sg, w, m, s)
-                out[i, ci, 0] = v
-                out[i, ci, 1] = d1
-                out[i, ci, 2] = d2
+                _tv(roots, slopes, nr, first_sign, mu_i, sg, w, m, s, res)
+                for k in range(1 + 2 * order + (order == 2)):
+                    out[i, ci, k] = res[k]
                 continue
             if code == LOG_POWER:
                 top = -np.inf
@@ -354,25 +391,67 @@ def integrate_rows(mu, sigma, a, m, s, w, tknots, towner, dominance, zk, trans, 
                     if t > top:
                         top = t
                 tot = 0.0
-                g1 = 0.0
-                g2 = 0.0
+                e1 = 0.0
+                e2 = 0.0
+                e11 = 0.0
+                e12 = 0.0
+                e22 = 0.0
+                c11 = 0.0
+                c12 = 0.0
+                c22 = 0.0
                 for j in range(n):
                     e = math.exp(math.log(ws[j]) + c * lps[j] + (1.0 - c) * lqs[j] - top)
                     tot += e
-                    g1 += e * dmus[j]
-                    g2 += e * dsgs[j]
+                    if order > 0:
+                        z = zs[j]
+                        am = z * inv
+                        asg = (z * z - 1.0) * inv
+                        e1 += e * am
+                        e2 += e * asg
+                        if order > 1:
+                            e11 += e * am * am
+                            e12 += e * am * asg
+                            e22 += e * asg * asg
+                            c12 += e * (-2.0 * z * inv * inv)
+                            c22 += e * (1.0 - 3.0 * z * z) * inv * inv
                 out[i, ci, 0] = top + math.log(tot)
-                out[i, ci, 1] = (1.0 - c) * g1 / tot
-                out[i, ci, 2] = (1.0 - c) * g2 / tot
+                b = 1.0 - c
+                if order > 0:
+                    m1 = e1 / tot
+                    m2 = e2 / tot
+                    out[i, ci, 1] = b * m1
+                    out[i, ci, 2] = b * m2
+                    if order > 1:
+                        c11 = -inv * inv
+                        out[i, ci, 3] = b * b * (e11 / tot - m1 * m1) + b * c11
+                        out[i, ci, 4] = b * b * (e12 / tot - m1 * m2) + b * c12 / tot
+                        out[i, ci, 5] = b * b * (e22 / tot - m2 * m2) + b * c22 / tot
                 continue
             v = 0.0
             d1 = 0.0
             d2 = 0.0
+            h11 = 0.0
+            h12 = 0.0
+            h22 = 0.0
             for j in range(n):
-                f, df = pointwise(code, c, lps[j], lqs[j])
-                v += ws[j] * f
-                d1 += ws[j] * df * dmus[j]
-                d2 += ws[j] * df * dsgs[j]
+                f, fq, fqq = pointwise(code, c, lps[j], lqs[j], ps[j], qs[j])
+                wj = ws[j]
+                v += wj * f
+                if order > 0:
+                    z = zs[j]
+                    am = z * inv
+                    asg = (z * z - 1.0) * inv
+                    d1 += wj * fq * am
+                    d2 += wj * fq * asg
+                    if order > 1:
+                        h11 += wj * (fqq * am * am - fq * inv * inv)
+                        h12 += wj * (fqq * am * asg - 2.0 * fq * z * inv * inv)
+                        h22 += wj * (fqq * asg * asg + fq * (1.0 - 3.0 * z * z) * inv * inv)
             out[i, ci, 0] = v
-            out[i, ci, 1] = d1
-            out[i, ci, 2] = d2
+            if order > 0:
+                out[i, ci, 1] = d1
+                out[i, ci, 2] = d2
+            if order > 1:
+                out[i, ci, 3] = h11
+                out[i, ci, 4] = h12
+                out[i, ci, 5] = h22

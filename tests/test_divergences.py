@@ -86,6 +86,45 @@ def test_against_high_precision_reference(label, target, mu, sigma, names):
         assert ours[name] == pytest.approx(ref, rel=1e-6, abs=1e-9), name
 
 
+WIDE_Q = [  # q much wider than p's narrow components: p's shape still matters under q (log p, √p), and p's
+    # breakpoints far out have long exponential transitions; a rule that pruned p's knots under q, or stopped the
+    # transition knots at 4 widths, was off by 1e-6 (Hellinger) and 2e-7 (reverse KL) here
+    ("7 modes, q 20 wide", Target(n_modes=7), 4.285714285714285, 20.0, ["hellinger", "reverse_kl", "jsd", "alpha"]),
+    ("narrow components, q 5.8 wide", Target(weights=[0.084, 0.341, 0.323, 0.116, 0.136],
+                                              means=[5.485, -1.656, -2.532, 2.64, -4.405],
+                                              sigmas=[0.362, 0.217, 0.464, 0.591, 0.687]), 4.1025695887358005,
+     5.799767431736451, ["reverse_kl", "hellinger", "skew_rkl"]),
+]
+
+
+@pytest.mark.parametrize("label,target,mu,sigma,names", WIDE_Q, ids=[h[0] for h in WIDE_Q])
+def test_wide_q_against_high_precision_reference(label, target, mu, sigma, names):
+    ours = dv.evaluate(target, Approximation(mu=mu, sigma=sigma), names)
+    for name in names:
+        ref = float(reference(target, mu, sigma, name))
+        assert ours[name] == pytest.approx(ref, rel=1e-8), name
+
+
+@pytest.mark.parametrize("name,params", [(n, {}) for n in ALL if n not in ("alpha", "renyi")]
+                         + [("alpha", {"alpha": a}) for a in (-0.5, 0.3, 0.8, 1.6)]
+                         + [("renyi", {"alpha": a}) for a in (0.3, 1.0, 1.5)])
+@pytest.mark.parametrize("mu,sigma", [(0.3, 0.8), (-2.0, 0.4), (1.0, 2.5)])
+def test_hessian_matches_central_differences_of_the_gradient(name, params, mu, sigma):
+    p = Target(n_modes=4, spread=2.5)
+    v, dmu, dsig, hmm, hms, hss = dv.evaluate_grid(p, mu, sigma, [name], hessian=True, **params)[name]
+    if not np.isfinite(v):
+        assert hmm == hms == hss == 0.0  # infinite α-divergence: no curvature reported
+        return
+    h = 1e-6
+    _, gm, gs = dv.evaluate_grid(p, [mu + h, mu - h, mu, mu], [sigma, sigma, sigma + h, sigma - h], [name],
+                                 gradients=True, **params)[name]
+    scale = max(abs(hmm), abs(hss), 1.0)
+    assert hmm == pytest.approx((gm[0] - gm[1]) / (2 * h), abs=1e-6 * scale)
+    assert hms == pytest.approx((gs[0] - gs[1]) / (2 * h), abs=1e-6 * scale)
+    assert hms == pytest.approx((gm[2] - gm[3]) / (2 * h), abs=1e-6 * scale)
+    assert hss == pytest.approx((gs[2] - gs[3]) / (2 * h), abs=1e-6 * scale)
+
+
 def test_headline_hard_values():
     v = dv.evaluate(FAR, Approximation(mu=0.0, sigma=0.5), ["reverse_kl"])
     assert v["reverse_kl"] == pytest.approx(86.6, abs=0.05)
