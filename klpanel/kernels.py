@@ -1,10 +1,10 @@
 """Compiled (numba) row kernels behind :mod:`klpanel.quadrature`: one row = one (mu, sigma).
 
-For each row the kernel builds the composite Gauss–Legendre rule described in :mod:`klpanel.quadrature`
-(knots at every source's bulk, at every crossing of p and q — found after refining by the critical points of
-log p − log q so that no pair of close roots hides between two knots — and at the transition widths around
-them), evaluates log p and log q at the nodes once, and accumulates every requested integrand and its
-(mu, sigma) gradient. The kernels hold no GIL, so callers may split rows over threads.
+For each row the kernel finds the crossings of p and q (between probe points, refined by the critical points
+of log p − log q so that no pair of close roots hides between two probes), walks the panels of the composite
+Gauss–Legendre rule described in :mod:`klpanel.quadrature` (every source's panel length where it lies), evaluates
+log p and log q at the nodes once, and accumulates every requested integrand with its (mu, sigma) gradient and
+Hessian as asked. The kernels hold no GIL, so callers may split rows over threads.
 
 Integrand codes (the registry maps divergences to them):
 REVERSE_KL, JSD, HELLINGER, ALPHA_J (the J integral of the α family), SKEW_KL, SKEW_RKL, GKD, TV, LOG_POWER
@@ -27,21 +27,24 @@ _opts = dict(cache=True, nogil=True, fastmath=False, error_model="numpy")
 
 
 @njit(**_opts)
-def mixture_lp(x, a, m, h):
-    """log p(x) = log Σ exp(a_k − h_k (x − m_k)²), h_k = 1/(2 s_k²). Components more than e^-40 (below double
-    precision) under the largest one add nothing to the sum and cost no exp."""
+def mixture_lp(x, a, m, h, t):
+    """log p(x) = log Σ exp(a_k − h_k (x − m_k)²), h_k = 1/(2 s_k²); t is scratch of K floats. Components more
+    than e^-40 (below double precision) under the largest one add nothing to the sum and cost no exp."""
+    K = a.size
+    if K == 1:
+        d = x - m[0]
+        return a[0] - h[0] * d * d
     top = -np.inf
-    for k in range(a.size):
+    for k in range(K):
         d = x - m[k]
-        t = a[k] - h[k] * d * d
-        if t > top:
-            top = t
+        t[k] = a[k] - h[k] * d * d
+        if t[k] > top:
+            top = t[k]
     tot = 0.0
-    for k in range(a.size):
-        d = x - m[k]
-        t = a[k] - h[k] * d * d - top
-        if t > -40.0:
-            tot += math.exp(t)
+    for k in range(K):
+        u = t[k] - top
+        if u > -40.0:
+            tot += math.exp(u)
     return top + math.log(tot)
 
 
@@ -134,46 +137,70 @@ def log_mix(lx, ly, wx):
 
 
 @njit(**_opts)
-def pointwise(code, c, lp, lq, p, q):
-    """(f, ∂f/∂log q, ∂²f/∂(log q)²) of integrand ``code`` with parameter c; p = e^lp, q = e^lq."""
+def pointwise(code, c, lp, lq, p, q, order):
+    """(f, ∂f/∂log q, ∂²f/∂(log q)²) of integrand ``code`` with parameter c; p = e^lp, q = e^lq. Only what
+    ``order`` (0, 1, 2) needs is computed; the rest is 0."""
+    fq = 0.0
+    fqq = 0.0
     if code == REVERSE_KL:
         d = lq - lp
-        return q * d, q * (d + 1.0), q * (d + 2.0)
+        if order > 0:
+            fq = q * (d + 1.0)
+            fqq = q * (d + 2.0)
+        return q * d, fq, fqq
     if code == JSD:
         lm = logaddexp(lp, lq) - LN2
-        fq = 0.5 * q * (lq - lm)
-        share_p = math.exp(lp - LN2 - lm)  # p / (p + q)
-        return 0.5 * (p * (lp - lm) + q * (lq - lm)), fq, fq + 0.5 * q * share_p
+        if order > 0:
+            fq = 0.5 * q * (lq - lm)
+        if order > 1:
+            fqq = fq + 0.5 * q * math.exp(lp - LN2 - lm)  # share of p in p + q
+        return 0.5 * (p * (lp - lm) + q * (lq - lm)), fq, fqq
     if code == HELLINGER:
         top = max(lp, lq)
         e = math.expm1(-0.5 * abs(lp - lq))
-        root = math.exp(0.5 * (lp + lq))
-        return 0.5 * math.exp(top) * e * e, 0.5 * (q - root), 0.5 * q - 0.25 * root
+        if order > 0:
+            root = math.exp(0.5 * (lp + lq))
+            fq = 0.5 * (q - root)
+            fqq = 0.5 * q - 0.25 * root
+        return 0.5 * math.exp(top) * e * e, fq, fqq
     if code == ALPHA_J:
-        P = math.exp(c * lp + (1.0 - c) * lq)  # p^c q^(1−c)
         if c < 0.5:  # base q: J = ∫ q expm1(αΔ)/α, Δ = log p − log q
             d = lp - lq
             e = math.exp(lq + log_exprel(c * d))
-            fq = d * e - P
-            return d * e, fq, fq - (1.0 - c) * P
+            if order > 0:
+                P = math.exp(lq + c * d)  # p^c q^(1−c)
+                fq = d * e - P
+                fqq = fq - (1.0 - c) * P
+            return d * e, fq, fqq
         b = 1.0 - c  # base p: J = ∫ p expm1(βΔ')/β, Δ' = log q − log p
         d = lq - lp
         e = math.exp(lp + log_exprel(b * d))
-        return d * e, P, b * P
+        if order > 0:
+            fq = math.exp(c * lp + b * lq)
+            fqq = b * fq
+        return d * e, fq, fqq
     if code == SKEW_KL:
         lm = log_mix(lp, lq, c)
-        share_q = 0.0 if c >= 1.0 else math.exp(math.log1p(-c) + lq - lm)
-        return p * (lp - lm), -p * share_q, -p * share_q * (1.0 - share_q)
+        if order > 0:
+            share_q = 0.0 if c >= 1.0 else math.exp(math.log1p(-c) + lq - lm)
+            fq = -p * share_q
+            fqq = fq * (1.0 - share_q)
+        return p * (lp - lm), fq, fqq
     if code == SKEW_RKL:
         lm = log_mix(lq, lp, c)
-        share_q = 0.0 if c <= 0.0 else math.exp(math.log(c) + lq - lm)
-        fq = q * (lq - lm + 1.0 - share_q)
-        return q * (lq - lm), fq, fq + q * (1.0 - share_q) * (1.0 - share_q)
+        if order > 0:
+            share_q = 0.0 if c <= 0.0 else math.exp(math.log(c) + lq - lm)
+            fq = q * (lq - lm + 1.0 - share_q)
+            fqq = fq + q * (1.0 - share_q) * (1.0 - share_q)
+        return q * (lq - lm), fq, fqq
     if code == GKD:
         lm = log_mix(lp, lq, c)
-        share_q = 0.0 if c >= 1.0 else math.exp(math.log1p(-c) + lq - lm)
-        fq = (1.0 - c) * q * (lq - lm)
-        return c * p * (lp - lm) + (1.0 - c) * q * (lq - lm), fq, fq + (1.0 - c) * q * (1.0 - share_q)
+        if order > 0:
+            fq = (1.0 - c) * q * (lq - lm)
+        if order > 1:
+            share_q = 0.0 if c >= 1.0 else math.exp(math.log1p(-c) + lq - lm)
+            fqq = fq + (1.0 - c) * q * (1.0 - share_q)
+        return c * p * (lp - lm) + (1.0 - c) * q * (lq - lm), fq, fqq
     return 0.0, 0.0, 0.0
 
 
@@ -231,22 +258,57 @@ def _tv(roots, slopes, nroots, first_sign, mu, sg, w, m, s, res):
 
 
 @njit(**_opts)
-def _merge_append(knots, scales, n, x, sc, merge):
-    """Append knot x (local scale sc) to the sorted list unless it lies within merge × scale of the last one
-    (then the two are one knot, with the smaller scale)."""
-    if n > 0:
-        last = knots[n - 1]
-        if x - last <= merge * min(sc, scales[n - 1]):
-            scales[n - 1] = min(sc, scales[n - 1])
-            return n
-    knots[n] = x
-    scales[n] = sc
-    return n + 1
+def _walk(c, sc, lo, hi, kind, steps):
+    """Knots from the leftmost to the rightmost source reach, each panel as long as every source allows there.
+
+    A source j (centre c, scale sc, active on [lo, hi], kind g) allows, at distance d = |x − c|/sc, a panel of
+    sc·max(steps[2g], d/steps[2g+1]): for a Gaussian (g = 0) its log varies on a scale that grows with d, for
+    a take-over (g = 1, an exponential switch of width sc between two densities) likewise. Walking towards a
+    centre the ratio is ratio + 1, so the panel's far end obeys the rule too. A panel that would run deep into
+    a source's reach stops at its start."""
+    S = c.size
+    start = np.inf
+    end = -np.inf
+    for j in range(S):
+        start = min(start, lo[j])
+        end = max(end, hi[j])
+    cap = 256
+    knots = np.empty(cap)
+    knots[0] = start
+    n = 1
+    x = start
+    while x < end:
+        nxt = end
+        for j in range(S):
+            if x >= hi[j]:
+                continue
+            g = kind[j]
+            ahead = x < lo[j]
+            d = ((lo[j] if ahead else x) - c[j]) / sc[j]
+            if d < 0.0:  # walking towards the centre
+                allow = sc[j] * max(steps[2 * g], -d / (steps[2 * g + 1] + 1.0))
+            else:
+                allow = sc[j] * max(steps[2 * g], d / steps[2 * g + 1])
+            if ahead:  # not there yet: stop at its reach, unless the panel may reach that far in anyway
+                cand = lo[j] if lo[j] - x >= allow else x + allow
+            else:
+                cand = x + allow
+            if cand < nxt:
+                nxt = cand
+        if n == cap:
+            bigger = np.empty(2 * cap)
+            bigger[:cap] = knots
+            knots = bigger
+            cap *= 2
+        knots[n] = nxt
+        n += 1
+        x = nxt
+    return knots[:n]
 
 
 @njit(**_opts)
-def integrate_rows(mu, sigma, a, m, s, w, tknots, tscales, zk, trans, trans_scale, merge, glf, glw, alphas, codes, params,
-                   order, out):
+def integrate_rows(mu, sigma, a, m, s, w, tknots, tlp, td1, zk, src_c, src_s, src_lo, src_hi, src_kind,
+                   reach_g, reach_t, steps, glf, glw, alphas, codes, params, order, out):
     """out[i, c, :] = (∫ f_c, ∂/∂μ, ∂/∂σ, ∂²/∂μ², ∂²/∂μ∂σ, ∂²/∂σ²) for row i and integrand codes[c]
     (LOG_POWER: log ∫, and its derivatives); derivatives up to ``order`` (0, 1 or 2), the rest left 0. Rows
     are independent; see the module docstring for the rule."""
@@ -256,48 +318,45 @@ def integrate_rows(mu, sigma, a, m, s, w, tknots, tscales, zk, trans, trans_scal
     T = tknots.size
     Z = zk.size
     res = np.empty(6)
+    tbuf = np.empty(K)
     for i in range(mu.size):
         mu_i = mu[i]
         sg = sigma[i]
         inv = 1.0 / sg
-        # 1. grid resolving p and q: the target's knots merged with q's bulk knots (both sorted)
-        grid = np.empty(T + Z)
-        gscale = np.empty(T + Z)
-        ng = 0
+        # 1.-2. probe grid: the target's knots (log p and its slope cached per target) and q's bulk knots, in
+        #    order; g = log p − log q and g' there; the critical points of g between probes (so that pairs of
+        #    roots cannot hide), then the crossings of p and q
+        lnorm = math.log(sg) + LOG_SQRT_2PI
+        gv = np.empty(2 * (T + Z))
+        x2 = np.empty(2 * (T + Z))
+        n2 = 0
+        prev_d = 0.0
+        prev_x = 0.0
         ti = 0
         qi = 0
         while ti < T or qi < Z:
             xq = mu_i + sg * zk[qi] if qi < Z else np.inf
             if ti < T and tknots[ti] <= xq:
-                ng = _merge_append(grid, gscale, ng, tknots[ti], tscales[ti], merge)
+                x = tknots[ti]
+                lp = tlp[ti]
+                d1 = td1[ti]
                 ti += 1
             else:
-                ng = _merge_append(grid, gscale, ng, xq, sg, merge)
+                x = xq
+                lp, d1, _ = mixture_derivs(x, a, m, s)
                 qi += 1
-        # 2. g = log p − log q and g' at the grid; critical points of g between knots (so that pairs of roots
-        #    cannot hide), then the crossings of p and q
-        gv = np.empty(2 * ng)
-        dg = np.empty(2 * ng)
-        x2 = np.empty(2 * ng)
-        sc2 = np.empty(2 * ng)
-        n2 = 0
-        prev_d = 0.0
-        for j in range(ng):
-            x = grid[j]
-            lp, d1, _ = mixture_derivs(x, a, m, s)
             z = (x - mu_i) * inv
             d = d1 + z * inv
-            if j > 0 and prev_d * d < 0.0:
-                xc = _solve(grid[j - 1], x, prev_d, mu_i, sg, a, m, s, 2)
+            if n2 > 0 and prev_d * d < 0.0:
+                xc = _solve(prev_x, x, prev_d, mu_i, sg, a, m, s, 2)
                 x2[n2] = xc
-                sc2[n2] = min(gscale[j - 1], gscale[j])
                 gv[n2] = _g(xc, mu_i, sg, a, m, s, 1)[0]
                 n2 += 1
             x2[n2] = x
-            sc2[n2] = gscale[j]
-            gv[n2] = lp + 0.5 * z * z + math.log(sg) + LOG_SQRT_2PI
+            gv[n2] = lp + 0.5 * z * z + lnorm
             n2 += 1
             prev_d = d
+            prev_x = x
         roots = np.empty(n2)
         slopes = np.empty(n2)
         nr = 0
@@ -308,48 +367,44 @@ def integrate_rows(mu, sigma, a, m, s, w, tknots, tscales, zk, trans, trans_scal
                 slopes[nr] = _g(r, mu_i, sg, a, m, s, 1)[1]
                 nr += 1
         first_sign = 1.0 if gv[0] > 0 else -1.0
-        # 3. knots: the grid, crossings with their transition widths, sources p_k^α q^(1−α); merged when close
+        # 3. knots: walk from left to right, each panel as long as every source allows there (see _walk)
         need_nodes = False
         for ci in range(codes.size):
             if codes[ci] != TV:
                 need_nodes = True
         n = 0
         if need_nodes:
-            nk = n2 + nr * (1 + trans.size) + alphas.size * K * Z
-            kx = np.empty(nk)
-            ks = np.empty(nk)
-            kx[:n2] = x2[:n2]
-            ks[:n2] = sc2[:n2]
-            pos = n2
+            S = src_c.size + 1 + nr + alphas.size * K
+            c_ = np.empty(S)
+            s_ = np.empty(S)
+            lo_ = np.empty(S)
+            hi_ = np.empty(S)
+            kind_ = np.empty(S, dtype=np.int64)
+            T0 = src_c.size
+            c_[:T0] = src_c
+            s_[:T0] = src_s
+            lo_[:T0] = src_lo
+            hi_[:T0] = src_hi
+            kind_[:T0] = src_kind
+            c_[T0], s_[T0], lo_[T0], hi_[T0], kind_[T0] = mu_i, sg, mu_i - reach_g * sg, mu_i + reach_g * sg, 0
+            pos = T0 + 1
             cap = max(sg, smax)
             for r in range(nr):
                 width = min(1.0 / abs(slopes[r]), cap) if slopes[r] != 0.0 else cap
-                kx[pos] = roots[r]
-                ks[pos] = width
+                c_[pos], s_[pos], lo_[pos], hi_[pos], kind_[pos] = roots[r], width, roots[r] - reach_t * width, \
+                    roots[r] + reach_t * width, 1
                 pos += 1
-                for t in range(trans.size):
-                    kx[pos] = roots[r] + width * trans[t]
-                    ks[pos] = width * trans_scale[t]
-                    pos += 1
             for ai in range(alphas.size):
                 al = alphas[ai]
                 for k in range(K):
                     prec = al / (s[k] * s[k]) + (1.0 - al) * inv * inv
-                    for j in range(Z):
-                        if prec > 0:
-                            c = (al * m[k] / (s[k] * s[k]) + (1.0 - al) * mu_i * inv * inv) / prec
-                            kx[pos] = c + zk[j] / math.sqrt(prec)
-                            ks[pos] = 1.0 / math.sqrt(prec)
-                        else:
-                            kx[pos] = mu_i
-                            ks[pos] = sg
+                    if prec > 0:  # p_k^α q^(1−α) is a Gaussian: centre, scale
+                        sc = 1.0 / math.sqrt(prec)
+                        cc = (al * m[k] / (s[k] * s[k]) + (1.0 - al) * mu_i * inv * inv) / prec
+                        c_[pos], s_[pos], lo_[pos], hi_[pos], kind_[pos] = cc, sc, cc - reach_g * sc, cc + reach_g * sc, 0
                         pos += 1
-            perm = np.argsort(kx)
-            knots = np.empty(nk)
-            kscale = np.empty(nk)
-            nkn = 0
-            for j in range(nk):
-                nkn = _merge_append(knots, kscale, nkn, kx[perm[j]], ks[perm[j]], merge)
+            knots = _walk(c_[:pos], s_[:pos], lo_[:pos], hi_[:pos], kind_[:pos], steps)
+            nkn = knots.size
             # 4. Gauss–Legendre nodes on every panel; log p, log q, p, q and ∂log q/∂(μ, σ) once per node
             N = (nkn - 1) * glf.size
             xs = np.empty(N)
@@ -365,12 +420,16 @@ def integrate_rows(mu, sigma, a, m, s, w, tknots, tscales, zk, trans, trans_scal
         ps = np.empty(n)
         qs = np.empty(n)
         zs = np.empty(n)
+        need_p = False
+        for ci in range(codes.size):
+            if codes[ci] != REVERSE_KL and codes[ci] != LOG_POWER and codes[ci] != TV:
+                need_p = True
         for j in range(n):
-            lps[j] = mixture_lp(xs[j], a, m, h)
+            lps[j] = mixture_lp(xs[j], a, m, h, tbuf)
             z = (xs[j] - mu_i) * inv
             zs[j] = z
-            lqs[j] = -0.5 * z * z - math.log(sg) - LOG_SQRT_2PI
-            ps[j] = math.exp(lps[j])
+            lqs[j] = -0.5 * z * z - lnorm
+            ps[j] = math.exp(lps[j]) if need_p else 0.0
             qs[j] = math.exp(lqs[j])
         # 5. integrals: ∫ f, ∫ f_q ∂log q, ∫ f_qq ∂log q ∂log q + f_q ∂²log q, with ∂μ log q = z/σ,
         #    ∂σ log q = (z² − 1)/σ, ∂μμ = −1/σ², ∂μσ = −2z/σ², ∂σσ = (1 − 3z²)/σ²
@@ -434,7 +493,7 @@ def integrate_rows(mu, sigma, a, m, s, w, tknots, tscales, zk, trans, trans_scal
             h12 = 0.0
             h22 = 0.0
             for j in range(n):
-                f, fq, fqq = pointwise(code, c, lps[j], lqs[j], ps[j], qs[j])
+                f, fq, fqq = pointwise(code, c, lps[j], lqs[j], ps[j], qs[j], order)
                 wj = ws[j]
                 v += wj * f
                 if order > 0:

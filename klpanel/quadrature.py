@@ -6,21 +6,23 @@ one mixture component takes over from another inside p. Near such points the int
 scale ``1 / |slope difference of the two log densities|``, which can be far narrower than any component.
 
 So instead of a fixed window (the original page used a Riemann sum on [-8, 8]) we build, for every (mu, sigma),
-a composite Gauss–Legendre rule on panels whose knots are
+a composite Gauss–Legendre rule whose panels are as long as every *source* allows where they lie:
 
-* each *source* Gaussian's bulk, ``m + s * Z_KNOTS`` (components of p, q, and for the alpha family the
-  Gaussians ``p_k^alpha q^(1-alpha)``): Z_KNOTS reach ±12 standard deviations, beyond which every density is
-  below ``exp(-72)`` of its peak, i.e. under double precision relative to the integral;
-* every crossing point of p and q (found by safeguarded Newton) and every internal breakpoint of p, each with
-  knots at 1, 4, 12 and 36 transition widths on either side (the take-over is exponential in the distance, so
-  it has decayed below double precision by 36 widths).
+* a Gaussian source (each component of p, q, and for the alpha family each ``p_k^alpha q^(1-alpha)``), centre
+  c and scale s, asks for panels of ``s·max(1, d/2.2)`` at d = |x − c|/s, within ±12 scales (beyond, it is
+  below ``exp(-72)`` of its peak, under double precision relative to the integral);
+* a take-over (each internal breakpoint of p, where one component takes over from another, and each crossing
+  point of p and q, found by safeguarded Newton), of width w = 1/|slope difference of the two log densities|,
+  asks for ``w·max(2.5, d/1.5)`` within ±36 widths (the take-over is exponential in the distance, complete to
+  e^-36 there); near it the integrand is analytic in a strip of half-width ~πw.
 
-A component's bulk knot is dropped where that component is below exp(-DOMINANCE) times another component of
-p (its share of p, log p and √p there is under double precision); it is *not* dropped because q dwarfs it,
-since log p and √p keep p's shape under q. Knots closer than MERGE times their local scale are merged, so
-interleaved sources do not make slivers of panels. Between knots the integrand is analytic and varies on the
-scale of the panel, so 8-point Gauss–Legendre is accurate to ~1e-10 relative or better; tests check 1e-6 to
-1e-8 against mpmath quadrature at 30 digits. The kernel also returns exact second derivatives in (mu, sigma)
+The walk (``kernels._walk``) goes from the leftmost reach to the rightmost, each panel the shortest any source
+allows. A component dwarfed by e^-DOMINANCE by another component of p asks nothing there (its share of p, log p
+and √p is under double precision); it still asks where q dwarfs it, since log p and √p keep p's shape under q.
+Crossings are searched between probe points (p's bulk knots and breakpoints, cached per target with log p and
+its slope, and q's bulk knots), refined by the critical points of log p − log q so that close pairs cannot hide.
+On each panel 8-point Gauss–Legendre is accurate to ~1e-11 relative; tests check 1e-6 to 1e-8 against mpmath
+quadrature at 30 digits. The kernel also returns exact second derivatives in (mu, sigma)
 (∫ f_qq ∂log q ∂log q + f_q ∂²log q), which the optimiser uses. Everything is vectorised over arrays of
 (mu, sigma) and is done in log space (no density is ever exponentiated before it is needed).
 """
@@ -35,12 +37,13 @@ import numpy as np
 from . import kernels
 
 LOG_SQRT_2PI = 0.5 * np.log(2.0 * np.pi)
-Z_KNOTS = np.array([-12.0, -8.0, -5.5, -3.5, -2.0, -1.0, 0.0, 1.0, 2.0, 3.5, 5.5, 8.0, 12.0])
-TRANSITION = np.array([-36.0, -12.0, -4.0, -1.0, 1.0, 4.0, 12.0, 36.0])
-TRANSITION_SCALE = np.maximum(1.0, np.abs(TRANSITION) / 3.0)  # a knot t widths out resolves a scale ~ |t|/3
+Z_KNOTS = np.array([-12.0, -8.0, -5.5, -3.5, -2.0, -1.0, 0.0, 1.0, 2.0, 3.5, 5.5, 8.0, 12.0])  # probes per Gaussian
+TRANSITION = np.array([-4.0, -1.0, 1.0, 4.0])  # probe points around a breakpoint (bracketing crossings)
 GL_ORDER = 8
 DOMINANCE = 32.0  # e^-32 ≈ 1e-14
-MERGE = 0.25  # knots closer than this many local scales are one knot
+REACH_G = 12.0  # a Gaussian source asks for panels within ±12 scales (beyond, it is below e^-72 of its peak)
+REACH_T = 36.0  # a take-over (breakpoint, crossing) within ±36 widths (beyond, it is complete to e^-36)
+STEPS = np.array([1.0, 2.2, 2.5, 1.5])  # panel ≤ scale·max(STEPS[2g], d/STEPS[2g+1]), g = 0 Gaussian, 1 take-over
 _GL_T, _GL_W = np.polynomial.legendre.leggauss(GL_ORDER)
 _GL_FRAC = (_GL_T + 1.0) / 2.0  # node positions in [0, 1]
 _GL_HALF_W = _GL_W / 2.0  # weights for a panel of unit length
@@ -127,10 +130,10 @@ def _quadratic_roots(A, B, C):
 
 
 def target_knots(target):
-    """Knots that resolve p alone, sorted, with their local scales: every component's bulk m_k + s_k·Z_KNOTS,
-    except where that component is below exp(-DOMINANCE) times another component of p (its share of p, of
-    log p and of √p there is under double precision), and every internal breakpoint of p with its transition
-    knots (scale: the transition width). Computed once per target."""
+    """Probe points that resolve p alone, sorted, with log p and d/dx log p there: every component's bulk
+    m_k + s_k·Z_KNOTS, except where that component is below exp(-DOMINANCE) times another component of p, and
+    every internal breakpoint of p with knots at TRANSITION widths. The kernel looks for the crossings of p and
+    q between these and q's own bulk knots. Computed once per target."""
     cache = target.__dict__.setdefault("_knot_cache", {})
     if target.key not in cache:
         cache.clear()
@@ -142,10 +145,34 @@ def target_knots(target):
         keep = mine >= logs.max(axis=1) - DOMINANCE
         pts, widths = mixture_breakpoints(target)
         trans = (pts[:, None] + widths[:, None] * np.append(TRANSITION, 0.0)).ravel()
-        knots = np.concatenate([bulk[keep], trans])
-        scales = np.concatenate([s[owner[keep]], (widths[:, None] * np.append(TRANSITION_SCALE, 1.0)).ravel()])
-        order = np.argsort(knots, kind="stable")
-        cache[target.key] = (np.ascontiguousarray(knots[order]), np.ascontiguousarray(scales[order]))
+        knots = np.sort(np.concatenate([bulk[keep], trans]))
+        lp, slope = mixture_logpdf(target, knots, derivatives=1)
+        cache[target.key] = tuple(np.ascontiguousarray(v) for v in (knots, lp, slope))
+    return cache[target.key]
+
+
+def target_sources(target):
+    """What p asks of the quadrature panels (see kernels._walk): each component as a Gaussian source, active
+    over the reach of its knots that survive the dominance pruning (a component dwarfed everywhere asks
+    nothing), and each internal breakpoint as a transition source of its width, active over ±REACH_T widths.
+    Arrays (centre, scale, lo, hi, kind), computed once per target."""
+    cache = target.__dict__.setdefault("_source_cache", {})
+    if target.key not in cache:
+        cache.clear()
+        a, m, s = _component_terms(target)
+        z = REACH_G * np.linspace(-1.0, 1.0, 49)
+        bulk = m[:, None] + s[:, None] * z  # (K, 49)
+        logs = a[None, None, :] - 0.5 * ((bulk[:, :, None] - m) / s) ** 2  # (K, 49, K)
+        mine = np.take_along_axis(logs, np.arange(m.size)[:, None, None].repeat(z.size, 1), axis=2)[..., 0]
+        kept = mine >= logs.max(axis=2) - DOMINANCE
+        has = kept.any(axis=1)
+        lo = np.where(has, np.min(np.where(kept, bulk, np.inf), axis=1), 0.0)
+        hi = np.where(has, np.max(np.where(kept, bulk, -np.inf), axis=1), 0.0)
+        pts, widths = mixture_breakpoints(target)
+        cache[target.key] = tuple(np.ascontiguousarray(v) for v in (
+            np.concatenate([m[has], pts]), np.concatenate([s[has], widths]),
+            np.concatenate([lo[has], pts - REACH_T * widths]), np.concatenate([hi[has], pts + REACH_T * widths]),
+            np.concatenate([np.zeros(has.sum(), dtype=np.int64), np.ones(pts.size, dtype=np.int64)])))
     return cache[target.key]
 
 
@@ -175,8 +202,8 @@ def integrate(target, mu, sigma, wanted, alphas=(), order=1):
     params = np.array([p for _, p in wanted], dtype=float)
     alphas = np.array(sorted(alphas), dtype=float)
     out = np.empty((mu.size, len(wanted), 6))
-    args = (a, m, s, w, *target_knots(target), Z_KNOTS, TRANSITION, TRANSITION_SCALE, MERGE, _GL_FRAC, _GL_HALF_W, alphas, codes,
-            params, order)
+    args = (a, m, s, w, *target_knots(target), Z_KNOTS, *target_sources(target), REACH_G, REACH_T, STEPS,
+            _GL_FRAC, _GL_HALF_W, alphas, codes, params, order)
 
     def run(rows):
         kernels.integrate_rows(mu[rows], sigma[rows], *args, out[rows])
