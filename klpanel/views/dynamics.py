@@ -485,6 +485,10 @@ class DynamicsSection(pn.viewable.Viewer):
             self.model.reset("Play pressed after every run had finished")
         if self._callback is None:
             self._callback = pn.state.add_periodic_callback(self._tick, period=self._period(), start=False)
+            # a background job: Panel's "busy" state is process-wide and every session's template spinner
+            # follows it, so a busy flip per frame queued an update on every other session's document
+            # (sessions² tasks per frame, piling up on a loaded server: the soak's memory growth)
+            self._callback._background = True
         if not self._callback.running:
             self._callback.start()
         if not self.play.value:
