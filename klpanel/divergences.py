@@ -51,6 +51,7 @@ class Divergence:
     params: tuple[ParamSpec, ...] = ()
     symmetric: bool = False
     upper_bound: float | None = None
+    power_family: bool = False  # integrates p^α q^(1−α): finite only where that is integrable
 
     def defaults(self) -> dict:
         return {s.name: s.default for s in self.params}
@@ -114,6 +115,19 @@ def _finite_alpha(ctx, alpha):
     if 0.0 <= alpha <= 1.0:
         return np.ones(ctx.mu.shape, dtype=bool)
     return qd.product_sources(ctx.target, ctx.mu[:, None], ctx.sigma[:, None], alpha)[2]
+
+
+def finite_sigma_range(target, name, **params) -> tuple[float, float]:
+    """The open interval of sigma where divergence ``name`` is finite for this target (the α family needs
+    p_k^α q^(1−α) integrable for every component: σ² < (1−α)/(−α)·s_k² when α < 0, σ² > (α−1)/α·s_k²
+    when α > 1); (0, inf) otherwise."""
+    d = REGISTRY[name]
+    alpha = validate_params([name], **params)[name].get("alpha")
+    if not d.power_family or 0.0 <= alpha <= 1.0:
+        return 0.0, math.inf
+    if alpha < 0:
+        return 0.0, float(target.sigmas.min() * math.sqrt((1.0 - alpha) / -alpha))
+    return float(target.sigmas.max() * math.sqrt((alpha - 1.0) / alpha)), math.inf
 
 
 def _with_infinities(ctx, alpha, parts):
@@ -197,13 +211,15 @@ REGISTRY: dict[str, Divergence] = {d.name: d for d in [
         "Amari/Minka α-divergence: α → 0 is reverse KL (mode-seeking), α = 1 forward KL (mode-covering), "
         "α = ½ four times squared Hellinger. Infinite for α outside [0, 1] when p^α q^(1−α) is not integrable.",
         "Interpolates between the reverse-KL and forward-KL distillation losses with one knob.",
-        lambda alpha: [(K.ALPHA_J, alpha)], _alpha_finish, params=(ParamSpec("alpha", 0.5, (-1.0, 2.0), _ALPHA),)),
+        lambda alpha: [(K.ALPHA_J, alpha)], _alpha_finish, params=(ParamSpec("alpha", 0.5, (-1.0, 2.0), _ALPHA),),
+        power_family=True),
     Divergence(
         "renyi", "D^R_α(p‖q)", r"D^{R}_\alpha(p\,\|\,q)=\frac{1}{\alpha-1}\log\int p^\alpha q^{1-\alpha}\,dx",
         "Rényi divergence of order α: order 1 is forward KL; small orders seek a mode, large orders cover. "
         "Infinite for α > 1 when p^α q^(1−α) is not integrable.",
         "Used as a tunable bound in variational inference (Rényi VI); order α trades covering for seeking.",
-        lambda alpha: [(K.ALPHA_J, alpha), (K.LOG_POWER, alpha)], _renyi_finish, params=(ParamSpec("alpha", 0.5, (0.0, 2.0), "Order α"),)),
+        lambda alpha: [(K.ALPHA_J, alpha), (K.LOG_POWER, alpha)], _renyi_finish,
+        params=(ParamSpec("alpha", 0.5, (0.0, 2.0), "Order α"),), power_family=True),
     Divergence(
         "skew_kl", "SKL_α(p‖q)", r"\mathrm{SKL}_\alpha=\mathrm{KL}\big(p\,\|\,\alpha p+(1-\alpha)q\big)",
         "Skew forward KL: α = 0 is forward KL; mixing p into the second argument bounds it by −log α.",
@@ -295,7 +311,7 @@ def evaluate_grid(target, mu, sigma, names=None, gradients=False, hessian=False,
     names = _resolve_names(names)
     chosen = validate_params(names, **params)
     shape, mu, sigma = _rows(mu, sigma)
-    alphas = sorted({chosen[n]["alpha"] for n in names if n in ("alpha", "renyi")})
+    alphas = sorted({chosen[n]["alpha"] for n in names if REGISTRY[n].power_family})
     far = _unresolvable(mu, sigma)
     if far.any():  # such rows come out NaN (documented); evaluate() raises instead
         mu, sigma = np.where(far, 0.0, mu), np.where(far, 1.0, sigma)

@@ -16,6 +16,7 @@ import numpy as np
 from . import divergences as dv
 
 MAX_ITER = 80
+BOUND_GAP = 1e-9  # how far (in log σ) minima on an integrability bound are kept inside it
 
 
 @dataclass(frozen=True)
@@ -74,16 +75,44 @@ def _value_grad_hess(target, name, theta, params):
     return v, g, H
 
 
+def _log_sigma_bounds(target, name, params):
+    """Where the divergence is finite, as bounds on log σ kept BOUND_GAP inside (the α family's value can
+    stay finite up to the bound and jump to +inf there, so minima may sit on it)."""
+    lo, hi = dv.finite_sigma_range(target, name, **params)
+    return (np.log(lo) + BOUND_GAP if lo > 0 else -np.inf), (np.log(hi) - BOUND_GAP if np.isfinite(hi) else np.inf)
+
+
+def _on_bound(theta, g, bounds):
+    """Rows held by a bound on log σ: on it, with the descent direction pointing out."""
+    lo, hi = bounds
+    return ((theta[:, 1] >= hi) & (g[:, 1] < 0)) | ((theta[:, 1] <= lo) & (g[:, 1] > 0))
+
+
+def _free(g, H, bound):
+    """Gradient and Hessian restricted to μ on rows held by a bound (projected Newton)."""
+    g, H = g.copy(), H.copy()
+    g[bound, 1] = 0.0
+    H[bound, 0, 1] = H[bound, 1, 0] = 0.0
+    H[bound, 1, 1] = 1.0
+    return g, H
+
+
 def _newton(target, name, theta, params):
-    """Batched trust-region Newton from every start; starts that meet (within 1e-3) are merged as they go,
-    and a start stops when its gradient vanishes (relative 1e-10) or its steps become negligible."""
+    """Batched projected trust-region Newton from every start; starts that meet (within 1e-3) are merged as
+    they go, and a start stops when its (projected) gradient vanishes (relative 1e-10) or its steps become
+    negligible. Returns θ, values, gradients, Hessians and which rows are held by a bound on σ."""
+    bounds = _log_sigma_bounds(target, name, params)
+    theta = theta.copy()
+    theta[:, 1] = np.clip(theta[:, 1], *bounds)
     radius = np.full(theta.shape[0], 0.5)
     v, g, H = _value_grad_hess(target, name, theta, params)
     keep = np.isfinite(v)
     theta, v, g, H, radius = theta[keep], v[keep], g[keep], H[keep], radius[keep]
     active = np.ones(theta.shape[0], dtype=bool)
     for _ in range(MAX_ITER):
-        gnorm = np.linalg.norm(g, axis=1)
+        bound = _on_bound(theta, g, bounds)
+        gf, Hf = _free(g, H, bound)
+        gnorm = np.linalg.norm(gf, axis=1)
         active &= gnorm > 1e-10 * np.maximum(1.0, np.abs(v))
         # merge starts that have met: keep the lower value
         order = np.argsort(v)
@@ -92,12 +121,20 @@ def _newton(target, name, theta, params):
             if all(np.max(np.abs(theta[i] - theta[j])) > 1e-3 for j in unique):
                 unique.append(i)
         unique = np.sort(np.array(unique, dtype=int))
-        theta, v, g, H, radius, active = (arr[unique] for arr in (theta, v, g, H, radius, active))
+        theta, v, g, H, gf, Hf, radius, active = (arr[unique] for arr in (theta, v, g, H, gf, Hf, radius, active))
         if not active.any():
             break
         idx = np.nonzero(active)[0]
-        # regularised Newton step inside a trust region
-        Ha, ga = H[idx], g[idx]
+        # regularised Newton step inside a trust region, then back inside the bounds on σ; where the value is
+        # large (the α family far from its optimum grows like an exponential) the step is Newton's on log D,
+        # which has the same minimisers and is close to quadratic there
+        Ha, ga = Hf[idx], gf[idx]
+        big = v[idx] > 1.0
+        if big.any():
+            vb = v[idx][big][:, None]
+            gb = ga[big] / vb
+            Ha[big] = Ha[big] / vb[:, :, None] - gb[:, :, None] * gb[:, None, :]
+            ga[big] = gb
         eig_min = np.linalg.eigvalsh(Ha)[:, 0]
         scale = np.maximum(np.abs(Ha).max(axis=(1, 2)), 1e-12)
         lam = np.where(eig_min > 1e-8 * scale, 0.0, -eig_min + 1e-3 * scale)
@@ -105,6 +142,8 @@ def _newton(target, name, theta, params):
         length = np.linalg.norm(step, axis=1)
         step *= np.minimum(1.0, radius[idx] / np.maximum(length, 1e-300))[:, None]
         trial = theta[idx] + step
+        trial[:, 1] = np.clip(trial[:, 1], *bounds)
+        step = trial - theta[idx]
         tv, tg, tH = _value_grad_hess(target, name, trial, params)
         better = np.isfinite(tv) & (tv <= v[idx] + 1e-13 * np.abs(v[idx]))
         theta[idx] = np.where(better[:, None], trial, theta[idx])
@@ -114,7 +153,20 @@ def _newton(target, name, theta, params):
         radius[idx] = np.where(better, np.minimum(radius[idx] * 2.0, 4.0), radius[idx] * 0.25)
         stalled = (np.linalg.norm(step, axis=1) < 1e-12 * (1 + np.abs(theta[idx]).max(axis=1))) | (radius[idx] < 1e-13)
         active[idx[stalled]] = False
-    return theta, v, g, H
+    bound = _on_bound(theta, g, bounds)
+    gf, Hf = _free(g, H, bound)
+    return theta, v, gf, Hf, bound
+
+
+def minimum_rows(v, g, H):
+    """Which rows of ``_newton``'s output are minima: finite, (projected) gradient ~ 0, (projected) Hessian
+    positive semi-definite."""
+    if v.size == 0:
+        return np.zeros(0, dtype=bool)
+    eig = np.linalg.eigvalsh(H)[:, 0]
+    scale = np.maximum(np.abs(H).max(axis=(1, 2)), 1e-12)
+    gnorm = np.linalg.norm(g, axis=1)
+    return np.isfinite(v) & (eig >= -1e-6 * scale) & (gnorm <= 1e-5 * np.maximum(1.0, np.abs(v)))
 
 
 def optimal_q(target, name: str, **params) -> OptimalQ:
@@ -125,11 +177,8 @@ def optimal_q(target, name: str, **params) -> OptimalQ:
         value = float(dv.evaluate_grid(target, mu, sigma, [name])[name])
         m = Minimum(mu, sigma, value)
         return OptimalQ(name, mu, sigma, value, [m], {"mu": 0.0, "sigma": 0.0})
-    theta, v, g, H = _newton(target, name, moment_starts(target), chosen)
-    eig = np.linalg.eigvalsh(H)
-    scale = np.maximum(np.abs(H).max(axis=(1, 2)), 1e-12)
-    gnorm = np.linalg.norm(g, axis=1)
-    is_min = np.isfinite(v) & (eig[:, 0] >= -1e-6 * scale) & (gnorm <= 1e-5 * np.maximum(1.0, np.abs(v)))
+    theta, v, g, H, bound = _newton(target, name, moment_starts(target), chosen)
+    is_min = minimum_rows(v, g, H)
     order = np.argsort(np.where(is_min, v, np.inf))
     minima, kept = [], []
     for i in order:
@@ -147,6 +196,7 @@ def optimal_q(target, name: str, **params) -> OptimalQ:
     eps = 1e-10 * max(1.0, abs(minima[0].value))
     diag = np.maximum(np.diag(H[best]), 1e-300)
     tol_theta = np.minimum(np.sqrt(2 * eps / diag), 10.0)  # 10: "undetermined" (a flat direction)
-    tolerance = {"mu": float(tol_theta[0]), "sigma": float(minima[0].sigma * np.expm1(tol_theta[1]))}
+    tol_sigma = 0.0 if bound[best] else float(minima[0].sigma * np.expm1(tol_theta[1]))  # held by the bound
+    tolerance = {"mu": float(tol_theta[0]), "sigma": tol_sigma}
     top = minima[0]
     return OptimalQ(name, top.mu, top.sigma, top.value, minima, tolerance)

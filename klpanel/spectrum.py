@@ -29,7 +29,7 @@ import param
 
 from .cache import LRUCache
 from . import divergences as dv
-from .optima import _newton, moment_starts, optimal_q
+from .optima import _newton, minimum_rows, moment_starts, optimal_q
 from .target import Target
 
 ANCHOR_EVERY = 20  # a cold search every this many points (and at both ends)
@@ -86,15 +86,9 @@ class Curve:
         return {k: np.asarray(v) for k, v in cols.items()}
 
 
-def _minima_of(theta, v, g, H):
-    """Rows of ``_newton``'s output that are minima: finite, gradient ~ 0, Hessian positive semi-definite
-    (the tests :func:`klpanel.optima.optimal_q` applies)."""
-    if theta.shape[0] == 0:
-        return theta, v
-    eig = np.linalg.eigvalsh(H)[:, 0]
-    scale = np.maximum(np.abs(H).max(axis=(1, 2)), 1e-12)
-    gnorm = np.linalg.norm(g, axis=1)
-    ok = np.isfinite(v) & (eig >= -1e-6 * scale) & (gnorm <= 1e-5 * np.maximum(1.0, np.abs(v)))
+def _minima_of(theta, v, g, H, bound):
+    """Rows of ``_newton``'s output that are minima (the test :func:`klpanel.optima.optimal_q` applies)."""
+    ok = minimum_rows(v, g, H)
     return theta[ok], v[ok]
 
 

@@ -55,3 +55,31 @@ def test_results_serialise():
     d = optimal_q(Target(), "tv").to_dict()
     assert set(d) == {"divergence", "global", "local_minima", "tolerance"}
     assert d["global"]["value"] == d["local_minima"][0]["value"]
+
+
+def _grid_minimum(p, name, **params):
+    mu, s = np.meshgrid(np.linspace(-6, 6, 121), np.exp(np.linspace(np.log(0.05), np.log(8), 80)))
+    return float(np.nanmin(dv.evaluate_grid(p, mu, s, [name], **params)[name]))
+
+
+@pytest.mark.parametrize("alpha", [-1.0, -0.5])
+def test_alpha_below_zero_finds_minima_on_the_integrability_bound(alpha):
+    # α < 0 is finite only for σ < s·√((1−α)/(−α)); on 8 modes the value keeps falling up to that bound, so
+    # the optimum sits on it (a projected minimum), not at an interior point where Newton happened to stall
+    p = Target(n_modes=8, spread=3.0)
+    best = optimal_q(p, "alpha", alpha=alpha)
+    lo, hi = dv.finite_sigma_range(p, "alpha", alpha=alpha)
+    assert lo == 0.0 and best.sigma <= hi
+    assert best.value <= _grid_minimum(p, "alpha", alpha=alpha) + 1e-9
+    v, dmu, *_ = dv.evaluate_grid(p, best.mu, best.sigma, ["alpha"], gradients=True, alpha=alpha)["alpha"]
+    assert abs(dmu) < 1e-6  # stationary along the bound
+
+
+@pytest.mark.parametrize("name,alpha", [("alpha", 1.6), ("alpha", 2.0), ("renyi", 1.9)])
+def test_large_alpha_converges_from_starts_with_huge_values(name, alpha):
+    # single-mode starts have values ~1e60 here: the search must still reach the covering optimum
+    p = Target(n_modes=3)
+    best = optimal_q(p, name, alpha=alpha)
+    assert best.value <= _grid_minimum(p, name, alpha=alpha) + 1e-9
+    _, dmu, dsig = dv.evaluate_grid(p, best.mu, best.sigma, [name], gradients=True, alpha=alpha)[name]
+    assert abs(dmu) < 1e-6 and abs(dsig) < 1e-6
