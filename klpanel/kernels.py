@@ -82,9 +82,11 @@ def _g(x, mu, sg, a, m, s, order):
 
 
 @njit(**_opts)
-def _solve(lo, hi, flo, mu, sg, a, m, s, order):
-    """Root in [lo, hi] of g (order 1) or g' (order 2): Newton safeguarded by bisection."""
-    x = 0.5 * (lo + hi)
+def _solve(lo, hi, flo, fhi, mu, sg, a, m, s, order):
+    """Root in [lo, hi] of g (order 1) or g' (order 2), which take the values flo, fhi (of opposite signs) at
+    the ends: Newton from the secant point, safeguarded by bisection."""
+    t = min(max(flo / (flo - fhi), 0.01), 0.99)
+    x = lo + (hi - lo) * t
     for _ in range(200):
         f, df = _g(x, mu, sg, a, m, s, order)
         if f == 0.0:
@@ -149,7 +151,8 @@ def pointwise(code, c, lp, lq, p, q, order):
             fqq = q * (d + 2.0)
         return q * d, fq, fqq
     if code == JSD:
-        lm = logaddexp(lp, lq) - LN2
+        pq = p + q
+        lm = (math.log(pq) if pq > 1e-290 else logaddexp(lp, lq)) - LN2
         if order > 0:
             fq = 0.5 * q * (lq - lm)
         if order > 1:
@@ -348,7 +351,7 @@ def integrate_rows(mu, sigma, a, m, s, w, tknots, tlp, td1, zk, src_c, src_s, sr
             z = (x - mu_i) * inv
             d = d1 + z * inv
             if n2 > 0 and prev_d * d < 0.0:
-                xc = _solve(prev_x, x, prev_d, mu_i, sg, a, m, s, 2)
+                xc = _solve(prev_x, x, prev_d, d, mu_i, sg, a, m, s, 2)
                 x2[n2] = xc
                 gv[n2] = _g(xc, mu_i, sg, a, m, s, 1)[0]
                 n2 += 1
@@ -362,7 +365,7 @@ def integrate_rows(mu, sigma, a, m, s, w, tknots, tlp, td1, zk, src_c, src_s, sr
         nr = 0
         for j in range(n2 - 1):
             if gv[j] * gv[j + 1] < 0.0:
-                r = _solve(x2[j], x2[j + 1], gv[j], mu_i, sg, a, m, s, 1)
+                r = _solve(x2[j], x2[j + 1], gv[j], gv[j + 1], mu_i, sg, a, m, s, 1)
                 roots[nr] = r
                 slopes[nr] = _g(r, mu_i, sg, a, m, s, 1)[1]
                 nr += 1

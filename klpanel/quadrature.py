@@ -13,7 +13,7 @@ a composite Gauss–Legendre rule whose panels are as long as every *source* all
   below ``exp(-72)`` of its peak, under double precision relative to the integral);
 * a take-over (each internal breakpoint of p, where one component takes over from another, and each crossing
   point of p and q, found by safeguarded Newton), of width w = 1/|slope difference of the two log densities|,
-  asks for ``w·max(2.5, d/1.5)`` within ±36 widths (the take-over is exponential in the distance, complete to
+  asks for ``w·max(2.5, d)`` within ±36 widths (the take-over is exponential in the distance, complete to
   e^-36 there); near it the integrand is analytic in a strip of half-width ~πw.
 
 The walk (``kernels._walk``) goes from the leftmost reach to the rightmost, each panel the shortest any source
@@ -43,7 +43,7 @@ GL_ORDER = 8
 DOMINANCE = 32.0  # e^-32 ≈ 1e-14
 REACH_G = 12.0  # a Gaussian source asks for panels within ±12 scales (beyond, it is below e^-72 of its peak)
 REACH_T = 36.0  # a take-over (breakpoint, crossing) within ±36 widths (beyond, it is complete to e^-36)
-STEPS = np.array([1.0, 2.2, 2.5, 1.5])  # panel ≤ scale·max(STEPS[2g], d/STEPS[2g+1]), g = 0 Gaussian, 1 take-over
+STEPS = np.array([1.0, 2.2, 2.5, 1.0])  # panel ≤ scale·max(STEPS[2g], d/STEPS[2g+1]), g = 0 Gaussian, 1 take-over
 _GL_T, _GL_W = np.polynomial.legendre.leggauss(GL_ORDER)
 _GL_FRAC = (_GL_T + 1.0) / 2.0  # node positions in [0, 1]
 _GL_HALF_W = _GL_W / 2.0  # weights for a panel of unit length
