@@ -15,7 +15,8 @@ Conventions (all values in nats; p is the target mixture, q = N(mu, sigma^2)):
 Every quadrature divergence is ∫ f(log p, log q) dx on the rule of :mod:`klpanel.quadrature`; its gradient is
 ∫ ∂f/∂(log q) · ∂(log q)/∂θ dx for θ = μ, σ (the knots move with θ, but the integrand is continuous, so the
 exact integral's derivative has no boundary terms). The α family can be +inf (α outside [0, 1] when
-p^α q^(1−α) is not integrable); its gradient is then reported as 0. To add a divergence: add one entry.
+p^α q^(1−α) is not integrable); its gradient is then reported as 0. To add a divergence: add one entry (its
+kernel integrals and finish, texts, parameters, and its Monte-Carlo form from :mod:`klpanel.mc_forms`).
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from typing import Callable
 
 import numpy as np
 from . import kernels as K
+from . import mc_forms as mc
 from . import quadrature as qd
 
 LOG2 = math.log(2.0)
@@ -52,6 +54,7 @@ class Divergence:
     symmetric: bool = False
     upper_bound: float | None = None
     power_family: bool = False  # integrates p^α q^(1−α): finite only where that is integrable
+    monte_carlo: mc.MCForm | None = field(default=None, repr=False)  # for the Monte-Carlo gradient estimators
 
     def defaults(self) -> dict:
         return {s.name: s.default for s in self.params}
@@ -178,33 +181,33 @@ REGISTRY: dict[str, Divergence] = {d.name: d for d in [
         "p's mean and variance and spreads over every mode.",
         "The classic distillation loss (cross-entropy to the teacher's soft labels): the student spreads "
         "mass over every teacher mode, including low-probability ones.",
-        lambda: [], _forward_kl),
+        lambda: [], _forward_kl, monte_carlo=mc.MCForm(mc.forward_kl)),
     Divergence(
         "reverse_kl", "KL(q‖p)", r"\mathrm{KL}(q\,\|\,p)=\int q(x)\log\frac{q(x)}{p(x)}\,dx",
         "Mode-seeking (zero-forcing): q is punished wherever p is near zero, so the optimum sits on one mode; "
         "every well-separated mode is a local minimum.",
         "MiniLLM's objective: the student concentrates on the teacher's dominant modes, trading diversity "
         "for precision.",
-        *_direct(K.REVERSE_KL)),
+        *_direct(K.REVERSE_KL), monte_carlo=mc.MCForm(mc.reverse_kl)),
     Divergence(
         "jsd", "JSD(p‖q)",
         r"\mathrm{JSD}=\tfrac12\mathrm{KL}(p\,\|\,m)+\tfrac12\mathrm{KL}(q\,\|\,m),\quad m=\tfrac{p+q}{2}",
         "Symmetric and bounded by ln 2 ≈ 0.693. It covers modes that are close together, but when modes are "
         "far apart (default target, spread ≥ 3) its optimum sits on one mode, like reverse KL.",
         "GKD's generalised JSD at β = ½; bounded, so a student far from the teacher gets a finite loss.",
-        *_direct(K.JSD), symmetric=True, upper_bound=LOG2),
+        *_direct(K.JSD), symmetric=True, upper_bound=LOG2, monte_carlo=mc.MCForm(mc.jsd)),
     Divergence(
         "tv", "TV(p, q)", r"\mathrm{TV}(p,q)=\tfrac12\int\lvert p(x)-q(x)\rvert\,dx",
         "Half the L¹ distance: symmetric and bounded by 1. Computed exactly from the crossing points of p "
         "and q; it ignores how far apart non-overlapping mass is.",
         "Among the f-divergences compared for distillation (f-distill); its gradient vanishes where teacher "
         "and student do not overlap.",
-        *_direct(K.TV), symmetric=True, upper_bound=1.0),
+        *_direct(K.TV), symmetric=True, upper_bound=1.0, monte_carlo=mc.MCForm(mc.tv)),
     Divergence(
         "hellinger", "H²(p, q)", r"H^2(p,q)=\tfrac12\int\big(\sqrt{p(x)}-\sqrt{q(x)}\big)^2dx",
         "Squared Hellinger distance: symmetric, bounded by 1, and one quarter of the α-divergence at α = ½.",
         "A symmetric, bounded alternative to KL that treats teacher and student alike.",
-        *_direct(K.HELLINGER), symmetric=True, upper_bound=1.0),
+        *_direct(K.HELLINGER), symmetric=True, upper_bound=1.0, monte_carlo=mc.MCForm(mc.hellinger)),
     Divergence(
         "alpha", "D_α(p‖q)",
         r"D_\alpha(p\,\|\,q)=\frac{\int \alpha p+(1-\alpha)q-p^\alpha q^{1-\alpha}\,dx}{\alpha(1-\alpha)}",
@@ -212,30 +215,34 @@ REGISTRY: dict[str, Divergence] = {d.name: d for d in [
         "α = ½ four times squared Hellinger. Infinite for α outside [0, 1] when p^α q^(1−α) is not integrable.",
         "Interpolates between the reverse-KL and forward-KL distillation losses with one knob.",
         lambda alpha: [(K.ALPHA_J, alpha)], _alpha_finish, params=(ParamSpec("alpha", 0.5, (-1.0, 2.0), _ALPHA),),
-        power_family=True),
+        power_family=True, monte_carlo=mc.MCForm(mc.alpha_divergence)),
     Divergence(
         "renyi", "D^R_α(p‖q)", r"D^{R}_\alpha(p\,\|\,q)=\frac{1}{\alpha-1}\log\int p^\alpha q^{1-\alpha}\,dx",
         "Rényi divergence of order α: order 1 is forward KL; small orders seek a mode, large orders cover. "
         "Infinite for α > 1 when p^α q^(1−α) is not integrable.",
         "Used as a tunable bound in variational inference (Rényi VI); order α trades covering for seeking.",
         lambda alpha: [(K.ALPHA_J, alpha), (K.LOG_POWER, alpha)], _renyi_finish,
-        params=(ParamSpec("alpha", 0.5, (0.0, 2.0), "Order α"),), power_family=True),
+        params=(ParamSpec("alpha", 0.5, (0.0, 2.0), "Order α"),), power_family=True,
+        monte_carlo=mc.MCForm(mc.renyi_terms, mc.renyi_outer)),
     Divergence(
         "skew_kl", "SKL_α(p‖q)", r"\mathrm{SKL}_\alpha=\mathrm{KL}\big(p\,\|\,\alpha p+(1-\alpha)q\big)",
         "Skew forward KL: α = 0 is forward KL; mixing p into the second argument bounds it by −log α.",
         "DistiLLM's skew KL (α = 0.1): forward KL made stable when the student puts no mass on a teacher mode.",
-        *_direct(K.SKEW_KL, "alpha"), params=(ParamSpec("alpha", 0.1, (0.0, 1.0), "Skew α (share of p in the mixture)"),)),
+        *_direct(K.SKEW_KL, "alpha"), params=(ParamSpec("alpha", 0.1, (0.0, 1.0), "Skew α (share of p in the mixture)"),),
+        monte_carlo=mc.MCForm(mc.skew_kl)),
     Divergence(
         "skew_rkl", "SRKL_α(q‖p)", r"\mathrm{SRKL}_\alpha=\mathrm{KL}\big(q\,\|\,(1-\alpha)p+\alpha q\big)",
         "Skew reverse KL: α = 0 is reverse KL; mixing q into the second argument bounds it by −log α.",
         "DistiLLM's skew reverse KL (α = 0.1): mode-seeking like MiniLLM but with bounded, stable gradients.",
-        *_direct(K.SKEW_RKL, "alpha"), params=(ParamSpec("alpha", 0.1, (0.0, 1.0), "Skew α (share of q in the mixture)"),)),
+        *_direct(K.SKEW_RKL, "alpha"), params=(ParamSpec("alpha", 0.1, (0.0, 1.0), "Skew α (share of q in the mixture)"),),
+        monte_carlo=mc.MCForm(mc.skew_rkl)),
     Divergence(
         "gkd_jsd", "JSD_β(p‖q)",
         r"\mathrm{JSD}_\beta=\beta\,\mathrm{KL}(p\,\|\,M)+(1-\beta)\,\mathrm{KL}(q\,\|\,M),\quad M=\beta p+(1-\beta)q",
         "Generalised JSD: β = ½ is the JSD; it vanishes at β = 0 and β = 1 and is bounded for β in between.",
         "GKD's generalised JSD(β): β moves the loss between forward-KL-like and reverse-KL-like behaviour.",
-        *_direct(K.GKD, "beta"), params=(ParamSpec("beta", 0.5, (0.0, 1.0), "Mixture weight β of p in M"),)),
+        *_direct(K.GKD, "beta"), params=(ParamSpec("beta", 0.5, (0.0, 1.0), "Mixture weight β of p in M"),),
+        monte_carlo=mc.MCForm(mc.gkd_jsd)),
 ]}
 
 DEFAULT_NAMES = ("forward_kl", "reverse_kl", "jsd", "tv")

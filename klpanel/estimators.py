@@ -26,144 +26,27 @@ for divergences with a p-part, n from p.
 
 from __future__ import annotations
 
-import math
-from dataclasses import dataclass
-from typing import Callable
 
 import numpy as np
 import param
 
-from . import divergences
+from . import divergences, mc_forms
 from .quadrature import gauss_logpdf, mixture_logpdf
-
-LOG2 = math.log(2.0)
-
 
 def make_rngs(seeds):
     """One independent ``numpy.random.Generator`` per seed."""
     return [np.random.default_rng(int(s)) for s in seeds]
 
 
-# -- Monte-Carlo forms: (lp, lq, **params) -> dict of arrays among a, a_lq, b, b_lp, b_lq --------------------------
-def _sigmoid(t):
-    return 0.5 * (1.0 + np.tanh(0.5 * t))
+MCForm = mc_forms.MCForm
 
 
-def _mix_shares(la, lb, weight_a):
-    """Shares w_a a / M and w_b b / M of the mixture M = w_a a + (1 - w_a) b, from log a and log b."""
-    with np.errstate(divide="ignore"):
-        ta = (np.log(weight_a) if weight_a > 0 else -np.inf) + la
-        tb = (np.log1p(-weight_a) if weight_a < 1 else -np.inf) + lb
-    lm = np.logaddexp(ta, tb)
-    return lm, np.exp(ta - lm), np.exp(tb - lm)
+def _registry_forms():
+    return {name: d.monte_carlo for name, d in divergences.REGISTRY.items() if d.monte_carlo is not None}
 
 
-def _forward_kl(lp, lq):
-    return {"a": lp - lq, "a_lq": -np.ones_like(lq)}
-
-
-def _reverse_kl(lp, lq):
-    one = np.ones_like(lq)
-    return {"b": lq - lp, "b_lp": -one, "b_lq": one}
-
-
-def _gkd_jsd(lp, lq, beta=0.5):
-    """beta KL(p||M) + (1-beta) KL(q||M), M = beta p + (1-beta) q."""
-    lm, share_p, share_q = _mix_shares(lp, lq, beta)
-    return {"a": beta * (lp - lm), "a_lq": -beta * share_q,
-            "b": (1 - beta) * (lq - lm), "b_lp": -(1 - beta) * share_p, "b_lq": (1 - beta) * share_p}
-
-
-def _jsd(lp, lq):
-    return _gkd_jsd(lp, lq, 0.5)
-
-
-def _tv(lp, lq):
-    """TV = ∫ (q - p)_+ = E_q[(1 - p/q)_+]  (bounded integrand)."""
-    r = np.minimum(lp - lq, 0.0)
-    e = np.exp(r)
-    inside = (lp < lq).astype(float)
-    return {"b": inside * (1 - e), "b_lp": -inside * e, "b_lq": inside * e}
-
-
-def _hellinger(lp, lq):
-    """H^2 = 1 - ∫ sqrt(p q) = E_q[1 - (p/q)^(1/2)]."""
-    e = np.exp(0.5 * (lp - lq))
-    return {"b": 1 - e, "b_lp": -0.5 * e, "b_lq": 0.5 * e}
-
-
-def _power_integral(lp, lq, alpha):
-    """Terms whose expectation is I = ∫ p^alpha q^(1-alpha): E_q[(p/q)^alpha] for alpha < 1/2,
-    E_p[(q/p)^(1-alpha)] otherwise (the base whose exponent is small keeps the variance down)."""
-    if alpha < 0.5:
-        e = np.exp(alpha * (lp - lq))
-        return {"b": e, "b_lp": alpha * e, "b_lq": -alpha * e}
-    e = np.exp((1 - alpha) * (lq - lp))
-    return {"a": e, "a_lq": (1 - alpha) * e}
-
-
-def _scaled(terms, c, shift=0.0):
-    """c * terms + shift (shift added to the q-part, whose weight integrates to 1)."""
-    out = {k: c * v for k, v in terms.items()}
-    out["b"] = out.get("b", 0.0) + shift
-    return out
-
-
-def _alpha(lp, lq, alpha=0.5):
-    """D_alpha = (1 - I) / (alpha (1 - alpha)); the KL limits at alpha = 0 and 1."""
-    if alpha == 0.0:
-        return _reverse_kl(lp, lq)
-    if alpha == 1.0:
-        return _forward_kl(lp, lq)
-    c = 1.0 / (alpha * (1 - alpha))
-    return _scaled(_power_integral(lp, lq, alpha), -c, shift=c)
-
-
-def _renyi_terms(lp, lq, alpha=0.5):
-    if alpha == 1.0:
-        return _forward_kl(lp, lq)
-    return _power_integral(lp, lq, alpha)
-
-
-def _renyi_outer(I, alpha=0.5):
-    """D = log I / (alpha - 1); returns (D, dD/dI)."""
-    if alpha == 1.0:
-        return I, np.ones_like(I)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        return np.log(I) / (alpha - 1), 1.0 / ((alpha - 1) * I)
-
-
-def _skew_kl(lp, lq, alpha=0.1):
-    """KL(p || alpha p + (1-alpha) q)."""
-    lm, _, share_q = _mix_shares(lp, lq, alpha)
-    return {"a": lp - lm, "a_lq": -share_q}
-
-
-def _skew_rkl(lp, lq, alpha=0.1):
-    """KL(q || (1-alpha) p + alpha q)."""
-    lm, share_q, share_p = _mix_shares(lq, lp, alpha)
-    return {"b": lq - lm, "b_lp": -share_p, "b_lq": 1 - share_q}
-
-
-@dataclass(frozen=True)
-class MCForm:
-    terms: Callable
-    outer: Callable | None = None
-
-
-#: Monte-Carlo forms of the registry's divergences (same conventions as ``klpanel.divergences``)
-MC_FORMS: dict[str, MCForm] = {
-    "forward_kl": MCForm(_forward_kl),
-    "reverse_kl": MCForm(_reverse_kl),
-    "jsd": MCForm(_jsd),
-    "tv": MCForm(_tv),
-    "hellinger": MCForm(_hellinger),
-    "alpha": MCForm(_alpha),
-    "renyi": MCForm(_renyi_terms, _renyi_outer),
-    "skew_kl": MCForm(_skew_kl),
-    "skew_rkl": MCForm(_skew_rkl),
-    "gkd_jsd": MCForm(_gkd_jsd),
-}
+#: Monte-Carlo forms of the registry's divergences, read from the registry (``Divergence.monte_carlo``)
+MC_FORMS: dict[str, MCForm] = _registry_forms()
 
 
 def mc_form(name: str) -> MCForm:
