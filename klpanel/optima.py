@@ -97,6 +97,19 @@ def _free(g, H, bound):
     return g, H
 
 
+def _distinct(theta, v, radius):
+    """Indices (sorted) of the rows to keep when rows within ``radius`` (max norm) of a lower-valued kept row
+    are dropped: greedy in order of value, one vectorised distance matrix."""
+    close = np.max(np.abs(theta[:, None, :] - theta[None, :, :]), axis=2) <= radius
+    dropped = np.zeros(v.size, dtype=bool)
+    keep = []
+    for i in np.argsort(v, kind="stable"):
+        if not dropped[i]:
+            keep.append(i)
+            dropped |= close[i]
+    return np.sort(np.array(keep, dtype=int))
+
+
 def _newton(target, name, theta, params):
     """Batched projected trust-region Newton from every start; starts that meet (within 1e-3) are merged as
     they go, and a start stops when its (projected) gradient vanishes (relative 1e-10) or its steps become
@@ -114,13 +127,7 @@ def _newton(target, name, theta, params):
         gf, Hf = _free(g, H, bound)
         gnorm = np.linalg.norm(gf, axis=1)
         active &= gnorm > 1e-10 * np.maximum(1.0, np.abs(v))
-        # merge starts that have met: keep the lower value
-        order = np.argsort(v)
-        unique = []
-        for i in order:
-            if all(np.max(np.abs(theta[i] - theta[j])) > 1e-3 for j in unique):
-                unique.append(i)
-        unique = np.sort(np.array(unique, dtype=int))
+        unique = _distinct(theta, v, 1e-3)  # merge starts that have met: keep the lower value
         theta, v, g, H, gf, Hf, radius, active = (arr[unique] for arr in (theta, v, g, H, gf, Hf, radius, active))
         if not active.any():
             break
