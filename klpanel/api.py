@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import gzip
 import json
 import math
 import multiprocessing
@@ -37,6 +38,7 @@ from . import validation as v
 from .openapi import spec_json
 from .validation import BadRequest
 
+GZIP_MIN_BYTES = 1024  # JSON bodies at least this long are gzipped for clients that accept it
 HEAVY_WORKERS = int(os.environ.get("KLPANEL_API_WORKERS", "2"))
 MAX_HEAVY = int(os.environ.get("KLPANEL_API_MAX_HEAVY", str(2 * HEAVY_WORKERS)))
 
@@ -187,9 +189,23 @@ class APIHandler(RequestHandler):
     def _allowed_methods(self):
         return [m for m in ("GET", "POST") if getattr(type(self), m.lower()) is not getattr(RequestHandler, m.lower())]
 
+    def options(self, *args):
+        """CORS preflight: any origin may call the API with JSON bodies (it uses no cookies)."""
+        self.set_status(204)
+        self.set_header("Access-Control-Allow-Methods", ", ".join(self._allowed_methods() + ["OPTIONS"]))
+        self.set_header("Access-Control-Allow-Headers", "Content-Type")
+        self.set_header("Access-Control-Max-Age", "86400")
+        self.clear_header("Content-Type")
+        self.finish()
+
     def write_json(self, body: bytes | dict, status: int = 200):
         self.set_status(status)
-        self.finish(body if isinstance(body, bytes) else dumps(body))
+        body = body if isinstance(body, bytes) else dumps(body)
+        self.set_header("Vary", "Accept-Encoding")
+        if len(body) >= GZIP_MIN_BYTES and "gzip" in self.request.headers.get("Accept-Encoding", ""):
+            body = gzip.compress(body, compresslevel=5)  # landscapes and runs shrink ~4x
+            self.set_header("Content-Encoding", "gzip")
+        self.finish(body)
 
     def write_error(self, status_code, **kwargs):
         exc = kwargs.get("exc_info", (None, None, None))[1]

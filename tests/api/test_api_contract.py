@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import math
 
 import numpy as np
@@ -227,3 +228,24 @@ def test_wrong_method_is_json_405_with_allow(api, method, path):
     assert r.status_code == 405
     assert r.headers["Allow"] == "GET"
     assert strict_json(r)["field"] is None
+
+
+def test_cors_preflight_is_answered(api):
+    r = api.request("OPTIONS", "/api/evaluate", headers={"Origin": "http://elsewhere.example",
+                                                       "Access-Control-Request-Method": "GET",
+                                                       "Access-Control-Request-Headers": "Content-Type"})
+    assert r.status_code == 204 and r.content == b""
+    assert r.headers["Access-Control-Allow-Origin"] == "*"
+    assert "GET" in r.headers["Access-Control-Allow-Methods"]
+    assert "Content-Type" in r.headers["Access-Control-Allow-Headers"]
+
+
+def test_large_bodies_are_gzipped_for_clients_that_accept_it(api):
+    path = "/api/landscape?divergence=reverse_kl&n=50"
+    zipped = api.get(path, headers={"Accept-Encoding": "gzip"}, stream=True)
+    raw = zipped.raw.read(decode_content=False)
+    assert zipped.headers["Content-Encoding"] == "gzip"
+    plain = api.get(path, headers={"Accept-Encoding": "identity"})
+    assert "Content-Encoding" not in plain.headers
+    assert len(raw) < len(plain.content) / 2
+    assert gzip.decompress(raw) == plain.content
