@@ -187,11 +187,14 @@ def optimal_q(target, name: str, **params) -> OptimalQ:
     theta, v, g, H, bound = _newton(target, name, moment_starts(target), chosen)
     is_min = minimum_rows(v, g, H)
     order = np.argsort(np.where(is_min, v, np.inf))
+    # a flat point (zero curvature: e.g. Rényi of order 0, which is 0 for every q) is not an isolated minimum;
+    # report the best one only, with an "undetermined" tolerance
+    flat = np.abs(H).max(axis=(1, 2)) <= 1e-12 * np.maximum(1.0, np.abs(v))
     minima, kept = [], []
     for i in order:
         if not is_min[i]:
             continue
-        if any(np.hypot(*(theta[i] - theta[j])) < 1e-4 for j in kept):
+        if any(np.hypot(*(theta[i] - theta[j])) < 1e-4 for j in kept) or (flat[i] and any(flat[j] for j in kept)):
             continue
         kept.append(i)
         minima.append(Minimum(float(theta[i, 0]), float(np.exp(theta[i, 1])), float(v[i])))

@@ -83,3 +83,10 @@ def test_large_alpha_converges_from_starts_with_huge_values(name, alpha):
     assert best.value <= _grid_minimum(p, name, alpha=alpha) + 1e-9
     _, dmu, dsig = dv.evaluate_grid(p, best.mu, best.sigma, [name], gradients=True, alpha=alpha)[name]
     assert abs(dmu) < 1e-6 and abs(dsig) < 1e-6
+
+
+def test_a_flat_divergence_reports_one_minimum_with_an_undetermined_tolerance():
+    # Rényi of order 0 is -log ∫_{p>0} q = 0 for every q: no isolated minimum, one answer, flagged as flat
+    best = optimal_q(Target(n_modes=8), "renyi", alpha=0.0)
+    assert len(best.local_minima) == 1 and best.value == pytest.approx(0.0, abs=1e-12)
+    assert best.tolerance["mu"] == 10.0
