@@ -38,8 +38,9 @@ def main():
         ("global optimum, 4 divergences (fresh target)", timed(optima, 5), 50e-3),
         ("landscape 200x200, 4 divergences", timed(lambda: dv.evaluate_grid(p, mu, sigma, FOUR), 3), 1.0),
     ]
-    print(f"klpanel numerics benchmark — {time.strftime('%Y-%m-%d')}, {platform.machine()}, {os.cpu_count()} cores,"
-          f" Python {platform.python_version()}, target n_modes=5")
+    print(f"klpanel numerics benchmark — {time.strftime('%Y-%m-%d %H:%M')}, {platform.machine()}, {os.cpu_count()} cores,"
+          f" load average {os.getloadavg()[0]:.1f}, Python {platform.python_version()}, target n_modes=5"
+          " (figures are wall time: other work on the machine slows them)")
     print(f"{'figure':50s} {'median':>10s} {'best':>10s} {'target':>10s}  ok")
     for label, (med, best), target in rows:
         print(f"{label:50s} {med * 1e3:8.2f}ms {best * 1e3:8.2f}ms {target * 1e3:8.1f}ms  {'yes' if med <= target else 'NO'}")
