@@ -298,6 +298,9 @@ def _walk(c, sc, lo, hi, kind, steps):
                 cand = x + allow
             if cand < nxt:
                 nxt = cand
+        floor = x + 4.0 * 2.220446049250313e-16 * max(abs(x), 1e-300)
+        if nxt < floor:  # a width below the spacing of doubles at x: step by a few ulps, never stall
+            nxt = floor
         if n == cap:
             bigger = np.empty(2 * cap)
             bigger[:cap] = knots
