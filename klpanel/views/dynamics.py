@@ -30,7 +30,7 @@ from .. import divergences
 from ..dynamics import MU_RANGE, SIGMA_RANGE, Dynamics
 from ..explorer import Explorer, format_value
 from ..optimizers import OPTIMIZERS
-from .plotting import COLORS, P_COLOR, Q_COLOR, density_figure, set_ranges
+from .plotting import COLORS, P_COLOR, Q_COLOR, cheap_repaints, density_figure, set_ranges
 
 PATH_COLUMNS = ("x0", "y0", "x1", "y1", "ly0", "ly1", "color", "width")
 PATH_ROLLOVER = 20_000  # segments kept on the landscape
@@ -47,11 +47,18 @@ SLOW_EVERY = 3  # readouts and loss curves refresh every 3rd frame (10 Hz at 30 
 WORKER = ThreadPoolExecutor(max_workers=1, thread_name_prefix="klpanel-landscape")
 
 
-def q_curve(mu: float, sigma: float, x_range) -> dict:
-    """q's density on a grid that follows q, padded with zeros to the plot's edges."""
-    x = mu + sigma * Q_Z
-    y = np.exp(-0.5 * Q_Z**2) / (sigma * np.sqrt(2 * np.pi))
-    return {"x": np.concatenate([[x_range[0]], x, [x_range[1]]]).astype(np.float32),
+def q_curve(mu: float, sigma: float, x_range, top: float = math.inf) -> dict:
+    """q's density on a grid that follows q, padded with zeros to the plot's edges. A peak above ``top``
+    (the plot's upper edge) is cut where the curve crosses it, at z = ±sqrt(2 log(peak / top)), with a gap
+    (NaN) between: the curve is drawn on the overlay layer, which the canvas does not clip."""
+    peak = 1.0 / (sigma * np.sqrt(2 * np.pi))
+    z = Q_Z
+    if peak > top:
+        zc = math.sqrt(2.0 * math.log(peak / top))
+        left, right = Q_Z[Q_Z < -zc], Q_Z[Q_Z > zc]
+        z = np.concatenate([left, [-zc, np.nan, zc], right])
+    y = peak * np.exp(-0.5 * z**2)
+    return {"x": np.concatenate([[x_range[0]], mu + sigma * z, [x_range[1]]]).astype(np.float32),
             "y": np.concatenate([[0.0], y, [0.0]]).astype(np.float32)}
 
 
@@ -117,20 +124,25 @@ class RunPanel:
         self.section, self.index = section, index
         color = COLORS[run.divergence]
         e = section.explorer
-        self.q_source = ColumnDataSource(q_curve(run.mu, run.sigma, (e.x[0], e.x[-1])))
+        self.q_source = ColumnDataSource({"x": [], "y": []})
         self.loss_source = ColumnDataSource({"step": [], "loss": []})
-        dens = density_figure(height=230, title=None)
+        # a fixed view (no tools): what changes per frame - q and the readout - lives on the overlay layer,
+        # so a frame repaints only that layer; p, the grid and the axes are painted when the target changes
+        dens = density_figure(height=230, title=None, tools="")
         dens.yaxis.axis_label = dens.xaxis.axis_label = None
         dens.toolbar_location = None
         dens.width, dens.sizing_mode = CARD_WIDTH - 12, "fixed"
         dens.varea("x", 0, "p", source=p_source, fill_color=P_COLOR, fill_alpha=0.3)
         dens.line("x", "p", source=p_source, color=P_COLOR, line_width=1.5)
-        dens.line("x", "y", source=self.q_source, color=color, line_width=2.5)
+        dens.line("x", "y", source=self.q_source, color=color, line_width=2.5, level="overlay")
         loss = figure(height=130, width=CARD_WIDTH - 12, x_range=DataRange1d(start=0),
                       y_range=DataRange1d(), tools="", toolbar_location=None, output_backend="canvas",
                       x_axis_label="step", y_axis_label="loss")
         loss.line("step", "loss", source=self.loss_source, color=color, line_width=2)
         loss.yaxis.ticker.desired_num_ticks = 3
+        # vertical tick labels: the axis' width no longer follows the labels' text, whose change would
+        # re-layout the whole page (Bokeh lays out from the root) several times a second
+        loss.yaxis.major_label_orientation = "vertical"
         loss.xaxis.ticker.desired_num_ticks = 4
         loss.background_fill_alpha = dens.background_fill_alpha = 0.0
         loss.border_fill_alpha = 0.0
@@ -139,11 +151,12 @@ class RunPanel:
         # data-positioned labels (placed by fit_density): frame-relative (Node) positions make every repaint
         # ask for a layout, which in the full page costs the browser tens of ms per frame
         self.labels = [Label(x=0, y=0, anchor="top_left", text="", text_font_size=size, text_color=c,
-                             name=f"run-{index}-line-{k}")
+                             name=f"run-{index}-line-{k}", level="overlay")
                        for k, (size, c) in enumerate([("13px", color), ("12px", "#8c8c8c"), ("12px", "#7f8c99")])]
         for label in self.labels:
             dens.add_layout(label)
         fit_density(dens, e, self.labels)
+        self.q_source.data = q_curve(run.mu, run.sigma, (e.x[0], e.x[-1]), dens.y_range.end)
         self._set_labels(run)
         self.remove = pn.widgets.Button(label="✕ remove", color="light", width=90, height=30)
         self.remove.on_click(lambda event: section.model.remove_run(self.index))
@@ -160,7 +173,7 @@ class RunPanel:
             self.loss_source.data = {"step": [], "loss": []}
         n = run.trajectory_length
         if n > self.drawn:
-            self.q_source.data = q_curve(run.mu, run.sigma, x_range)
+            self.q_source.data = q_curve(run.mu, run.sigma, x_range, self.density.y_range.end)
             self.drawn = n
         if n > self.sent and (slow or full or not run.active):
             new = run.trajectory_since(self.sent)
@@ -225,8 +238,9 @@ class DynamicsSection(pn.viewable.Viewer):
         e = self.explorer
         with pn.io.hold():
             self.p_source.data = {"x": e.x.astype(np.float32), "p": e.p_density.astype(np.float32)}
-            for panel in self.panels:
+            for panel, run in zip(self.panels, self.model.runs):
                 fit_density(panel.density, e, panel.labels)
+                panel.q_source.data = q_curve(run.mu, run.sigma, (e.x[0], e.x[-1]), panel.density.y_range.end)
 
     def _on_options(self, *events):
         self.model.divergence_params = self._explorer_params()
@@ -288,8 +302,9 @@ class DynamicsSection(pn.viewable.Viewer):
         self.minima_source = ColumnDataSource({"mu": [], "y": [], "label": [], "size": [], "color": []})
         fig = figure(height=430, sizing_mode="stretch_width", x_range=Range1d(*MU_RANGE),
                      y_range=Range1d(*SIGMA_RANGE), tools="tap,pan,wheel_zoom,reset,save", toolbar_location="above",
-                     output_backend="canvas", x_axis_label="μ", y_axis_label="σ")
+                     output_backend="canvas", x_axis_label="μ", y_axis_label="σ", name="dynamics-landscape")
         fig.toolbar.logo = None
+        cheap_repaints(fig)
         fig.image("image", x="x", y="y", dw="dw", dh="dh", source=self.image_source, color_mapper=self.mapper)
         fig.add_layout(ColorBar(color_mapper=self.mapper, width=10, title="D"), "right")
         # every run's path as segments (previous -> new position) in ONE source: one stream per frame
