@@ -14,7 +14,8 @@ Mount it beside the app as a second plugin::
      "session_callbacks": 1,     # Bokeh periodic callbacks registered on the live sessions' documents
      "explorers": 3,             # Explorer models (one per page) still in memory: a leak keeps them after
      "dynamics_sections": 3,     #   their session; so for the DynamicsSection views
-     "rss_bytes": 312000000}     # the process's resident memory
+     "rss_bytes": 312000000,     # the process's resident memory
+     "asyncio_tasks": 14}        # pending tasks of the server's loop (thousands: work queued faster than it runs)
 
 The reliability tests wait on ``sessions == 0 and periodic_callbacks == 0`` after closing every tab
 (``tests/reliability/test_session_leak.py``). Each call runs a full garbage collection and walks the heap
@@ -36,6 +37,7 @@ ever runs inside ``panel serve`` / ``pn.serve`` (``klpanel``'s models never impo
 
 from __future__ import annotations
 
+import asyncio
 import collections
 import ctypes
 import gc
@@ -95,6 +97,9 @@ def server_status(applications) -> dict:
         "explorers": sum(n for cls, n in kinds.items() if cls.__name__ == "Explorer"),
         "dynamics_sections": sum(n for cls, n in kinds.items() if cls.__name__ == "DynamicsSection"),
         "rss_bytes": rss_bytes(),
+        # pending asyncio tasks of the server's loop: a few per session; thousands mean work queued faster than
+        # it runs (e.g. document updates waiting on a document's lock), which grows the memory
+        "asyncio_tasks": len(asyncio.all_tasks()),
     }
 
 
@@ -177,8 +182,6 @@ class MemoryReport:
                 for conn in getattr(s, "_subscribed_connections", ()):
                     stream = getattr(getattr(conn._socket, "ws_connection", None), "stream", None)
                     pending += getattr(stream, "_total_write_pending", 0) if stream is not None else 0
-        import asyncio
-
         from panel.io.state import state
         traced = tracemalloc.get_traced_memory() if tracemalloc.is_tracing() else (0, 0)
         return {

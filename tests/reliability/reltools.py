@@ -60,10 +60,11 @@ def server_errors(server) -> list[str]:
     return errors
 
 
-#: in the page: a run's loss curve holds streamed points, i.e. animation frames arrived over the websocket
+#: in the page: a run's loss curve holds streamed points beyond the step-0 point the page is built with, i.e.
+#: frames of the periodic callback arrived over the websocket
 FRAMES_ARRIVED_JS = """() => window.Bokeh !== undefined && Bokeh.documents.length > 0
     && [...Bokeh.documents[0]._all_models.values()].some(m => m.type === 'ColumnDataSource'
-        && ((m.data instanceof Map ? m.data.get('step') : m.data.step) || []).length > 0)"""
+        && ((m.data instanceof Map ? m.data.get('step') : m.data.step) || []).length > 1)"""
 
 
 def wait_animating(page, timeout_ms: float = 2 * LOAD_TIMEOUT_MS) -> None:
