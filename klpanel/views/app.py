@@ -79,9 +79,12 @@ class KLExplorer(pn.viewable.Viewer):
     def template(self, title: str = TITLE):
         """The served page: a dark FastListTemplate (light/dark switch in its header)."""
         self.header.object = SUBTITLE
+        # no template spinner: it follows Panel's process-wide busy state, so every callback of one session would
+        # spin every other user's spinner and queue an update on every document (sessions² work); long work shows
+        # its own progress bar in its section instead
         return pn.template.FastListTemplate(title=title, theme="dark", theme_toggle=True, main=[self._layout],
                                             main_max_width="1400px", accent="#1f77b4", design=OfflineFast,
-                                            font="system-ui, sans-serif")
+                                            font="system-ui, sans-serif", busy_indicator=None)
 
     def servable(self, title: str = TITLE, location: bool = True, area: str = "main", target=None):
         """Serve the page in its template, with the state synced to the URL."""
