@@ -5,15 +5,19 @@ Measured against ``panel serve apps/kl_explorer.py --plugins klpanel.api`` on a 
 * time to first complete render: navigation start -> every section's models present, readouts painted,
   formulas typeset, both dynamics panels labelled (recorded in the page by a requestAnimationFrame hook);
 * animating 2 runs (the default forward/reverse KL) and 4 runs (+ JSD, TV), with Monte-Carlo gradients
-  (reparameterization, so no run converges and frames keep coming):
-  - frames per second delivered = animation frames the browser painted with new run positions (the
-    landscape's ``dynamics-now`` source changed since the last painted frame);
-  - frames applied per second = updates of ``dynamics-now`` the browser received and applied (all PATCH-DOC
-    messages per second in brackets: readout and status updates travel in their own messages);
-  - server CPU per frame = CPU time of the server process in the window / frames applied;
-  - websocket bytes per frame = bytes received on the websocket in the window / frames applied;
+  (reparameterization, so no run converges and frames keep coming), the dynamics section scrolled into view:
+  - frames delivered per second = updates of the landscape's ``dynamics-now`` source (the run positions) the
+    page received and applied (all PATCH-DOC messages per second in brackets: Bokeh 3.10's server sends one
+    message per changed model when a locked callback changes several);
+  - frames painted per second = repaints of the landscape plot that show positions it had not painted yet
+    (its view's ``repainted`` signal); the page's requestAnimationFrame rate in brackets;
+  - server CPU per frame = CPU time of the server process in the window / frames delivered;
+  - websocket bytes per frame = bytes received on the websocket in the window / frames delivered;
+* ``--sessions`` pages at once (default 10), each its own session animating 4 runs: delivered and painted frames
+  per second in every page, counted concurrently (min and median), and the server's CPU per delivered frame;
 * μ slider -> repaint latency (animation paused): set the slider in the page, wait until the Explore plot's q
-  column has changed and the next animation frame is painted; median and p95;
+  column has changed and the next animation frame is painted; median and p95; websocket bytes per μ step;
+* new target (the Spread slider, targets not seen before) -> the optimal-q plot's columns changed and painted;
 * server RSS after ``--minutes`` of animation (4 runs), with its growth from the start of the animation.
 
 Run: ``.venv/bin/python benchmarks/bench_ui.py`` (1 minute of animation), ``--minutes 5`` for the issue's
@@ -64,31 +68,39 @@ FIRST_RENDER_JS = """
 })();
 """
 
-#: counts painted frames with new run positions, and applied updates, for ``seconds``
+#: frames delivered (updates of the landscape's run positions applied in the page) and frames painted (repaints
+#: of the landscape plot showing positions it had not painted yet), and the page's animation frames, for ``seconds``
 FPS_JS = """(seconds) => new Promise(resolve => {
   const src = Bokeh.documents[0].get_model_by_name('dynamics-now');
-  let applied = 0, painted = 0, last = src.data;
+  const fig = Bokeh.documents[0].get_model_by_name('dynamics-landscape');
+  const view = [...Bokeh.index.query(v => v.model === fig)][0];
+  let applied = 0, painted = 0, raf = 0, shown = src.data;
   src.connect(src.properties.data.change, () => applied++);
+  const onPaint = () => { if (src.data !== shown) { shown = src.data; painted++; } };
+  view.repainted.connect(onPaint);
   const t0 = performance.now();
   const frame = () => {
-    if (src.data !== last) { last = src.data; painted++; }
+    raf++;
     if (performance.now() - t0 < seconds * 1000) { requestAnimationFrame(frame); }
-    else { resolve({painted, applied, seconds: (performance.now() - t0) / 1000}); }
+    else { view.repainted.disconnect(onPaint); resolve({painted, applied, raf, seconds: (performance.now() - t0) / 1000}); }
   };
   requestAnimationFrame(frame);
 })"""
 
-#: sets the μ slider, resolves with the ms until the changed q column has been painted
-SLIDER_JS = """async (value) => {
-  const slider = klTitled('Slider', 'μ (mean of q)');
-  const source = klNamed('klpanel-explore-curves');
-  const before = source.data;
+#: sets a slider, resolves with the ms until the changed column of ``source`` has been painted (the next animation
+#: frame after the change arrived, plus one: Bokeh paints in a requestAnimationFrame-throttled callback)
+SLIDER_JS = """async ([title, value, source_name, column]) => {
+  const slider = klTitled('Slider', title);
+  const source = klNamed(source_name);
+  const col = () => source.data instanceof Map ? source.data.get(column) : source.data[column];
+  const before = col();
   const t0 = performance.now();
   slider.value = value;
+  slider.value_throttled = value;
   await new Promise((resolve, reject) => {
     const poll = () => {
-      if (source.data !== before) { requestAnimationFrame(() => requestAnimationFrame(resolve)); }
-      else if (performance.now() - t0 > 20000) { reject(new Error('no repaint within 20 s')); }
+      if (col() !== before) { requestAnimationFrame(() => requestAnimationFrame(resolve)); }
+      else if (performance.now() - t0 > 30000) { reject(new Error('no repaint within 30 s')); }
       else { requestAnimationFrame(poll); }
     };
     poll();
@@ -143,11 +155,72 @@ def animate(page, server: AppServer, wire: Wire, seconds: float) -> dict:
     frames = max(counts["applied"], 1)  # frames of run positions the browser received and applied
     cpu_ms = 1e3 * ((cpu1.user + cpu1.system) - (cpu0.user + cpu0.system))
     return {"fps": counts["painted"] / counts["seconds"], "applied": counts["applied"] / counts["seconds"],
-            "cpu_per_frame": cpu_ms / frames, "bytes_per_frame": (b1 - b0) / frames,
-            "messages_per_s": (m1 - m0) / counts["seconds"]}
+            "raf": counts["raf"] / counts["seconds"], "cpu_per_frame": cpu_ms / frames,
+            "bytes_per_frame": (b1 - b0) / frames, "messages_per_s": (m1 - m0) / counts["seconds"]}
 
 
-def measure(minutes: float, window: float, n_slider: int) -> dict:
+def timed_steps(page, wire: Wire, title: str, values, source: str, column: str) -> tuple[list, list]:
+    """Move a slider to each value in turn: ms until repainted, websocket bytes received per move."""
+    latencies, sizes = [], []
+    for value in values:
+        b0 = wire.snapshot()[0]
+        latencies.append(js(page, SLIDER_JS, [title, float(value), source, column]))
+        page.wait_for_timeout(80)  # the URL/location update that follows a change arrives too
+        sizes.append(wire.snapshot()[0] - b0)
+    return latencies, sizes
+
+
+SESSION_APP = """
+import panel as pn
+from klpanel import KLExplorer
+pn.extension("katex", notifications=True)
+app = KLExplorer()
+for name in ("jsd", "tv"):
+    app.dynamics.model.add_run(name)
+app.dynamics.model.estimator = "reparameterization"   # noisy runs never converge: frames keep coming
+app.servable()
+"""
+
+
+def sessions(n: int, window: float) -> dict:
+    """``n`` pages of the full app at once, each animating 4 runs (its own session): frames delivered and painted
+    per second in each page, counted concurrently over ``window`` seconds, and the server's CPU per frame."""
+    from playwright.sync_api import sync_playwright
+
+    with tempfile.TemporaryDirectory() as tmp:
+        app = Path(tmp) / "bench_sessions.py"
+        app.write_text(SESSION_APP)
+        server = AppServer(Path(tmp) / "server.log", app=app)
+        try:
+            with sync_playwright() as p:
+                browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+                pages = []
+                for _ in range(n):
+                    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+                    page.goto(server.app_url, timeout=LOAD_TIMEOUT_MS)
+                    page.wait_for_function("() => window.Bokeh && Bokeh.documents.length > 0 && "
+                                           "Bokeh.documents[0].get_model_by_name('dynamics-landscape')",
+                                           timeout=LOAD_TIMEOUT_MS)
+                    pages.append(page)
+                for page in pages:
+                    page.locator(".kl-dynamics-status").first.scroll_into_view_if_needed()
+                time.sleep(5.0)
+                proc = psutil.Process(server.proc.pid)
+                cpu0 = proc.cpu_times()
+                handles = [page.evaluate_handle(FPS_JS, window) for page in pages]  # all count at once
+                counts = [h.json_value() for h in handles]
+                cpu1 = proc.cpu_times()
+                browser.close()
+        finally:
+            server.stop()
+    frames = sum(c["applied"] for c in counts) or 1
+    return {"delivered": [c["applied"] / c["seconds"] for c in counts],
+            "painted": [c["painted"] / c["seconds"] for c in counts],
+            "cpu_per_frame": 1e3 * ((cpu1.user + cpu1.system) - (cpu0.user + cpu0.system)) / frames,
+            "errors": server.errors()}
+
+
+def measure(minutes: float, window: float, n_slider: int, n_targets: int) -> dict:
     from playwright.sync_api import sync_playwright
 
     results = {}
@@ -164,13 +237,14 @@ def measure(minutes: float, window: float, n_slider: int) -> dict:
                 page.wait_for_function("() => window.klFirstRender !== undefined", timeout=LOAD_TIMEOUT_MS)
                 results["first_render_ms"] = page.evaluate("() => window.klFirstRender")
 
-                # slider -> repaint, animation paused
+                # slider -> repaint and new target -> repaint, animation paused
                 set_playing(page, False)
-                rng = np.random.default_rng(0)
-                latencies = []
-                for value in np.round(rng.uniform(-5, 5, n_slider), 2):
-                    latencies.append(js(page, SLIDER_JS, float(value)))
-                results["slider_ms"] = latencies
+                values = -5 + 0.05 * ((np.arange(n_slider) * 37 + 11) % 200 + 1)  # on the 0.05 grid, all differ
+                results["slider_ms"], results["slider_bytes"] = timed_steps(
+                    page, wire, "μ (mean of q)", np.round(values, 2), "klpanel-explore-curves", "q")
+                spreads = np.round(np.linspace(1.6, 4.9, n_targets), 1)  # new targets: optima not cached
+                results["target_ms"], _ = timed_steps(page, wire, "Spread", spreads, "klpanel-optimal-curves", "p")
+                page.locator(".kl-dynamics-status").first.scroll_into_view_if_needed()  # the section on screen
 
                 select(page, "Gradient estimator", "reparameterization")  # noisy: no run converges
                 results["2 runs"] = animate(page, server, wire, window)
@@ -198,21 +272,35 @@ def measure(minutes: float, window: float, n_slider: int) -> dict:
 
 
 def table(r: dict) -> list[tuple]:
-    s = r["slider_ms"]
+    s, t, b = r["slider_ms"], r["target_ms"], r["slider_bytes"]
     rows = [("page load -> first complete render", f"{r['first_render_ms']:.0f} ms", "—")]
     for label in ("2 runs", "4 runs"):
         a = r[label]
+        four = label == "4 runs"
         rows += [
-            (f"animating {label}: frames painted per second", f"{a['fps']:.1f}",
-             "≥ 30 (4 runs)" if label == "4 runs" else "—"),
-            (f"animating {label}: frames applied per second (PATCH-DOC msgs/s)",
-             f"{a['applied']:.1f} ({a['messages_per_s']:.1f})", "app default 30"),
+            (f"animating {label}: frames delivered per second (PATCH-DOC msgs/s)",
+             f"{a['applied']:.1f} ({a['messages_per_s']:.1f})", "≥ 30" if four else "—"),
+            (f"animating {label}: frames painted per second (page rAF/s)", f"{a['fps']:.1f} ({a['raf']:.0f})",
+             "≥ 30" if four else "—"),
             (f"animating {label}: server CPU per frame", f"{a['cpu_per_frame']:.2f} ms", "≤ 3 ms"),
             (f"animating {label}: websocket bytes per frame", f"{a['bytes_per_frame']:.0f} B", "≤ 10 KB"),
         ]
+    if "sessions" in r:
+        m = r["sessions"]
+        n = len(m["delivered"])
+        rows += [
+            (f"{n} sessions animating 4 runs: frames delivered per second, min / median",
+             f"{min(m['delivered']):.1f} / {statistics.median(m['delivered']):.1f}", "each ≥ 20"),
+            (f"{n} sessions animating 4 runs: frames painted per second, min / median",
+             f"{min(m['painted']):.1f} / {statistics.median(m['painted']):.1f}", "each ≥ 20"),
+            (f"{n} sessions animating 4 runs: server CPU per frame", f"{m['cpu_per_frame']:.2f} ms", "≤ 3 ms"),
+        ]
     rows += [
-        ("μ slider -> repainted: median", f"{statistics.median(s):.1f} ms", "—"),
-        ("μ slider -> repainted: p95", f"{np.percentile(s, 95):.1f} ms", "≤ 50 ms"),
+        ("μ slider -> repainted: median / p95", f"{statistics.median(s):.1f} / {np.percentile(s, 95):.1f} ms",
+         "p95 ≤ 50 ms"),
+        ("websocket bytes per μ step: median / max", f"{statistics.median(b):.0f} / {max(b):.0f} B", "≤ 20 KB"),
+        ("new target (spread) -> optima repainted: median / p95",
+         f"{statistics.median(t):.1f} / {np.percentile(t, 95):.1f} ms", "p95 ≤ 150 ms"),
         (f"server RSS after {r['minutes']:g} min of animation (4 runs)",
          f"{r['rss_end_mb']:.0f} MB (+{r['rss_end_mb'] - r['rss_start_mb']:.0f} MB)", "no growth"),
     ]
@@ -242,17 +330,24 @@ def main():
                         help="minutes of animation before the server's RSS is read (the issue asks --minutes 5)")
     parser.add_argument("--window", type=float, default=10.0, help="seconds each fps/CPU/bytes figure averages over")
     parser.add_argument("--slider-steps", type=int, default=40, help="μ slider moves timed")
+    parser.add_argument("--targets", type=int, default=12, help="target changes (spread slider) timed")
+    parser.add_argument("--sessions", type=int, default=10, help="pages animating at once (0: skip)")
     parser.add_argument("--no-write", action="store_true", help="print only; leave benchmarks/README.md alone")
     args = parser.parse_args()
     if CHROMIUM is None:
         sys.exit("bench_ui: chromium is not installed (Debian package 'chromium')")
     load = os.getloadavg()[0]
-    r = measure(args.minutes, args.window, args.slider_steps)
+    r = measure(args.minutes, args.window, args.slider_steps, args.targets)
+    if args.sessions:
+        r["sessions"] = sessions(args.sessions, args.window)
+        r["server_errors"] += r["sessions"]["errors"]
     header = (f"UI benchmark, {time.strftime('%Y-%m-%d %H:%M %Z')}, {platform.node()}: {os.cpu_count()} cores, "
               f"{psutil.virtual_memory().total / 2**30:.0f} GB, load average {load:.1f} at the start, "
               f"Python {platform.python_version()}, headless Chromium; "
-              f"`bench_ui.py --minutes {args.minutes:g} --window {args.window:g}`. Animation with "
-              "reparameterization gradients (no run converges); slider latency with the animation paused.")
+              f"`bench_ui.py --minutes {args.minutes:g} --window {args.window:g} --sessions {args.sessions}`. "
+              "Animation with reparameterization gradients (no run converges), the dynamics section scrolled into "
+              "view; delivered = updates of the run positions applied in the page, painted = landscape repaints "
+              "showing new positions; slider and target latency with the animation paused.")
     text = render(table(r), header)
     if r["server_errors"]:
         text += "\n\nServer log showed exceptions:\n" + "\n".join(r["server_errors"])

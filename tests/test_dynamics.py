@@ -97,7 +97,7 @@ def test_frames_stream_into_the_sources(section):
     assert all(path["x1"][a] == path["x0"][b] for a, b in zip(mine, mine[1:]))  # a connected path
     assert abs(path["x1"][mine[-1]] - run.mu) < 0.03 and abs(path["y1"][mine[-1]] - run.sigma) < 0.01
     assert "step 9" in fkl.labels[0].text and f"{run.mu:.3f}" in fkl.labels[1].text
-    np.testing.assert_allclose(fkl.q_source.data["y"], q_curve(run.mu, run.sigma, (-8, 8))["y"], rtol=1e-6)
+    np.testing.assert_allclose(section.q_source.data["y0"], q_curve(run.mu, run.sigma, (-8, 8))["y"], rtol=1e-6)
     assert len(section.now_source.data["mu"]) == 2
 
 

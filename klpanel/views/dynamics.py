@@ -48,16 +48,16 @@ WORKER = ThreadPoolExecutor(max_workers=1, thread_name_prefix="klpanel-landscape
 
 
 def q_curve(mu: float, sigma: float, x_range, top: float = math.inf) -> dict:
-    """q's density on a grid that follows q, padded with zeros to the plot's edges. A peak above ``top``
-    (the plot's upper edge) is cut where the curve crosses it, at z = ±sqrt(2 log(peak / top)), with a gap
-    (NaN) between: the curve is drawn on the overlay layer, which the canvas does not clip."""
+    """q's density on a grid that follows q, padded with zeros to the plot's edges: always Q_Z's points plus
+    two more (every run's curve shares one source, so all have one length). A peak above ``top`` (the plot's
+    upper edge) is cut where the curve crosses it, at z = ±sqrt(2 log(peak / top)), the points between are
+    NaN (a gap): the curve is drawn on the overlay layer, which the canvas does not clip. Without a
+    crossing the two extra points sit on the peak."""
     peak = 1.0 / (sigma * np.sqrt(2 * np.pi))
-    z = Q_Z
-    if peak > top:
-        zc = math.sqrt(2.0 * math.log(peak / top))
-        left, right = Q_Z[Q_Z < -zc], Q_Z[Q_Z > zc]
-        z = np.concatenate([left, [-zc, np.nan, zc], right])
+    zc = math.sqrt(2.0 * math.log(peak / top)) if peak > top else 0.0
+    z = np.sort(np.concatenate([Q_Z, [-zc, zc]]))
     y = peak * np.exp(-0.5 * z**2)
+    y[np.abs(z) < zc] = np.nan
     return {"x": np.concatenate([[x_range[0]], mu + sigma * z, [x_range[1]]]).astype(np.float32),
             "y": np.concatenate([[0.0], y, [0.0]]).astype(np.float32)}
 
@@ -124,7 +124,7 @@ class RunPanel:
         self.section, self.index = section, index
         color = COLORS[run.divergence]
         e = section.explorer
-        self.q_source = ColumnDataSource({"x": [], "y": []})
+        self.q_columns = (f"x{index}", f"y{index}")  # in the section's q_source, shared by every card
         self.loss_source = ColumnDataSource({"step": [], "loss": []})
         # a fixed view (no tools): what changes per frame - q and the readout - lives on the overlay layer,
         # so a frame repaints only that layer; p, the grid and the axes are painted when the target changes
@@ -134,7 +134,7 @@ class RunPanel:
         dens.width, dens.sizing_mode = CARD_WIDTH - 12, "fixed"
         dens.varea("x", 0, "p", source=p_source, fill_color=P_COLOR, fill_alpha=0.3)
         dens.line("x", "p", source=p_source, color=P_COLOR, line_width=1.5)
-        dens.line("x", "y", source=self.q_source, color=color, line_width=2.5, level="overlay")
+        dens.line(*self.q_columns, source=section.q_source, color=color, line_width=2.5, level="overlay")
         loss = figure(height=130, width=CARD_WIDTH - 12, x_range=DataRange1d(start=0),
                       y_range=DataRange1d(), tools="", toolbar_location=None, output_backend="canvas",
                       x_axis_label="step", y_axis_label="loss")
@@ -156,7 +156,6 @@ class RunPanel:
         for label in self.labels:
             dens.add_layout(label)
         fit_density(dens, e, self.labels)
-        self.q_source.data = q_curve(run.mu, run.sigma, (e.x[0], e.x[-1]), dens.y_range.end)
         self._set_labels(run)
         self.remove = pn.widgets.Button(label="✕ remove", color="light", width=90, height=30)
         self.remove.on_click(lambda event: section.model.remove_run(self.index))
@@ -165,21 +164,29 @@ class RunPanel:
                               styles={"border": "1px solid rgba(128,128,128,0.35)", "border-radius": "6px",
                                       "padding": "4px"})
 
-    def push(self, run, x_range, full=False, slow=True):
-        """Send what changed since the last frame: q every frame; the new loss points and the readout only
-        on ``slow`` frames (and when the run has finished), which keeps the browser's work per frame small."""
+    def q(self, run, x_range) -> dict:
+        """This card's columns of the shared q source, for the run's current q."""
+        curve = q_curve(run.mu, run.sigma, x_range, self.density.y_range.end)
+        return {self.q_columns[0]: curve["x"], self.q_columns[1]: curve["y"]}
+
+    def push(self, run, x_range, full=False, slow=True) -> dict:
+        """Send what changed since the last frame: the new loss points and the readout only on ``slow`` frames
+        (and when the run has finished), which keeps the browser's work per frame small. Returns q's columns
+        when the run has moved (the section sends every card's in one change), else {}."""
         if full:
             self.sent = self.drawn = 0
             self.loss_source.data = {"step": [], "loss": []}
         n = run.trajectory_length
+        q = {}
         if n > self.drawn:
-            self.q_source.data = q_curve(run.mu, run.sigma, x_range, self.density.y_range.end)
+            q = self.q(run, x_range)
             self.drawn = n
         if n > self.sent and (slow or full or not run.active):
             new = run.trajectory_since(self.sent)
             self.loss_source.stream({"step": new["step"], "loss": new["loss"]}, rollover=ROLLOVER)
             self.sent = n
             self._set_labels(run)
+        return q
 
     def _set_labels(self, run):
         head, state, status, color = readout_lines(run)
@@ -209,6 +216,7 @@ class DynamicsSection(pn.viewable.Viewer):
         self._build_landscape()
         self.p_source = ColumnDataSource({"x": e.x.astype(np.float32), "p": e.p_density.astype(np.float32)})
         self.panels: list[RunPanel] = []
+        self.q_source = ColumnDataSource({}, name="dynamics-q")
         self.cards = pn.FlexBox(sizing_mode="stretch_width", gap="8px")
         self.status = pn.pane.HTML("", sizing_mode="stretch_width")
         self._rebuild_panels()
@@ -238,9 +246,9 @@ class DynamicsSection(pn.viewable.Viewer):
         e = self.explorer
         with pn.io.hold():
             self.p_source.data = {"x": e.x.astype(np.float32), "p": e.p_density.astype(np.float32)}
-            for panel, run in zip(self.panels, self.model.runs):
+            for panel in self.panels:
                 fit_density(panel.density, e, panel.labels)
-                panel.q_source.data = q_curve(run.mu, run.sigma, (e.x[0], e.x[-1]), panel.density.y_range.end)
+            self._all_q()
 
     def _on_options(self, *events):
         self.model.divergence_params = self._explorer_params()
@@ -372,7 +380,17 @@ class DynamicsSection(pn.viewable.Viewer):
         if [p.index for p in self.panels] != list(range(len(runs))) or any(
                 p.density.renderers[-1].glyph.line_color != COLORS[r.divergence] for p, r in zip(self.panels, runs)):
             self.panels = [RunPanel(self, i, r, self.p_source) for i, r in enumerate(runs)]
+            self._all_q()
             self.cards.objects = [p.view for p in self.panels]
+
+    def _all_q(self):
+        """Every card's q in the shared source, in one change. Columns are only ever added or replaced (all
+        have one length): a removed card's plot may still be painted before the page drops it."""
+        x_range = (float(self.explorer.x[0]), float(self.explorer.x[-1]))
+        data = {}
+        for panel, run in zip(self.panels, self.model.runs):
+            data.update(panel.q(run, x_range))
+        self.q_source.data.update(data)
 
     def _on_generation(self, *events):
         self._rebuild_panels()
@@ -394,8 +412,11 @@ class DynamicsSection(pn.viewable.Viewer):
         m, e = self.model, self.explorer
         x_range = (float(e.x[0]), float(e.x[-1]))
         with validate(False):  # values come from our own code: skip Bokeh's per-property validation
+            q = {}
             for panel, run in zip(self.panels, m.runs):
-                panel.push(run, x_range, full, slow)
+                q.update(panel.push(run, x_range, full, slow))
+            if q:  # one change for every card's q (Bokeh's server sends a message per changed model)
+                self.q_source.data.update(q)
             path = {k: [] for k in PATH_COLUMNS}
             n_panels = len(m.runs)
             for i, run in enumerate(m.all_runs):
