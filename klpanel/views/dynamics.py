@@ -25,6 +25,7 @@ from bokeh.layouts import column
 from bokeh.models import ColorBar, ColumnDataSource, DataRange1d, Label, LogColorMapper, Range1d
 from bokeh.palettes import Viridis256
 from bokeh.plotting import figure
+from panel.io.state import set_curdoc
 
 from .. import divergences
 from ..dynamics import MU_RANGE, SIGMA_RANGE, Dynamics
@@ -37,6 +38,7 @@ PATH_ROLLOVER = 20_000  # segments kept on the landscape
 PATH_STEP = (0.03, 0.01)  # (mu, sigma) a run must move before its path gets a new segment
 Q_Z = np.linspace(-4.5, 4.5, 61)  # q is drawn on mu + sigma * Q_Z: smooth at any sigma, 63 points per frame
 ROLLOVER = 5000  # points kept per streamed curve
+RESET_DELAY_MS = 200  # the runs restart from the Explore q once it has rested this long
 RESTART_COLOR = "#9a9a9a"
 GLOBAL_COLOR = "#ff4d4d"
 LOCAL_COLOR = "#ffffff"
@@ -240,7 +242,23 @@ class DynamicsSection(pn.viewable.Viewer):
         return {name: self.explorer.divergence_params(name) for name in divergences.REGISTRY}
 
     def _on_q(self, *events):
-        self.model.param.update(mu0=self.explorer.q.mu, sigma0=self.explorer.q.sigma)
+        """The runs restart from the Explore q once it has rested RESET_DELAY_MS: a drag repaints the Explore
+        section at once and resets the runs once, instead of every run, card and path on every step."""
+        doc = pn.state.curdoc
+        if doc is None or doc.session_context is None:  # Jupyter, tests: at once
+            self._restart_from_q()
+            return
+        token = self._q_token = object()
+        doc.add_timeout_callback(partial(self._restart_from_q, token, doc), RESET_DELAY_MS)
+
+    def _restart_from_q(self, token=None, doc=None):
+        if token is not None and token is not getattr(self, "_q_token", None):
+            return  # q moved again since: a later callback restarts the runs
+        if doc is None:
+            self.model.param.update(mu0=self.explorer.q.mu, sigma0=self.explorer.q.sigma)
+            return
+        with set_curdoc(doc):
+            self.model.param.update(mu0=self.explorer.q.mu, sigma0=self.explorer.q.sigma)
 
     def _on_p(self, *events):
         e = self.explorer
