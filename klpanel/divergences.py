@@ -115,22 +115,26 @@ def _direct(code, param=None):
 
 
 def _finite_alpha(ctx, alpha):
+    lo, hi = _sigma_range(ctx.target, alpha)
+    return (ctx.sigma > lo) & (ctx.sigma < hi)
+
+
+def _sigma_range(target, alpha):
+    """Open interval of sigma where every p_k^α q^(1−α) is integrable (its precision α/s_k² + (1−α)/σ² > 0)."""
     if 0.0 <= alpha <= 1.0:
-        return np.ones(ctx.mu.shape, dtype=bool)
-    return qd.product_sources(ctx.target, ctx.mu[:, None], ctx.sigma[:, None], alpha)[2]
+        return 0.0, math.inf
+    if alpha < 0:
+        return 0.0, float(target.sigmas.min() * math.sqrt((1.0 - alpha) / -alpha))
+    return float(target.sigmas.max() * math.sqrt((alpha - 1.0) / alpha)), math.inf
 
 
 def finite_sigma_range(target, name, **params) -> tuple[float, float]:
     """The open interval of sigma where divergence ``name`` is finite for this target (the α family needs
     p_k^α q^(1−α) integrable for every component: σ² < (1−α)/(−α)·s_k² when α < 0, σ² > (α−1)/α·s_k²
     when α > 1); (0, inf) otherwise."""
-    d = REGISTRY[name]
-    alpha = validate_params([name], **params)[name].get("alpha")
-    if not d.power_family or 0.0 <= alpha <= 1.0:
+    if not REGISTRY[name].power_family:
         return 0.0, math.inf
-    if alpha < 0:
-        return 0.0, float(target.sigmas.min() * math.sqrt((1.0 - alpha) / -alpha))
-    return float(target.sigmas.max() * math.sqrt((alpha - 1.0) / alpha)), math.inf
+    return _sigma_range(target, validate_params([name], **params)[name]["alpha"])
 
 
 def _with_infinities(ctx, alpha, parts):

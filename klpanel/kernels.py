@@ -461,7 +461,6 @@ def integrate_rows(mu, sigma, a, m, s, w, tknots, tlp, td1, zk, src_c, src_s, sr
                 e11 = 0.0
                 e12 = 0.0
                 e22 = 0.0
-                c11 = 0.0
                 c12 = 0.0
                 c22 = 0.0
                 for j in range(n):
@@ -486,9 +485,8 @@ def integrate_rows(mu, sigma, a, m, s, w, tknots, tlp, td1, zk, src_c, src_s, sr
                     m2 = e2 / tot
                     out[i, ci, 1] = b * m1
                     out[i, ci, 2] = b * m2
-                    if order > 1:
-                        c11 = -inv * inv
-                        out[i, ci, 3] = b * b * (e11 / tot - m1 * m1) + b * c11
+                    if order > 1:  # ∂μμ log q = −1/σ² everywhere
+                        out[i, ci, 3] = b * b * (e11 / tot - m1 * m1) - b * inv * inv
                         out[i, ci, 4] = b * b * (e12 / tot - m1 * m2) + b * c12 / tot
                         out[i, ci, 5] = b * b * (e22 / tot - m2 * m2) + b * c22 / tot
                 continue

@@ -42,6 +42,7 @@ TRANSITION = np.array([-4.0, -1.0, 1.0, 4.0])  # probe points around a breakpoin
 GL_ORDER = 8
 DOMINANCE = 32.0  # e^-32 ≈ 1e-14
 REACH_G = 12.0  # a Gaussian source asks for panels within ±12 scales (beyond, it is below e^-72 of its peak)
+BREAKPOINT_REACH = 1e8  # in component scales: beyond, no take-over of p matters (both densities are ~0)
 REACH_T = 36.0  # a take-over (breakpoint, crossing) within ±36 widths (beyond, it is complete to e^-36)
 STEPS = np.array([1.0, 2.2, 2.5, 1.0])  # panel ≤ scale·max(STEPS[2g], d/STEPS[2g+1]), g = 0 Gaussian, 1 take-over
 _GL_T, _GL_W = np.polynomial.legendre.leggauss(GL_ORDER)
@@ -50,14 +51,20 @@ _GL_HALF_W = _GL_W / 2.0  # weights for a panel of unit length
 
 
 # -- mixture primitives (2-D friendly: loop over the few components, not a 3-D array) --------------------------
+def _per_target(target, name, build):
+    """``build(target)``, computed once per target state (Target drops ``_quad_cache`` when it changes; the key
+    check makes a stale entry harmless anyway)."""
+    cache = target.__dict__.setdefault("_quad_cache", {})
+    hit = cache.get(name)
+    if hit is None or hit[0] != target.key:
+        hit = cache[name] = (target.key, build(target))
+    return hit[1]
+
+
 def _component_terms(target):
     """(log w_k - log s_k - log √(2π), m_k, s_k) as plain arrays, cached per target."""
-    cache = target.__dict__.setdefault("_terms_cache", {})
-    if target.key not in cache:
-        cache.clear()
-        w, m, s = target.weights, target.means, target.sigmas
-        cache[target.key] = (np.log(w) - np.log(s) - LOG_SQRT_2PI, m.copy(), s.copy())
-    return cache[target.key]
+    return _per_target(target, "terms", lambda t: (np.log(t.weights) - np.log(t.sigmas) - LOG_SQRT_2PI,
+                                                    t.means.copy(), t.sigmas.copy()))
 
 
 def mixture_logpdf(target, x, derivatives=0, with_slope=False):
@@ -95,7 +102,9 @@ def gauss_logpdf(x, mu, sigma):
 
 # -- target-only knots (cached on the target) ----------------------------------------------------------------
 def mixture_breakpoints(target):
-    """Points where the dominant component of p changes, with their transition widths."""
+    """Points where the dominant component of p changes, with their transition widths. Two nearly identical
+    components (means 1e-250 apart, say) would "take over" from each other only ~1e249 away, where both are
+    far below any density: take-overs beyond BREAKPOINT_REACH of the wider one's scale are dropped."""
     a, m, s = _component_terms(target)
     pts, widths = [], []
     for i in range(m.size):
@@ -104,7 +113,8 @@ def mixture_breakpoints(target):
             A = 0.5 / s[j] ** 2 - 0.5 / s[i] ** 2
             B = m[i] / s[i] ** 2 - m[j] / s[j] ** 2
             C = a[i] - a[j] - 0.5 * m[i] ** 2 / s[i] ** 2 + 0.5 * m[j] ** 2 / s[j] ** 2
-            roots = _quadratic_roots(A, B, C)
+            reach = BREAKPOINT_REACH * max(s[i], s[j])
+            roots = [x for x in _quadratic_roots(A, B, C) if abs(x - m[i]) <= reach]
             for x in roots:
                 li = a[i] - 0.5 * ((x - m[i]) / s[i]) ** 2
                 top = np.max(a - 0.5 * ((x - m) / s) ** 2)
@@ -129,66 +139,54 @@ def _quadratic_roots(A, B, C):
     return [r for r in roots if np.isfinite(r)]
 
 
+def _undwarfed(target, z):
+    """Points m_k + s_k·z of every component (K, len z) and whether component k is there at least
+    exp(-DOMINANCE) times every other component of p (else its share of p, log p and √p is under double
+    precision)."""
+    a, m, s = _component_terms(target)
+    bulk = m[:, None] + s[:, None] * z
+    logs = a - 0.5 * ((bulk[:, :, None] - m) / s) ** 2  # (K, len z, K)
+    mine = a[:, None] - 0.5 * z**2
+    return bulk, mine >= logs.max(axis=2) - DOMINANCE
+
+
 def target_knots(target):
     """Probe points that resolve p alone, sorted, with log p and d/dx log p there: every component's bulk
-    m_k + s_k·Z_KNOTS, except where that component is below exp(-DOMINANCE) times another component of p, and
-    every internal breakpoint of p with knots at TRANSITION widths. The kernel looks for the crossings of p and
-    q between these and q's own bulk knots. Computed once per target."""
-    cache = target.__dict__.setdefault("_knot_cache", {})
-    if target.key not in cache:
-        cache.clear()
-        a, m, s = _component_terms(target)
-        bulk = (m[:, None] + s[:, None] * Z_KNOTS).ravel()
-        owner = np.repeat(np.arange(m.size), Z_KNOTS.size)
-        logs = a[None, :] - 0.5 * ((bulk[:, None] - m[None, :]) / s[None, :]) ** 2  # (knots, components)
-        mine = logs[np.arange(bulk.size), owner]
-        keep = mine >= logs.max(axis=1) - DOMINANCE
-        pts, widths = mixture_breakpoints(target)
+    m_k + s_k·Z_KNOTS where it is not dwarfed by another component, and every internal breakpoint of p with
+    knots at TRANSITION widths. The kernel looks for the crossings of p and q between these and q's own bulk
+    knots. Computed once per target."""
+    def build(t):
+        bulk, kept = _undwarfed(t, Z_KNOTS)
+        pts, widths = mixture_breakpoints(t)
         trans = (pts[:, None] + widths[:, None] * np.append(TRANSITION, 0.0)).ravel()
-        knots = np.sort(np.concatenate([bulk[keep], trans]))
-        lp, slope = mixture_logpdf(target, knots, derivatives=1)
-        cache[target.key] = tuple(np.ascontiguousarray(v) for v in (knots, lp, slope))
-    return cache[target.key]
+        knots = np.sort(np.concatenate([bulk[kept], trans]))
+        lp, slope = mixture_logpdf(t, knots, derivatives=1)
+        return tuple(np.ascontiguousarray(v) for v in (knots, lp, slope))
+    return _per_target(target, "knots", build)
 
 
 def target_sources(target):
     """What p asks of the quadrature panels (see kernels._walk): each component as a Gaussian source, active
-    over the reach of its knots that survive the dominance pruning (a component dwarfed everywhere asks
-    nothing), and each internal breakpoint as a transition source of its width, active over ±REACH_T widths.
-    Arrays (centre, scale, lo, hi, kind), computed once per target."""
-    cache = target.__dict__.setdefault("_source_cache", {})
-    if target.key not in cache:
-        cache.clear()
-        a, m, s = _component_terms(target)
-        z = REACH_G * np.linspace(-1.0, 1.0, 49)
-        bulk = m[:, None] + s[:, None] * z  # (K, 49)
-        logs = a[None, None, :] - 0.5 * ((bulk[:, :, None] - m) / s) ** 2  # (K, 49, K)
-        mine = np.take_along_axis(logs, np.arange(m.size)[:, None, None].repeat(z.size, 1), axis=2)[..., 0]
-        kept = mine >= logs.max(axis=2) - DOMINANCE
+    over the reach of its points that are not dwarfed by another component (a component dwarfed everywhere
+    asks nothing), and each internal breakpoint as a take-over source of its width, active over ±REACH_T
+    widths. Arrays (centre, scale, lo, hi, kind), computed once per target."""
+    def build(t):
+        m, s = t.means, t.sigmas
+        bulk, kept = _undwarfed(t, REACH_G * np.linspace(-1.0, 1.0, 49))
         has = kept.any(axis=1)
-        lo = np.where(has, np.min(np.where(kept, bulk, np.inf), axis=1), 0.0)
-        hi = np.where(has, np.max(np.where(kept, bulk, -np.inf), axis=1), 0.0)
-        pts, widths = mixture_breakpoints(target)
-        cache[target.key] = tuple(np.ascontiguousarray(v) for v in (
+        lo = np.min(np.where(kept, bulk, np.inf), axis=1)[has]
+        hi = np.max(np.where(kept, bulk, -np.inf), axis=1)[has]
+        pts, widths = mixture_breakpoints(t)
+        return tuple(np.ascontiguousarray(v) for v in (
             np.concatenate([m[has], pts]), np.concatenate([s[has], widths]),
-            np.concatenate([lo[has], pts - REACH_T * widths]), np.concatenate([hi[has], pts + REACH_T * widths]),
+            np.concatenate([lo, pts - REACH_T * widths]), np.concatenate([hi, pts + REACH_T * widths]),
             np.concatenate([np.zeros(has.sum(), dtype=np.int64), np.ones(pts.size, dtype=np.int64)])))
-    return cache[target.key]
+    return _per_target(target, "sources", build)
 
 
 # -- the quadrature rule -------------------------------------------------------------------------------------
 _POOL = ThreadPoolExecutor(max_workers=max(1, min(4, os.cpu_count() or 1)), thread_name_prefix="klpanel-quad")
 PARALLEL_ROWS = 256  # split larger batches over the pool (the compiled kernel releases the GIL)
-
-
-def product_sources(target, mu, sigma, alpha):
-    """Centres and scales of p_k^alpha q^(1-alpha) (a Gaussian when its precision is positive); the last item
-    says, per row, whether every one is integrable (else the alpha family is infinite there)."""
-    prec = alpha / target.sigmas**2 + (1.0 - alpha) / sigma**2  # (P, K)
-    ok = prec > 0
-    safe = np.where(ok, prec, 1.0)
-    centre = (alpha * target.means / target.sigmas**2 + (1.0 - alpha) * mu / sigma**2) / safe
-    return np.where(ok, centre, mu), np.where(ok, 1.0 / np.sqrt(safe), sigma), ok.all(axis=1)
 
 
 def integrate(target, mu, sigma, wanted, alphas=(), order=1):

@@ -104,7 +104,7 @@ class Target(param.Parameterized):
         self.param.update(mode="generator", weights=w, means=m, sigmas=s)
 
     def _clear_cache(self):
-        for key in ("_log_weights", "entropy", "mean", "var", "key", "_knot_cache", "_terms_cache"):
+        for key in ("_log_weights", "entropy", "mean", "var", "key", "_quad_cache"):
             self.__dict__.pop(key, None)
 
     def copy(self) -> "Target":

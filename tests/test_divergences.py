@@ -234,3 +234,10 @@ def test_tiny_sigma_far_out_stays_accurate():
         approx = -0.5 * math.log(2 * math.pi * math.e * s * s) - lp - 0.5 * s * s * d2
         got = dv.evaluate_grid(p, mu, s, ["reverse_kl"])["reverse_kl"]
         assert got == pytest.approx(float(approx), rel=1e-8)
+
+
+def test_nearly_identical_components_give_finite_values():
+    # means 3e-250 apart: their take-over point would lie ~1e249 away (found by hypothesis: every value was NaN)
+    p = Target(weights=[1.0, 1.0, 0.5], means=[0.0, 0.0, 2.986465414440259e-250], sigmas=[1.0, 1.0, 1.0])
+    v = dv.evaluate(p, Approximation(mu=0.0, sigma=1.0))
+    assert all(abs(x) < 1e-12 for x in v.values()), v  # p is N(0, 1) = q to double precision
