@@ -8,7 +8,7 @@ from bokeh.events import Tap
 import panel as pn
 from klpanel.dynamics import MAX_PANELS, Dynamics
 from klpanel.explorer import Explorer
-from klpanel.views.dynamics import DynamicsSection, q_curve
+from klpanel.views.dynamics import Q_SHAPE, DynamicsSection
 
 
 def test_model_defaults_are_forward_and_reverse_kl_from_the_start_q():
@@ -97,8 +97,16 @@ def test_frames_stream_into_the_sources(section):
     assert all(path["x1"][a] == path["x0"][b] for a, b in zip(mine, mine[1:]))  # a connected path
     assert abs(path["x1"][mine[-1]] - run.mu) < 0.03 and abs(path["y1"][mine[-1]] - run.sigma) < 0.01
     assert "step 9" in fkl.labels[0].text and f"{run.mu:.3f}" in fkl.labels[1].text
-    np.testing.assert_allclose(section.q_source.data["y0"], q_curve(run.mu, run.sigma, (-8, 8))["y"], rtol=1e-6)
     assert len(section.now_source.data["mu"]) == 2
+    # each card draws its q in the browser from its row of the run positions (tests/ui checks the drawing)
+    now = section.now_source.data
+    assert (now["mu"][0], now["sigma"][0]) == (run.mu, run.sigma)
+    for i, panel in enumerate(section.panels):
+        glyph = panel.density.select_one({"name": f"run-{i}-q"}).glyph
+        for spec in (glyph.x, glyph.y):
+            assert spec.transform.args == {"now": section.now_source, "i": i}
+    # the shape is the standard normal density: y = phi(z) / sigma integrates to 1 along x = mu + sigma z
+    assert np.trapezoid(Q_SHAPE["phi"][1:-1], Q_SHAPE["z"][1:-1]) == pytest.approx(1.0, abs=1e-4)
 
 
 def test_reverse_kl_panel_says_local_minimum(section):

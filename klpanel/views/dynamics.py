@@ -22,9 +22,10 @@ import param
 from bokeh.core.property.validation import validate
 from bokeh.events import Tap
 from bokeh.layouts import column
-from bokeh.models import ColorBar, ColumnDataSource, DataRange1d, Label, LogColorMapper, Range1d
+from bokeh.models import ColorBar, ColumnDataSource, CustomJS, CustomJSTransform, Label, LogColorMapper, Range1d
 from bokeh.palettes import Viridis256
 from bokeh.plotting import figure
+from bokeh.transform import transform
 from panel.io.state import set_curdoc
 
 from .. import divergences
@@ -36,7 +37,20 @@ from .plotting import COLORS, P_COLOR, Q_COLOR, cheap_repaints, density_figure, 
 PATH_COLUMNS = ("x0", "y0", "x1", "y1", "ly0", "ly1", "color", "width")
 PATH_ROLLOVER = 20_000  # segments kept on the landscape
 PATH_STEP = (0.03, 0.01)  # (mu, sigma) a run must move before its path gets a new segment
-Q_Z = np.linspace(-4.5, 4.5, 61)  # q is drawn on mu + sigma * Q_Z: smooth at any sigma, 63 points per frame
+#: q's shape on a fixed z grid, drawn by every card as x = mu + sigma z, y = phi(z) / sigma (Q_X_JS, Q_Y_JS),
+#: flat to far beyond the plot's edges (the overlay layer clips it to the frame)
+Q_Z = np.linspace(-4.5, 4.5, 61)
+Q_SHAPE = {"z": np.concatenate([[-1e4], Q_Z, [1e4]]),
+           "phi": np.concatenate([[0.0], np.exp(-0.5 * Q_Z**2) / math.sqrt(2 * math.pi), [0.0]])}
+#: The cards' q curves are computed in the browser from the run positions the landscape already receives
+#: (``now``, the ``dynamics-now`` source; card ``i`` is its row ``i``): a frame sends (mu, sigma) per run instead
+#: of 63 points per card and per axis (measured: server CPU and websocket frames per frame both fall).
+Q_X_JS = """const m = now.get_column("mu"), s = now.get_column("sigma");
+const ok = m != null && s != null && i < m.length;
+return xs.map(z => ok ? m[i] + s[i] * z : NaN);"""
+Q_Y_JS = """const m = now.get_column("mu"), s = now.get_column("sigma");
+const ok = m != null && s != null && i < m.length;
+return xs.map(f => ok ? f / s[i] : NaN);"""
 ROLLOVER = 5000  # points kept per streamed curve
 RESET_DELAY_MS = 200  # the runs restart from the Explore q once it has rested this long
 RESTART_COLOR = "#9a9a9a"
@@ -47,21 +61,6 @@ TICK_BUDGET = 0.4  # share of the callback period the stepping may use
 SLOW_EVERY = 3  # readouts and loss curves refresh every 3rd frame (10 Hz at 30 fps): text can't be read faster
 
 WORKER = ThreadPoolExecutor(max_workers=1, thread_name_prefix="klpanel-landscape")
-
-
-def q_curve(mu: float, sigma: float, x_range, top: float = math.inf) -> dict:
-    """q's density on a grid that follows q, padded with zeros to the plot's edges: always Q_Z's points plus
-    two more (every run's curve shares one source, so all have one length). A peak above ``top`` (the plot's
-    upper edge) is cut where the curve crosses it, at z = ±sqrt(2 log(peak / top)), the points between are
-    NaN (a gap): the curve is drawn on the overlay layer, which the canvas does not clip. Without a
-    crossing the two extra points sit on the peak."""
-    peak = 1.0 / (sigma * np.sqrt(2 * np.pi))
-    zc = math.sqrt(2.0 * math.log(peak / top)) if peak > top else 0.0
-    z = np.sort(np.concatenate([Q_Z, [-zc, zc]]))
-    y = peak * np.exp(-0.5 * z**2)
-    y[np.abs(z) < zc] = np.nan
-    return {"x": np.concatenate([[x_range[0]], mu + sigma * z, [x_range[1]]]).astype(np.float32),
-            "y": np.concatenate([[0.0], y, [0.0]]).astype(np.float32)}
 
 
 def _fixed(value: float) -> str:
@@ -126,7 +125,6 @@ class RunPanel:
         self.section, self.index = section, index
         color = COLORS[run.divergence]
         e = section.explorer
-        self.q_columns = (f"x{index}", f"y{index}")  # in the section's q_source, shared by every card
         self.loss_source = ColumnDataSource({"step": [], "loss": []})
         # a fixed view (no tools): what changes per frame - q and the readout - lives on the overlay layer,
         # so a frame repaints only that layer; p, the grid and the axes are painted when the target changes
@@ -136,9 +134,15 @@ class RunPanel:
         dens.width, dens.sizing_mode = CARD_WIDTH - 12, "fixed"
         dens.varea("x", 0, "p", source=p_source, fill_color=P_COLOR, fill_alpha=0.3)
         dens.line("x", "p", source=p_source, color=P_COLOR, line_width=1.5)
-        dens.line(*self.q_columns, source=section.q_source, color=color, line_width=2.5, level="overlay")
-        loss = figure(height=130, width=CARD_WIDTH - 12, x_range=DataRange1d(start=0),
-                      y_range=DataRange1d(), tools="", toolbar_location=None, output_backend="canvas",
+        now = section.now_source
+        dens.line(x=transform("z", CustomJSTransform(args={"now": now, "i": index}, v_func=Q_X_JS)),
+                  y=transform("phi", CustomJSTransform(args={"now": now, "i": index}, v_func=Q_Y_JS)),
+                  source=section.q_shape, color=color, line_width=2.5, level="overlay", name=f"run-{index}-q")
+        # ranges set here on the frames that stream loss points (_fit_loss): a DataRange1d would be computed
+        # by the browser on every stream, re-checking the page's layout, and synced back to the server as a
+        # message per change (each costing the server a pass over the whole document)
+        loss = figure(height=130, width=CARD_WIDTH - 12, x_range=Range1d(0, 10), y_range=Range1d(0, 1),
+                      tools="", toolbar_location=None, output_backend="canvas",
                       x_axis_label="step", y_axis_label="loss")
         loss.line("step", "loss", source=self.loss_source, color=color, line_width=2)
         loss.yaxis.ticker.desired_num_ticks = 3
@@ -161,34 +165,47 @@ class RunPanel:
         self._set_labels(run)
         self.remove = pn.widgets.Button(label="✕ remove", color="light", width=90, height=30)
         self.remove.on_click(lambda event: section.model.remove_run(self.index))
-        self.sent = self.drawn = 0
+        self.sent = 0
+        self.loss_lo, self.loss_hi = math.inf, -math.inf  # finite losses streamed since the reset
         self.view = pn.Column(pn.pane.Bokeh(column(dens, loss)), self.remove, width=CARD_WIDTH,
                               styles={"border": "1px solid rgba(128,128,128,0.35)", "border-radius": "6px",
                                       "padding": "4px"})
 
-    def q(self, run, x_range) -> dict:
-        """This card's columns of the shared q source, for the run's current q."""
-        curve = q_curve(run.mu, run.sigma, x_range, self.density.y_range.end)
-        return {self.q_columns[0]: curve["x"], self.q_columns[1]: curve["y"]}
-
-    def push(self, run, x_range, full=False, slow=True) -> dict:
-        """Send what changed since the last frame: the new loss points and the readout only on ``slow`` frames
-        (and when the run has finished), which keeps the browser's work per frame small. Returns q's columns
-        when the run has moved (the section sends every card's in one change), else {}."""
+    def push(self, run, full=False, slow=True) -> None:
+        """Send what changed since the last frame: the new loss points and the readout, only on ``slow`` frames
+        (and when the run has finished), which keeps the browser's work per frame small. (q follows the
+        section's ``now_source``, sent every frame.)"""
         if full:
-            self.sent = self.drawn = 0
+            self.sent = 0
             self.loss_source.data = {"step": [], "loss": []}
+            self.loss_lo, self.loss_hi = math.inf, -math.inf
+            self.loss.x_range.end = 10.0
         n = run.trajectory_length
-        q = {}
-        if n > self.drawn:
-            q = self.q(run, x_range)
-            self.drawn = n
         if n > self.sent and (slow or full or not run.active):
             new = run.trajectory_since(self.sent)
             self.loss_source.stream({"step": new["step"], "loss": new["loss"]}, rollover=ROLLOVER)
             self.sent = n
+            self._fit_loss(new["loss"], n)
             self._set_labels(run)
-        return q
+
+    def _fit_loss(self, new_loss, n_steps):
+        """Grow the loss plot's ranges to the finite losses seen since the reset (5 % margins): they only change
+        when a new point falls outside, and the step axis in doubling stretches."""
+        finite = np.asarray(new_loss, dtype=float)
+        finite = finite[np.isfinite(finite)]
+        if finite.size:
+            self.loss_lo = min(self.loss_lo, float(finite.min()))
+            self.loss_hi = max(self.loss_hi, float(finite.max()))
+        x_end = max(10.0, float(self.loss.x_range.end))
+        while x_end < n_steps:
+            x_end *= 2
+        if x_end != self.loss.x_range.end:
+            self.loss.x_range.end = x_end
+        if finite.size:
+            pad = 0.05 * (self.loss_hi - self.loss_lo) or 0.05 * max(abs(self.loss_hi), 1e-3)
+            y = self.loss.y_range
+            if (y.start, y.end) != (self.loss_lo - pad, self.loss_hi + pad):
+                y.update(start=self.loss_lo - pad, end=self.loss_hi + pad)
 
     def _set_labels(self, run):
         head, state, status, color = readout_lines(run)
@@ -214,11 +231,14 @@ class DynamicsSection(pn.viewable.Viewer):
         self._doc = None
         self._frame_ms = []  # server time of recent frames (benchmarks and tests read it)
         self._frames = 0
+        self._ticks: list[float] = []  # times of this second's ticks (_pace)
         self._build_widgets()
         self._build_landscape()
         self.p_source = ColumnDataSource({"x": e.x.astype(np.float32), "p": e.p_density.astype(np.float32)})
         self.panels: list[RunPanel] = []
-        self.q_source = ColumnDataSource({}, name="dynamics-q")
+        self.q_shape = ColumnDataSource(Q_SHAPE, name="dynamics-q-shape")
+        # new run positions redraw every card's q (its transforms read them): one signal, no data sent
+        self.now_source.js_on_change("data", CustomJS(args={"shape": self.q_shape}, code="shape.change.emit();"))
         self.cards = pn.FlexBox(sizing_mode="stretch_width", gap="8px")
         self.status = pn.pane.HTML("", sizing_mode="stretch_width")
         self._rebuild_panels()
@@ -266,7 +286,6 @@ class DynamicsSection(pn.viewable.Viewer):
             self.p_source.data = {"x": e.x.astype(np.float32), "p": e.p_density.astype(np.float32)}
             for panel in self.panels:
                 fit_density(panel.density, e, panel.labels)
-            self._all_q()
 
     def _on_options(self, *events):
         self.model.divergence_params = self._explorer_params()
@@ -333,20 +352,22 @@ class DynamicsSection(pn.viewable.Viewer):
         cheap_repaints(fig)
         fig.image("image", x="x", y="y", dw="dw", dh="dh", source=self.image_source, color_mapper=self.mapper)
         fig.add_layout(ColorBar(color_mapper=self.mapper, width=10, title="D"), "right")
-        # every run's path as segments (previous -> new position) in ONE source: one stream per frame
+        # every run's path as segments (previous -> new position) in ONE source: one stream per frame. Paths and
+        # current positions are on the overlay level (clipped to the frame by plotting.OVERLAY_CLIP_JS): a
+        # frame repaints that layer only, not the heat map, the axes and the colour bar
         self.path_source = ColumnDataSource({k: [] for k in PATH_COLUMNS})
         self.path_renderer = fig.segment("x0", "y0", "x1", "y1", source=self.path_source, color="color",
-                                         line_width="width", alpha=0.9)
+                                         line_width="width", alpha=0.9, level="overlay")
         self.now_source = ColumnDataSource({"mu": [], "sigma": [], "log_sigma": [], "color": [], "size": []},
                                            name="dynamics-now")
         self.now_renderer = fig.scatter("mu", "sigma", source=self.now_source, color="color", size="size",
-                                        line_color="black")
+                                        line_color="black", level="overlay")
         self.minima_renderer = fig.scatter("mu", "y", source=self.minima_source, marker="star", size="size",
-                                           color="color", line_color="black")
+                                           color="color", line_color="black", level="overlay")
         self.start_source = ColumnDataSource({"mu": [self.model.mu0], "sigma": [self.model.sigma0],
                                               "log_sigma": [np.log(self.model.sigma0)]})
         self.start_renderer = fig.scatter("mu", "sigma", source=self.start_source, marker="circle_x", size=13,
-                                          fill_alpha=0, line_color=Q_COLOR, line_width=2)
+                                          fill_alpha=0, line_color=Q_COLOR, line_width=2, level="overlay")
         fig.on_event(Tap, self._on_tap)
         self.landscape_figure = fig
         self._sent_path = {}
@@ -398,17 +419,7 @@ class DynamicsSection(pn.viewable.Viewer):
         if [p.index for p in self.panels] != list(range(len(runs))) or any(
                 p.density.renderers[-1].glyph.line_color != COLORS[r.divergence] for p, r in zip(self.panels, runs)):
             self.panels = [RunPanel(self, i, r, self.p_source) for i, r in enumerate(runs)]
-            self._all_q()
             self.cards.objects = [p.view for p in self.panels]
-
-    def _all_q(self):
-        """Every card's q in the shared source, in one change. Columns are only ever added or replaced (all
-        have one length): a removed card's plot may still be painted before the page drops it."""
-        x_range = (float(self.explorer.x[0]), float(self.explorer.x[-1]))
-        data = {}
-        for panel, run in zip(self.panels, self.model.runs):
-            data.update(panel.q(run, x_range))
-        self.q_source.data.update(data)
 
     def _on_generation(self, *events):
         self._rebuild_panels()
@@ -427,14 +438,10 @@ class DynamicsSection(pn.viewable.Viewer):
 
     def _push(self, full=False, slow=True):
         """One frame's changes (call inside ``pn.io.hold()``); readouts and loss curves only when ``slow``."""
-        m, e = self.model, self.explorer
-        x_range = (float(e.x[0]), float(e.x[-1]))
+        m = self.model
         with validate(False):  # values come from our own code: skip Bokeh's per-property validation
-            q = {}
             for panel, run in zip(self.panels, m.runs):
-                q.update(panel.push(run, x_range, full, slow))
-            if q:  # one change for every card's q (Bokeh's server sends a message per changed model)
-                self.q_source.data.update(q)
+                panel.push(run, full, slow)
             path = {k: [] for k in PATH_COLUMNS}
             n_panels = len(m.runs)
             for i, run in enumerate(m.all_runs):
@@ -519,6 +526,7 @@ class DynamicsSection(pn.viewable.Viewer):
         if self._no_browser():
             self.stop()
             return
+        self._pace(time.perf_counter())
         self.step()
         if self.model.done:
             self.stop("all runs have converged or stopped")
@@ -544,6 +552,8 @@ class DynamicsSection(pn.viewable.Viewer):
             # (sessions² tasks per frame, piling up on a loaded server: the soak's memory growth)
             self._callback._background = True
         if not self._callback.running:
+            self._ticks.clear()  # pacing restarts from the nominal period
+            self._callback.period = self._period()
             self._callback.start()
         if not self.play.value:
             self.play.value = True
@@ -558,10 +568,27 @@ class DynamicsSection(pn.viewable.Viewer):
         if reason:
             self.status.object = banner(f"Paused: {reason}.")
 
+    def _pace(self, now: float) -> None:
+        """Keep the frame rate at ``fps``: Bokeh's periodic callback sleeps the period minus the callback's own
+        time, and the event loop's other work and timer slack make each frame a millisecond or two late (29 frames
+        a second for 30 asked). Once a second the period is shortened by the measured lateness (never below 60 %
+        of the nominal period)."""
+        ticks = self._ticks
+        ticks.append(now)
+        if now - ticks[0] < 1.0 or len(ticks) < 3 or self._callback is None:
+            return
+        interval = 1e3 * (ticks[-1] - ticks[0]) / (len(ticks) - 1)
+        del ticks[:-1]
+        nominal = 1000.0 / self.model.fps
+        period = int(round(min(nominal, max(0.6 * nominal, self._callback.period - (interval - nominal)))))
+        if period != self._callback.period:
+            self._callback.period = period
+
     def _period(self) -> int:
         return max(int(round(1000.0 / self.model.fps)), 15)
 
     def _on_fps(self, *events):
+        self._ticks.clear()
         if self._callback is not None:
             self._callback.period = self._period()
 

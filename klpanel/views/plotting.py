@@ -41,10 +41,24 @@ if (proto && typeof proto._update === "function" && !proto._klSameCss) {
 }
 """
 
+#: Glyphs drawn on a plot's ``overlay`` level are repainted without the primary layer (image, grid, axes),
+#: which is what a moving marker needs: a frame then repaints one transparent layer. BokehJS 3.10 clips
+#: glyphs to the frame only on the primary layer; this gives overlay glyphs the same clip (``needs_clip``), so
+#: a path zoomed or run off the frame does not draw over the axes. Installed with :data:`SAME_CSS_JS`.
+OVERLAY_CLIP_JS = """
+const gr = (window.Bokeh && Bokeh.require) ? Bokeh.require("models/renderers/glyph_renderer") : null;
+const view = gr && gr.GlyphRendererView ? gr.GlyphRendererView.prototype : null;
+if (view && !view._klClip) {
+  Object.defineProperty(view, "needs_clip", {get() { return this.model.level === "overlay"; }, configurable: true});
+  view._klClip = true;
+}
+"""
+
 
 def cheap_repaints(fig):
-    """Install :data:`SAME_CSS_JS` in the page showing ``fig`` (in a server session and in Jupyter)."""
-    fig.js_on_change("inner_width", CustomJS(code=SAME_CSS_JS))
+    """Install :data:`SAME_CSS_JS` and :data:`OVERLAY_CLIP_JS` in the page showing ``fig`` (in a server session
+    and in Jupyter)."""
+    fig.js_on_change("inner_width", CustomJS(code=SAME_CSS_JS + OVERLAY_CLIP_JS))
     return fig
 
 

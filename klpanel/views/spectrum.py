@@ -450,7 +450,6 @@ class SpectrumSection(pn.viewable.Viewer):
     def __panel__(self):
         alpha = pn.Column(
             pn.pane.Markdown(
-                "## 5. The α spectrum: from mode-seeking to mode-covering\n"
                 "One knob moves the optimum between the two KLs (Minka 2005; Bishop, PRML fig. 10.3): "
                 "α → 0 is reverse KL (one mode), α = 1 forward KL (moment matching); α ≤ 0 locks onto the "
                 "heaviest mode and α ≥ 1 covers everything. Where the best Gaussian changes mode the curve "
@@ -465,7 +464,7 @@ class SpectrumSection(pn.viewable.Viewer):
             sizing_mode="stretch_width")
         phase = pn.Column(
             pn.pane.Markdown(
-                "### Spread phase plot\nThe optimal σ* and μ* as the target's modes move apart (spread 1.5 → 5, "
+                "The optimal σ* and μ* as the target's modes move apart (spread 1.5 → 5, "
                 "at the current number of modes and weight decay): where each divergence stops covering and "
                 "collapses onto one mode.", sizing_mode="stretch_width"),
             pn.Row(self.phase_names, self.phase_button, sizing_mode="stretch_width"),
@@ -475,11 +474,17 @@ class SpectrumSection(pn.viewable.Viewer):
             self.phase_note, sizing_mode="stretch_width")
         distill = pn.Column(
             pn.pane.Markdown(
-                "### Distillation losses\nThe losses used to distil language models, and where each puts the "
+                "The losses used to distil language models, and where each puts the "
                 "best Gaussian student as its parameter moves between the forward-KL and reverse-KL optima.",
                 sizing_mode="stretch_width"),
             self.distill_progress, self.distill_status,
             pn.FlexBox(*self.distill_cards.values(), sizing_mode="stretch_width"),
             pn.pane.Markdown(CONVENTIONS, sizing_mode="stretch_width", styles=NOTE_STYLE),
             sizing_mode="stretch_width")
-        return pn.Column(alpha, phase, distill, sizing_mode="stretch_width")
+        # dynamic tabs: only the shown part is in the page's document (the three together were half of its
+        # ~1100 models, and the server serializes a patch against every model of the document)
+        tabs = pn.Tabs(("α spectrum", alpha), ("Spread phase plot", phase), ("Distillation losses", distill),
+                       dynamic=True, sizing_mode="stretch_width")
+        return pn.Column(
+            pn.pane.Markdown("## 5. The α spectrum: from mode-seeking to mode-covering", sizing_mode="stretch_width"),
+            tabs, sizing_mode="stretch_width")

@@ -1,6 +1,7 @@
 """The dynamics section's periodic callback in a real server with a real browser: it starts when the page
 has loaded, animates the runs, and is stopped when the browser goes and the session is destroyed."""
 
+import math
 import time
 
 import pytest
@@ -40,6 +41,20 @@ def test_callback_runs_while_the_page_is_open_and_stops_when_the_session_is_dest
             run = section.model.runs[0]  # forward KL: ~1200 steps to converge, so it keeps animating
             wait_until(lambda: run.n_steps >= 5, timeout=30)
             assert section._frame_ms  # frames were produced by the callback
+            # each card's q is drawn in the browser from its run's (mu, sigma): its peak sits at mu with height
+            # 1 / (sigma sqrt(2 pi)), the run position the page received
+            drawn = page.evaluate("""() => {
+              const doc = Bokeh.documents[0], now = doc.get_model_by_name('dynamics-now');
+              return [0, 1].map(i => {
+                const model = doc.get_model_by_name(`run-${i}-q`);
+                const view = [...Bokeh.index.query(v => v.model === model)][0];
+                const y = Array.from(view.glyph.y), k = y.indexOf(Math.max(...y));
+                return {x: view.glyph.x[k], y: y[k], mu: now.get_column('mu')[i], sigma: now.get_column('sigma')[i]};
+              });
+            }""")
+            for card in drawn:
+                assert card["x"] == pytest.approx(card["mu"], abs=1e-9)
+                assert card["y"] == pytest.approx(1 / (card["sigma"] * (2 * math.pi) ** 0.5), rel=1e-9)
             page.close()
             browser.close()
         wait_until(lambda: destroyed, timeout=60)

@@ -1,6 +1,6 @@
 """The spectrum section in a real server with a real browser: the α curve is computed off the UI thread after
 the page loads and shown; a target change in the browser brings the new curve; the phase plot computes on
-request and its progress bar goes away when it is drawn."""
+request (in its tab) and its progress bar goes away when it is drawn; the distillation tab shows."""
 
 import re
 
@@ -57,10 +57,14 @@ def test_curves_arrive_in_the_browser_and_follow_the_target():
                                                                   tuple(sp.alpha_grid("alpha")))), timeout=120)
             wait_until(lambda: section.distill_curves, timeout=120)
 
+            # the phase plot and the distillation cards live in tabs rendered when shown
+            page.get_by_text("Spread phase plot", exact=True).click()
             page.get_by_text("Compute phase plot").click()
             page.get_by_text("Computed for 2 modes").wait_for(timeout=120_000)
             assert set(section.phase_curves) == set(sp.PHASE_NAMES)
             assert not section.phase_progress.visible
+            page.get_by_text("Distillation losses", exact=True).click()
+            page.get_by_text("PyTorch").first.wait_for(timeout=30_000)
             browser.close()
     finally:
         server.stop()
