@@ -51,7 +51,7 @@ START, END = "<!-- bench_ui:start -->", "<!-- bench_ui:end -->"
 #: records, from navigation start, when the page is completely rendered (see the module docstring)
 FIRST_RENDER_JS = """
 (() => {
-  const names = ['klpanel-optimal-plot', 'klpanel-explore-plot', 'klpanel-readouts', 'dynamics-now', 'run-1-line-2'];
+  const names = ['klpanel-optimal-plot', 'klpanel-explore-plot', 'dynamics-now', 'run-1-line-2'];
   const complete = () => {
     if (!window.Bokeh || Bokeh.documents.length === 0) return false;
     const doc = Bokeh.documents[0];

@@ -36,8 +36,8 @@ def test_explore_plot_and_readouts_follow_q(app):
     np.testing.assert_allclose(data["q"], e.q.pdf(e.x), rtol=1e-6, atol=1e-7)
     np.testing.assert_allclose(data["lo"], np.minimum(e.p_density, e.q.pdf(e.x)), rtol=1e-6, atol=1e-7)
     for name, value in divergences.evaluate(e.target, e.q, e.selected).items():
-        assert f'data-divergence="{name}"' in app.explore.readouts.text
-        assert f">{value:.3f}<" in app.explore.readouts.text
+        assert f'data-divergence="{name}"' in app.explore.readouts.object
+        assert f">{value:.3f}<" in app.explore.readouts.object
 
 
 def test_readouts_show_infinity_never_nan(app):
@@ -45,7 +45,7 @@ def test_readouts_show_infinity_never_nan(app):
     e.selected = ["alpha"]
     e.options.alpha_alpha = 1.5
     e.q.sigma = 0.15
-    html = app.explore.readouts.text
+    html = app.explore.readouts.object
     assert ">∞<" in html and "nan" not in html.lower()
     e.options.alpha_alpha = 0.5
 
@@ -71,8 +71,8 @@ def test_selection_shows_lines_cards_and_readouts(app):
     visible = {name for name, line in app.optimal.lines.items() if line.visible}
     assert visible == {"forward_kl", "hellinger"}
     assert {n for n, card in app.cards.cards.items() if card.visible} == {"forward_kl", "hellinger"}
-    assert 'data-divergence="hellinger"' in app.explore.readouts.text
-    assert 'data-divergence="tv"' not in app.explore.readouts.text
+    assert 'data-divergence="hellinger"' in app.explore.readouts.object
+    assert 'data-divergence="tv"' not in app.explore.readouts.object
     assert app.optimal.chooser.sliders["alpha_alpha"].visible is False
 
 

@@ -12,7 +12,7 @@ import html
 import numpy as np
 import panel as pn
 import param
-from bokeh.models import ColumnDataSource, Div
+from bokeh.models import ColumnDataSource
 
 from .. import divergences
 from ..explorer import Explorer, format_value
@@ -71,8 +71,11 @@ class ExploreSection(pn.viewable.Viewer):
         fig.legend.label_text_font_size = "11px"
         set_ranges(fig, e.x, e.p_density)
         self.figure = fig
-        # a bare Bokeh Div: setting its text costs ~0.05 ms, a Panel HTML pane's update ~4 ms
-        self.readouts = Div(text=readout_html(e), name="klpanel-readouts", sizing_mode="stretch_width")
+        # a Panel HTML pane, not a Bokeh Div: a Div re-renders on every text change and re-lays out the whole
+        # page from its root (measured ~60 ms of the browser's time per slider step, most of the step's
+        # latency); the pane only replaces its inner HTML
+        self.readouts = pn.pane.HTML(readout_html(e), css_classes=["klpanel-readouts"], sizing_mode="stretch_width",
+                                     margin=(5, 0))
         e.param.watch(self._update, ["x", "p_density", "q_density", "values"])
 
     def _data(self) -> dict:
@@ -90,13 +93,13 @@ class ExploreSection(pn.viewable.Viewer):
             elif "q_density" in changed:  # a slider step: send only the two columns that moved
                 self.source.data.update(q=as_column(e.q_density), lo=as_column(np.minimum(e.p_density, e.q_density)))
             if "values" in changed:
-                self.readouts.text = readout_html(e)
+                self.readouts.object = readout_html(e)
 
     def __panel__(self):
         return pn.Column(
             pn.pane.Markdown("## 3. Explore: move q yourself\nDrag μ and σ. Forward KL pays where p has mass "
                              "q lacks; reverse KL pays where q puts mass p lacks.", sizing_mode="stretch_width"),
-            pn.Row(pn.Column(self.mu, self.sigma, pn.pane.Bokeh(self.readouts, sizing_mode="stretch_width"),
+            pn.Row(pn.Column(self.mu, self.sigma, self.readouts,
                              width=320),
                    pn.pane.Bokeh(self.figure, sizing_mode="stretch_width"), sizing_mode="stretch_width"),
             sizing_mode="stretch_width")

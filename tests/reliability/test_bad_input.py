@@ -87,7 +87,7 @@ def test_components_editor_refuses_bad_text_and_keeps_the_target(app, case, log_
     assert e.target.to_dict() == target and (e.q.mu, e.q.sigma) == q
     np.testing.assert_array_equal(app.optimal.curves.data["p"], p_curve)
     assert e.values == values and all(math.isfinite(v) for v in e.values.values())
-    assert "nan" not in app.explore.readouts.text.lower()
+    assert "nan" not in app.explore.readouts.object.lower()
     assert not log_errors
     # the next valid edit is taken and clears the message
     for widget, text in ((controls.weights, "1, 1"), (controls.means, "-2, 2"), (controls.sigmas, "0.5, 0.5")):
@@ -114,7 +114,7 @@ def test_bad_url_parameters_keep_the_defaults_and_say_which(case, log_errors):
     assert e.selected == list(divergences.DEFAULT_NAMES)
     assert all(getattr(e.options, o) == getattr(default.options, o) for o in OPTION_SPECS)
     assert all(math.isfinite(v) for v in e.values.values())
-    assert "nan" not in app.explore.readouts.text.lower()
+    assert "nan" not in app.explore.readouts.object.lower()
     if bad != "":  # an empty value is no value: nothing to report, the default is simply kept
         assert app.url_message.visible
     assert not log_errors
@@ -136,5 +136,5 @@ def test_bad_q_in_the_url_keeps_q(case, log_errors):
     e = app.explorer
     assert (e.q.mu, e.q.sigma) == (0.0, 0.8)
     assert all(math.isfinite(v) for v in e.values.values())
-    assert "nan" not in app.explore.readouts.text.lower()
+    assert "nan" not in app.explore.readouts.object.lower()
     assert not log_errors

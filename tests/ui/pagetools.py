@@ -117,7 +117,7 @@ def watch_console(page) -> list[str]:
 
 
 READY_JS = """() => window.Bokeh !== undefined && Bokeh.documents.length > 0
-    && [...Bokeh.documents[0]._all_models.values()].some(m => m.name === 'klpanel-readouts')
+    && [...Bokeh.documents[0]._all_models.values()].some(m => (m.css_classes || []).includes('klpanel-readouts'))
     && document.querySelector('#main') !== null"""
 
 
