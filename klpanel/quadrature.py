@@ -34,6 +34,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
+from .background import is_background
 from . import kernels
 
 LOG_SQRT_2PI = 0.5 * np.log(2.0 * np.pi)
@@ -206,7 +207,7 @@ def integrate(target, mu, sigma, wanted, alphas=(), order=1):
     def run(rows):
         kernels.integrate_rows(mu[rows], sigma[rows], *args, out[rows])
 
-    if mu.size < PARALLEL_ROWS or _POOL._max_workers == 1:
+    if mu.size < PARALLEL_ROWS or _POOL._max_workers == 1 or is_background():  # background work: on its own thread
         run(slice(None))
     else:
         n = _POOL._max_workers

@@ -21,12 +21,12 @@ views in :mod:`klpanel.views.spectrum` read them; results are cached per (target
 from __future__ import annotations
 
 import threading
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
 import param
 
+from .background import background_pool
 from .cache import LRUCache
 from . import divergences as dv
 from .optima import _newton, minimum_rows, moment_starts, optimal_q
@@ -42,7 +42,7 @@ PARAM_POINTS = 41  # distillation parameter grid
 SPECTRUM_FAMILIES = ("alpha", "renyi")  # registry divergences with an order α whose spectrum we draw
 PHASE_NAMES = ("reverse_kl", "jsd", "hellinger", "tv")  # the "where they stop covering" set
 
-_POOL = ThreadPoolExecutor(max_workers=2, thread_name_prefix="klpanel-spectrum")  # the kernel releases the GIL
+_POOL = background_pool(2, "klpanel-spectrum")  # the kernel releases the GIL
 
 
 # -- the path of optima ----------------------------------------------------------------------------------------

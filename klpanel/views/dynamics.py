@@ -13,7 +13,6 @@ import html
 import math
 import os
 import time
-from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 
 import numpy as np
@@ -28,6 +27,7 @@ from bokeh.plotting import figure
 from bokeh.transform import transform
 from panel.io.state import set_curdoc
 
+from ..background import background_pool
 from .. import divergences
 from ..dynamics import MU_RANGE, SIGMA_RANGE, Dynamics
 from ..explorer import Explorer, format_value
@@ -60,7 +60,7 @@ CARD_WIDTH = 340
 TICK_BUDGET = 0.4  # share of the callback period the stepping may use
 SLOW_EVERY = 3  # readouts and loss curves refresh every 3rd frame (10 Hz at 30 fps): text can't be read faster
 
-WORKER = ThreadPoolExecutor(max_workers=1, thread_name_prefix="klpanel-landscape")
+WORKER = background_pool(1, "klpanel-landscape")
 
 
 def _fixed(value: float) -> str:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import math
 import threading
-from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 
 import numpy as np
@@ -19,13 +18,18 @@ import panel as pn
 import param
 from bokeh.models import ColumnDataSource, DataRange1d, HoverTool, Range1d, Span
 from bokeh.plotting import figure
+from panel.io.state import set_curdoc
 
+from ..background import background_pool
 from .. import divergences
 from .. import spectrum as sp
 from ..explorer import Explorer, format_value
 from .plotting import COLORS, DASHES, P_COLOR, Q_COLOR, as_column, density_figure, set_ranges
 
-WORKER = ThreadPoolExecutor(max_workers=1, thread_name_prefix="klpanel-spectrum-view")
+TARGET_REST_MS = 400  # served: the curves are recomputed once the target has rested this long
+DISTILL_TAB = 2  # the distillation losses' tab (of: α spectrum, spread phase plot, distillation losses)
+
+WORKER = background_pool(1, "klpanel-spectrum-view")
 GAUSS_Z = np.linspace(-5, 5, 121)
 NOTE_STYLE = {"font-size": "0.9em", "opacity": "0.85"}
 
@@ -93,9 +97,14 @@ def curve_figure(title, x_label, x_range, height=230):
     return fig
 
 
+class Superseded(Exception):
+    """Raised in a background computation, at its next progress report, once a newer one was asked for."""
+
+
 class Job:
-    """One background computation at a time per section part: a newer request supersedes an older one
-    (its result is dropped), progress reaches the page at most every few points."""
+    """One background computation at a time per section part: a newer request supersedes an older one (which
+    stops at its next progress report instead of computing on for nothing), progress reaches the page at most
+    every few points."""
 
     def __init__(self, section, progress: pn.indicators.Progress, status: pn.pane.Markdown):
         self.section, self.progress, self.status = section, progress, status
@@ -115,7 +124,9 @@ class Job:
         self.status.object = f"*Computing {label}…*"
 
         def report(done, total):
-            if gen == self.generation and (done == total or done % 4 == 0):
+            if gen != self.generation:
+                raise Superseded
+            if done == total or done % 4 == 0:
                 doc.add_next_tick_callback(partial(self._show, gen, done, total))
 
         def finished(future):
@@ -174,6 +185,7 @@ class SpectrumSection(pn.viewable.Viewer):
         self._build_alpha()
         self._build_phase()
         self._build_distillation()
+        self._build_layout()
         e.param.watch(self._on_target, ["p_density"])
         self.spectrum.param.watch(self._show_alpha, ["alpha"])
         self.spectrum.param.watch(self._on_family, ["family"])
@@ -428,16 +440,39 @@ class SpectrumSection(pn.viewable.Viewer):
     # -- reactions ---------------------------------------------------------------------------------------------
     def refresh(self):
         """Recompute what depends on the target: the α curve, the distillation curves, the phase plot's
-        cached state (the phase plot itself is computed on request)."""
+        cached state (the phase plot itself is computed on request). Served, the distillation curves are
+        computed when their tab is shown (they are the heaviest part and out of sight otherwise)."""
         self.refresh_alpha()
-        self.refresh_distillation()
+        if self._doc is None or self.tabs.active == DISTILL_TAB:
+            self.refresh_distillation()
         self._phase_cached()
 
+    def _on_tab(self, event):
+        if event.new == DISTILL_TAB and self._doc is not None and not self.distill_curves:
+            self.refresh_distillation()
+
     def _on_target(self, *events):
+        """Show the new p at once; recompute the curves once the target has rested TARGET_REST_MS (served): a
+        drag of the spread slider then starts one background computation, not one per step, and the steps'
+        own repaints (optima, explore, dynamics) do not compete with it for the CPU."""
         e = self.explorer
         with pn.io.hold():
             self.p_source.data = {"x": as_column(e.x), "p": as_column(e.p_density)}
             set_ranges(self.density, e.x, e.p_density)
+        if self._doc is None:
+            self._target_rested()
+            return
+        token = self._target_token = object()
+        self._doc.add_timeout_callback(partial(self._target_rested, token), TARGET_REST_MS)
+
+    def _target_rested(self, token=None):
+        if token is not None:
+            if token is not self._target_token:
+                return  # the target moved again since: a later callback recomputes
+            with set_curdoc(self._doc):
+                self._target_rested()
+            return
+        with pn.io.hold():
             self.alpha_curve, self.distill_curves = None, {}
             self._show_alpha()
             for name in sp.DISTILLATION:
@@ -447,7 +482,7 @@ class SpectrumSection(pn.viewable.Viewer):
         else:
             self._phase_cached()
 
-    def __panel__(self):
+    def _build_layout(self):
         alpha = pn.Column(
             pn.pane.Markdown(
                 "One knob moves the optimum between the two KLs (Minka 2005; Bishop, PRML fig. 10.3): "
@@ -483,8 +518,12 @@ class SpectrumSection(pn.viewable.Viewer):
             sizing_mode="stretch_width")
         # dynamic tabs: only the shown part is in the page's document (the three together were half of its
         # ~1100 models, and the server serializes a patch against every model of the document)
-        tabs = pn.Tabs(("α spectrum", alpha), ("Spread phase plot", phase), ("Distillation losses", distill),
-                       dynamic=True, sizing_mode="stretch_width")
-        return pn.Column(
+        self.tabs = pn.Tabs(("α spectrum", alpha), ("Spread phase plot", phase), ("Distillation losses", distill),
+                            dynamic=True, sizing_mode="stretch_width")
+        self.tabs.param.watch(self._on_tab, "active")
+        self._layout = pn.Column(
             pn.pane.Markdown("## 5. The α spectrum: from mode-seeking to mode-covering", sizing_mode="stretch_width"),
-            tabs, sizing_mode="stretch_width")
+            self.tabs, sizing_mode="stretch_width")
+
+    def __panel__(self):
+        return self._layout
