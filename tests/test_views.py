@@ -78,7 +78,7 @@ def test_selection_shows_lines_cards_and_readouts(app):
 
 def test_card_line_states_the_library_optimum(app):
     best = app.explorer.optima["reverse_kl"]
-    assert f"N({best.mu:.3f}, {best.sigma:.3f}²)" in app.cards.lines["reverse_kl"].text
+    assert f"N({best.mu:.3f}, {best.sigma:.3f}²)" in app.cards.lines["reverse_kl"].object
 
 
 def test_invalid_components_show_a_message_and_keep_the_plot(app):

@@ -7,7 +7,6 @@ import html
 
 import panel as pn
 import param
-from bokeh.models import Div
 
 from .. import divergences
 from ..explorer import Explorer, format_value
@@ -22,7 +21,8 @@ def card_text(name: str) -> str:
 
 def optimum_line(explorer: Explorer, name: str) -> str:
     """``Here: optimum q = N(-3.000, 0.350²), value 0.617; 4 local minima`` (from ``explorer.optima``),
-    as HTML for a Bokeh ``Div`` (updating one costs ~0.05 ms; a Markdown pane ~11 ms)."""
+    as HTML for a Panel HTML pane (a Bokeh ``Div`` re-lays out the whole page on every change: ~30-50 ms of the
+    browser's time per card and target change)."""
     if name in explorer.problems:
         return f"<em>Here:</em> {html.escape(explorer.problems[name])}"
     best = explorer.optima.get(name)
@@ -43,14 +43,14 @@ class FormulaCards(pn.viewable.Viewer):
         super().__init__(**params)
         self.cards, self.lines = {}, {}
         for name, d in divergences.REGISTRY.items():
-            self.lines[name] = Div(text=optimum_line(self.explorer, name), name=f"klpanel-optimum-{name}",
-                                   sizing_mode="stretch_width")
+            self.lines[name] = pn.pane.HTML(optimum_line(self.explorer, name), sizing_mode="stretch_width",
+                                            css_classes=[f"klpanel-optimum-{name}"])
             self.cards[name] = pn.Column(
                 pn.pane.HTML(f'<h3 style="margin:0;color:{COLORS[name]}">{d.label}</h3>'),
                 pn.pane.LaTeX(f"$${d.latex}$$", renderer="katex", sizing_mode="stretch_width",
                               styles={"font-size": "1.05em"}),
                 pn.pane.Markdown(card_text(name), sizing_mode="stretch_width"),
-                pn.pane.Bokeh(self.lines[name], sizing_mode="stretch_width"),
+                self.lines[name],
                 width=360, min_height=300, margin=8, visible=name in self.explorer.selected,
                 styles={"border": f"1px solid {COLORS[name]}", "border-radius": "8px", "padding": "8px"})
         self.explorer.param.watch(self._update, ["selected", "optima", "problems"])
@@ -60,7 +60,7 @@ class FormulaCards(pn.viewable.Viewer):
             for name, card in self.cards.items():
                 card.visible = name in self.explorer.selected
                 if card.visible:
-                    self.lines[name].text = optimum_line(self.explorer, name)
+                    self.lines[name].object = optimum_line(self.explorer, name)
 
     def __panel__(self):
         return pn.Column(

@@ -97,6 +97,33 @@ def curve_figure(title, x_label, x_range, height=230):
     return fig
 
 
+class ProgressBar(pn.pane.HTML):
+    """A thin progress bar drawn in HTML: showing, moving and hiding it only replaces the pane's inner HTML
+    (Panel's Progress widget toggles ``visible``, which re-lays out the whole page in the browser: ~200 ms per
+    toggle on this page). ``fraction`` None hides it."""
+
+    fraction = param.Number(default=None, bounds=(0, 1), allow_None=True, doc="Done, 0 … 1; None: hidden")
+
+    _rename = {**pn.pane.HTML._rename, "fraction": None}  # not a property of the Bokeh model
+
+    def __init__(self, **params):
+        params.setdefault("sizing_mode", "stretch_width")
+        params.setdefault("margin", (2, 10))
+        super().__init__("", **params)
+        self.param.watch(self._draw, "fraction")
+
+    @property
+    def shown(self) -> bool:
+        return self.fraction is not None
+
+    def _draw(self, event):
+        f = self.fraction
+        self.object = "" if f is None else (
+            '<div class="kl-progress" role="progressbar" aria-valuemin="0" aria-valuemax="100" '
+            f'aria-valuenow="{100 * f:.0f}" style="height:6px;border-radius:3px;background:rgba(128,128,128,0.25)">'
+            f'<div style="height:6px;border-radius:3px;width:{100 * f:.1f}%;background:#1f77b4"></div></div>')
+
+
 class Superseded(Exception):
     """Raised in a background computation, at its next progress report, once a newer one was asked for."""
 
@@ -106,7 +133,7 @@ class Job:
     stops at its next progress report instead of computing on for nothing), progress reaches the page at most
     every few points."""
 
-    def __init__(self, section, progress: pn.indicators.Progress, status: pn.pane.Markdown):
+    def __init__(self, section, progress: ProgressBar, status: pn.pane.Markdown):
         self.section, self.progress, self.status = section, progress, status
         self.generation = 0
         self._lock = threading.Lock()
@@ -120,7 +147,7 @@ class Job:
         if doc is None:
             apply(compute(None))
             return
-        self.progress.param.update(value=0, visible=True)
+        self.progress.fraction = 0.0
         self.status.object = f"*Computing {label}…*"
 
         def report(done, total):
@@ -142,17 +169,17 @@ class Job:
 
     def _show(self, gen, done, total):
         if gen == self.generation:
-            self.progress.param.update(value=int(100 * done / max(total, 1)))
+            self.progress.fraction = min(1.0, done / max(total, 1))
 
     def _apply(self, gen, apply, result):
         if gen == self.generation:
-            self.progress.visible = False
+            self.progress.fraction = None
             self.status.object = ""
             apply(result)
 
     def _fail(self, gen, exc):
         if gen == self.generation:
-            self.progress.visible = False
+            self.progress.fraction = None
             self.status.object = f"Could not compute this: {exc}"
 
 
@@ -205,8 +232,7 @@ class SpectrumSection(pn.viewable.Viewer):
             name="Family", button_type="primary")
         self.alpha = pn.widgets.FloatSlider.from_param(s.param.alpha, name="α", step=0.05,
                                                        sizing_mode="stretch_width")
-        self.alpha_progress = pn.indicators.Progress(value=0, max=100, visible=False, sizing_mode="stretch_width",
-                                                     height=10)
+        self.alpha_progress = ProgressBar()
         self.alpha_status = pn.pane.Markdown("", margin=(0, 10))
         self.alpha_job = Job(self, self.alpha_progress, self.alpha_status)
         self.alpha_line = pn.pane.Markdown("", sizing_mode="stretch_width")
@@ -279,8 +305,7 @@ class SpectrumSection(pn.viewable.Viewer):
             name="Divergences", sizing_mode="stretch_width")
         self.phase_button = pn.widgets.Button(label="Compute phase plot", button_type="primary", width=200)
         self.phase_button.on_click(lambda event: self.refresh_phase())
-        self.phase_progress = pn.indicators.Progress(value=0, max=100, visible=False, sizing_mode="stretch_width",
-                                                     height=10)
+        self.phase_progress = ProgressBar()
         self.phase_status = pn.pane.Markdown("", margin=(0, 10))
         self.phase_job = Job(self, self.phase_progress, self.phase_status)
         self.phase_note = pn.pane.Markdown("", sizing_mode="stretch_width", styles=NOTE_STYLE)
@@ -358,8 +383,7 @@ class SpectrumSection(pn.viewable.Viewer):
 
     # -- distillation ------------------------------------------------------------------------------------------
     def _build_distillation(self):
-        self.distill_progress = pn.indicators.Progress(value=0, max=100, visible=False,
-                                                       sizing_mode="stretch_width", height=10)
+        self.distill_progress = ProgressBar()
         self.distill_status = pn.pane.Markdown("", margin=(0, 10))
         self.distill_job = Job(self, self.distill_progress, self.distill_status)
         self.distill_cards, self.distill_sliders, self.distill_lines = {}, {}, {}

@@ -36,28 +36,9 @@ def status(url: str) -> dict:
     return r.json()
 
 
-#: Bokeh/Tornado races on a tab that closes mid-animation, not ours (reported to the lead): a message that
-#: arrives after the tab closed (its last layout PATCH-DOC) is handled once the connection was detached from
-#: its session, and Bokeh logs an AssertionError from ``ServerConnection.session``; a frame written as the
-#: socket closes leaves Tornado's "Task exception was never retrieved ... WebSocketClosedError". Either way the
-#: session is discarded normally (the leak test proves it).
-CLOSED_TAB_RACES = ("assert self._session is not None", "WebSocketClosedError", "StreamClosedError: Stream is closed")
-
-
 def server_errors(server) -> list[str]:
-    """Every exception in the server log (each with the 3000 characters after it), minus the races above.
-    Bokeh's "error handling message" line is judged with the traceback that follows it."""
-    import re
-    text = server.log()
-    starts = sorted(m.start() for m in re.finditer("|".join(map(re.escape, LOG_ERRORS)), text))
-    ends = [*starts[1:], len(text)]
-    errors = []
-    for i, (a, b) in enumerate(zip(starts, ends)):
-        with_next = text.startswith("error handling message", a) and i + 1 < len(starts)
-        whole = text[a:ends[i + 1]] if with_next else text[a:b]
-        if not any(race in whole for race in CLOSED_TAB_RACES):
-            errors.append(whole[:3000])
-    return errors
+    """Every exception in the server log, minus Bokeh/Tornado's closed-tab races (``AppServer.errors``)."""
+    return server.errors()
 
 
 #: in the page: a run's loss curve holds streamed points beyond the step-0 point the page is built with, i.e.

@@ -8,6 +8,7 @@ through ``js``/``columns``/``slider_value``, never from the page's ``inner_text`
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import signal
 import socket
@@ -30,6 +31,12 @@ LOAD_TIMEOUT_MS = 120_000
 CHANGE_TIMEOUT_MS = 30_000
 #: what a server log must never contain
 LOG_ERRORS = ("Traceback", "error handling message", "Exception in callback")
+#: Bokeh/Tornado races on a tab that closes while messages are in flight, not ours: a message that arrives after
+#: the tab closed is handled once the connection was detached from its session, and Bokeh logs an AssertionError
+#: from ``ServerConnection.session``; a frame written as the socket closes leaves Tornado's "Task exception was
+#: never retrieved ... WebSocketClosedError". Either way the session is discarded normally (the session-leak
+#: test proves it).
+CLOSED_TAB_RACES = ("assert self._session is not None", "WebSocketClosedError", "StreamClosedError: Stream is closed")
 
 
 def free_port() -> int:
@@ -92,9 +99,18 @@ class AppServer:
         return len(self.log())
 
     def errors(self, since: int = 0) -> list[str]:
-        """Log lines (with the traceback that follows) that show a server-side exception."""
+        """Every server-side exception in the log (each with the 3000 characters after it), minus the closed-tab
+        races (CLOSED_TAB_RACES). Bokeh's "error handling message" line is judged with the traceback after it."""
         text = self.log(since)
-        return [text[max(0, text.find(e) - 200):text.find(e) + 3000] for e in LOG_ERRORS if e in text]
+        starts = sorted(m.start() for m in re.finditer("|".join(map(re.escape, LOG_ERRORS)), text))
+        ends = [*starts[1:], len(text)]
+        errors = []
+        for i, (a, b) in enumerate(zip(starts, ends)):
+            with_next = text.startswith("error handling message", a) and i + 1 < len(starts)
+            whole = text[a:ends[i + 1]] if with_next else text[a:b]
+            if not any(race in whole for race in CLOSED_TAB_RACES):
+                errors.append(whole[:3000])
+        return errors
 
     def stop(self) -> None:
         if self.proc.poll() is None:

@@ -62,7 +62,7 @@ def test_curves_arrive_in_the_browser_and_follow_the_target():
             page.get_by_text("Compute phase plot").click()
             page.get_by_text("Computed for 2 modes").wait_for(timeout=120_000)
             assert set(section.phase_curves) == set(sp.PHASE_NAMES)
-            assert not section.phase_progress.visible
+            assert not section.phase_progress.shown and section.phase_progress.object == ""
             page.get_by_text("Distillation losses", exact=True).click()
             page.get_by_text("PyTorch").first.wait_for(timeout=30_000)
             wait_until(lambda: section.distill_curves, timeout=120)
