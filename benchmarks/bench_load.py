@@ -7,8 +7,10 @@ and errors (must be 0; the exit status is 1 otherwise). Stops by itself.
 
 A session is Bokeh's Python client (``bokeh.client.pull_session``) on the served app: it pulls the document
 over the websocket and sends the ``document_ready`` event a browser sends, so the page's ``pn.state.onload``
-starts the dynamics callback; every PATCH-DOC the server pushes is then applied to the client's copy and
-counted as a frame. The server runs ``panel serve`` with the API and ``klpanel.admin`` plugins on a free
+starts the dynamics callback; every PATCH-DOC the server pushes is then applied to the client's copy, and
+those that move the runs (change the ``dynamics-now`` source) are counted as frames. The server's CPU per
+frame is its CPU time over the window divided by all sessions' frames. The server runs ``panel serve`` with
+the API and ``klpanel.admin`` plugins on a free
 loopback port, and is stopped at the end.
 """
 
@@ -25,6 +27,7 @@ import threading
 import time
 from pathlib import Path
 
+import psutil
 import requests
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -74,9 +77,13 @@ class Session(threading.Thread):
 
             play = next((m for m in session.document.models
                          if type(m).__name__ == "Toggle" and m.label in PLAY_LABELS), None)
+            now = session.document.get_model_by_name("dynamics-now")
 
             def counted(message):
-                self.frames.append(time.monotonic())
+                events = message.content.get("events", []) if isinstance(message.content, dict) else []
+                if now is None or any(e.get("model", {}).get("id") == now.id for e in events
+                                      if isinstance(e, dict) and isinstance(e.get("model"), dict)):
+                    self.frames.append(time.monotonic())  # a frame: the run positions moved
                 handle(message)
                 if self.replay and play is not None and not play.active and self.ready_at is not None:
                     play.active = True  # sent to the server like a click: Play restarts the finished runs
@@ -166,7 +173,11 @@ def main(argv=None) -> int:
         for c in clients:
             c.start()
         time.sleep(max(0.0, start - time.monotonic()))
+        proc = psutil.Process(server.proc.pid)
+        cpu0 = proc.cpu_times()
         during = status(server.url)
+        time.sleep(max(0.0, stop - time.monotonic()))
+        cpu1 = proc.cpu_times()
         for t in (*sessions, *clients):
             t.join(timeout=args.seconds + 120)
         setup = start - t0
@@ -185,6 +196,10 @@ def main(argv=None) -> int:
         errors += s.error is not None
         print(f"{i:>8} {n:>7} {fps[-1]:>6.1f}  {s.error or (f'Play pressed again {s.replays}x' if s.replays else '')}")
     print(f"{'all':>8} {'':>7} {statistics.mean(fps):>6.1f}  mean (min {min(fps):.1f}, max {max(fps):.1f})")
+    total = sum(fps) * args.seconds
+    cpu_ms = 1e3 * ((cpu1.user + cpu1.system) - (cpu0.user + cpu0.system))
+    print(f"server CPU {cpu_ms / args.seconds / 10:.0f} % of a core; per frame {cpu_ms / max(total, 1):.2f} ms "
+          "(frames = updates of the run positions; the API clients' work included)")
     print(f"\n{'endpoint':>10} {'requests':>9} {'p50 ms':>8} {'p99 ms':>8}")
     for kind in ("evaluate", "landscape"):
         lat = [x for c in clients for x in c.latency[kind]]
