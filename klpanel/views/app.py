@@ -8,7 +8,6 @@ The sections share one :class:`~klpanel.explorer.Explorer` model; the optimisati
 from __future__ import annotations
 
 import panel as pn
-from panel.pane.markup import HTMLBasePane
 import param
 from panel.theme.fast import Fast
 
@@ -87,22 +86,11 @@ class KLExplorer(pn.viewable.Viewer):
                                             main_max_width="1400px", accent="#1f77b4", design=OfflineFast,
                                             font="system-ui, sans-serif", busy_indicator=None)
 
-    def _settle_styles(self) -> None:
-        """Re-send every text pane once as the page loads. In the template, Panel adds its design's stylesheet
-        to a text pane at the pane's first update, not when the page is built; the browser lays out the whole
-        page again for each such stylesheet change (~100-250 ms each on this page), so the first target change
-        paid it for every readout, card line and status. Done here, it is paid once while the page is still
-        loading."""
-        with pn.io.hold():
-            for pane in self._layout.select(HTMLBasePane):
-                pane.param.trigger("object")
-
     def servable(self, title: str = TITLE, location: bool = True, area: str = "main", target=None):
         """Serve the page in its template, with the state synced to the URL."""
         doc = pn.state.curdoc
         if doc is not None and doc.session_context is not None:  # a server session (not Jupyter)
             self.sync_url()
-            pn.state.onload(self._settle_styles)
             return self.template(title).servable(title=title, location=location)
         return super().servable(title=title, location=location, area=area, target=target)
 
