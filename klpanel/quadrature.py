@@ -158,7 +158,7 @@ def target_knots(target):
     knots. Computed once per target."""
     def build(t):
         bulk, kept = _undwarfed(t, Z_KNOTS)
-        pts, widths = mixture_breakpoints(t)
+        pts, widths = _per_target(t, "breakpoints", mixture_breakpoints)
         trans = (pts[:, None] + widths[:, None] * np.append(TRANSITION, 0.0)).ravel()
         knots = np.sort(np.concatenate([bulk[kept], trans]))
         lp, slope = mixture_logpdf(t, knots, derivatives=1)
@@ -177,7 +177,7 @@ def target_sources(target):
         has = kept.any(axis=1)
         lo = np.min(np.where(kept, bulk, np.inf), axis=1)[has]
         hi = np.max(np.where(kept, bulk, -np.inf), axis=1)[has]
-        pts, widths = mixture_breakpoints(t)
+        pts, widths = _per_target(t, "breakpoints", mixture_breakpoints)
         return tuple(np.ascontiguousarray(v) for v in (
             np.concatenate([m[has], pts]), np.concatenate([s[has], widths]),
             np.concatenate([lo, pts - REACH_T * widths]), np.concatenate([hi, pts + REACH_T * widths]),

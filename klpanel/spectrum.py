@@ -86,8 +86,9 @@ class Curve:
         return {k: np.asarray(v) for k, v in cols.items()}
 
 
-def _minima_of(theta, v, g, H, bound):
-    """Rows of ``_newton``'s output that are minima (the test :func:`klpanel.optima.optimal_q` applies)."""
+def _minima_of(theta, v, g, H, *_):
+    """Rows of ``_newton``'s output (its σ bound unused) that are minima (the test
+    :func:`klpanel.optima.optimal_q` applies)."""
     ok = minimum_rows(v, g, H)
     return theta[ok], v[ok]
 

@@ -13,6 +13,7 @@ from panel.theme.fast import Fast
 
 from ..explorer import OPTION_SPECS, Explorer
 from .cards import FormulaCards
+from .deferred import served_doc
 from .dynamics import DynamicsSection
 from .explore import ExploreSection
 from .export import ExportPanel
@@ -88,8 +89,7 @@ class KLExplorer(pn.viewable.Viewer):
 
     def servable(self, title: str = TITLE, location: bool = True, area: str = "main", target=None):
         """Serve the page in its template, with the state synced to the URL."""
-        doc = pn.state.curdoc
-        if doc is not None and doc.session_context is not None:  # a server session (not Jupyter)
+        if served_doc() is not None:  # a server session (not Jupyter)
             self.sync_url()
             return self.template(title).servable(title=title, location=location)
         return super().servable(title=title, location=location, area=area, target=target)

@@ -26,13 +26,13 @@ from bokeh.models import (ColorBar, ColumnDataSource, CustomJS, CustomJSTransfor
 from bokeh.palettes import Viridis256
 from bokeh.plotting import figure
 from bokeh.transform import transform
-from panel.io.state import set_curdoc
 
-from ..background import background_pool
 from .. import divergences
+from ..background import background_pool
 from ..dynamics import MU_RANGE, SIGMA_RANGE, Dynamics
 from ..explorer import Explorer, format_value
 from ..optimizers import OPTIMIZERS
+from .deferred import Deferred, served_doc
 from .plotting import COLORS, P_COLOR, Q_COLOR, cheap_repaints, density_figure, set_ranges
 
 PATH_COLUMNS = ("x0", "y0", "x1", "y1", "ly0", "ly1", "color", "width")
@@ -141,7 +141,7 @@ class RunPanel:
         e = section.explorer
         self.loss_source = ColumnDataSource({"step": [], "loss": []})
         # a fixed view (no tools): what changes per frame - q and the readout - lives on the overlay layer,
-        # so a frame repaints only that layer; p, the grid and the axes are painted when the target changes
+        # so a frame repaints only that layer; p, the grid and the ruler are painted when the target changes
         dens = density_figure(height=230, title=None, tools="")
         # no axes: Bokeh re-measures every axis' labels whenever a plot's data changes (to see whether the layout
         # must change), which for four cards at 30 frames a second was the browser's largest cost (measured:
@@ -214,15 +214,14 @@ class RunPanel:
         when a new point falls outside, and the step axis in doubling stretches."""
         finite = np.asarray(new_loss, dtype=float)
         finite = finite[np.isfinite(finite)]
-        if finite.size:
-            self.loss_lo = min(self.loss_lo, float(finite.min()))
-            self.loss_hi = max(self.loss_hi, float(finite.max()))
         x_end = max(10.0, float(self.loss.x_range.end))
         while x_end < n_steps:
             x_end *= 2
         if x_end != self.loss.x_range.end:
             self.loss.x_range.end = x_end
         if finite.size:
+            self.loss_lo = min(self.loss_lo, float(finite.min()))
+            self.loss_hi = max(self.loss_hi, float(finite.max()))
             pad = 0.05 * (self.loss_hi - self.loss_lo) or 0.05 * max(abs(self.loss_hi), 1e-3)
             y = self.loss.y_range
             if (y.start, y.end) != (self.loss_lo - pad, self.loss_hi + pad):
@@ -254,6 +253,8 @@ class DynamicsSection(pn.viewable.Viewer):
         self._frame_ms = []  # server time of recent frames (benchmarks and tests read it)
         self._frames = 0
         self._ticks: list[float] = []  # times of this second's ticks (_pace)
+        self._restart_later = Deferred(self._restart_from_q, RESET_DELAY_MS)
+        self._follow_later = Deferred(self._follow_target)
         self._build_widgets()
         self._build_landscape()
         self.p_source = ColumnDataSource({"x": e.x.astype(np.float32), "p": e.p_density.astype(np.float32)})
@@ -273,8 +274,8 @@ class DynamicsSection(pn.viewable.Viewer):
         self.model.param.watch(self._on_fps, ["fps"])
         self.model.param.watch(self._on_optimizer, ["optimizer"])
         self.model.landscape.param.watch(self._on_grid, ["grid"])
-        if pn.state.curdoc is not None and pn.state.curdoc.session_context is not None:
-            self._doc = pn.state.curdoc
+        if served_doc() is not None:
+            self._doc = served_doc()
             self.model.landscape.defer = partial(refine_in_background, self._doc, self._apply_grid)
             pn.state.onload(self._on_load)
             pn.state.on_session_destroyed(self._on_session_destroyed)
@@ -286,40 +287,18 @@ class DynamicsSection(pn.viewable.Viewer):
     def _on_q(self, *events):
         """The runs restart from the Explore q once it has rested RESET_DELAY_MS: a drag repaints the Explore
         section at once and resets the runs once, instead of every run, card and path on every step."""
-        doc = pn.state.curdoc
-        if doc is None or doc.session_context is None:  # Jupyter, tests: at once
-            self._restart_from_q()
-            return
-        token = self._q_token = object()
-        doc.add_timeout_callback(partial(self._restart_from_q, token, doc), RESET_DELAY_MS)
+        self._restart_later(served_doc())
 
-    def _restart_from_q(self, token=None, doc=None):
-        if token is not None and token is not getattr(self, "_q_token", None):
-            return  # q moved again since: a later callback restarts the runs
-        if doc is None:
-            self.model.param.update(mu0=self.explorer.q.mu, sigma0=self.explorer.q.sigma)
-            return
-        with set_curdoc(doc):
-            self.model.param.update(mu0=self.explorer.q.mu, sigma0=self.explorer.q.sigma)
+    def _restart_from_q(self):
+        self.model.param.update(mu0=self.explorer.q.mu, sigma0=self.explorer.q.sigma)
 
     def _on_p(self, *events):
         """A new target resets the runs and redraws the landscape and the cards' p. Served, that happens on the
         next tick: the change's own message (the optima, the explore plot) leaves first and is painted while
         this section catches up (its landscape preview and run reset: ~30 ms of server time off that path)."""
-        doc = pn.state.curdoc
-        if doc is None or doc.session_context is None:  # Jupyter, tests: at once
-            self._follow_target()
-            return
-        token = self._p_token = object()
-        doc.add_next_tick_callback(partial(self._follow_target, token, doc))
+        self._follow_later(served_doc())
 
-    def _follow_target(self, token=None, doc=None):
-        if token is not None:
-            if token is not self._p_token:
-                return  # the target changed again since: the later callback follows it
-            with set_curdoc(doc):
-                self._follow_target()
-            return
+    def _follow_target(self):
         e = self.explorer
         t = e.target
         if self.model.target.key != t.key:

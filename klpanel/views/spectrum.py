@@ -18,12 +18,12 @@ import panel as pn
 import param
 from bokeh.models import ColumnDataSource, DataRange1d, HoverTool, Range1d, Span
 from bokeh.plotting import figure
-from panel.io.state import set_curdoc
 
-from ..background import background_pool
 from .. import divergences
 from .. import spectrum as sp
+from ..background import background_pool
 from ..explorer import Explorer, format_value
+from .deferred import Deferred, served_doc
 from .plotting import COLORS, DASHES, P_COLOR, Q_COLOR, as_column, density_figure, set_ranges
 
 TARGET_REST_MS = 400  # served: the curves are recomputed once the target has rested this long
@@ -194,9 +194,8 @@ class SpectrumSection(pn.viewable.Viewer):
         params.setdefault("explorer", Explorer())
         super().__init__(**params)
         e = self.explorer
-        doc = pn.state.curdoc
-        served = doc is not None and doc.session_context is not None
-        mode = self.compute if self.compute != "auto" else ("background" if served else "manual")
+        doc = served_doc()
+        mode = self.compute if self.compute != "auto" else ("background" if doc is not None else "manual")
         self._doc = doc if mode == "background" else None
         self._mode = mode
         self._pending = "*not computed yet: press “Compute curves”*" if mode == "manual" else "*computing…*"
@@ -213,6 +212,7 @@ class SpectrumSection(pn.viewable.Viewer):
         self._build_phase()
         self._build_distillation()
         self._build_layout()
+        self._rested = Deferred(self._target_rested, TARGET_REST_MS)  # served: after the target has rested
         e.param.watch(self._on_target, ["p_density"])
         self.spectrum.param.watch(self._show_alpha, ["alpha"])
         self.spectrum.param.watch(self._on_family, ["family"])
@@ -483,19 +483,9 @@ class SpectrumSection(pn.viewable.Viewer):
         with pn.io.hold():
             self.p_source.data = {"x": as_column(e.x), "p": as_column(e.p_density)}
             set_ranges(self.density, e.x, e.p_density)
-        if self._doc is None:
-            self._target_rested()
-            return
-        token = self._target_token = object()
-        self._doc.add_timeout_callback(partial(self._target_rested, token), TARGET_REST_MS)
+        self._rested(self._doc)
 
-    def _target_rested(self, token=None):
-        if token is not None:
-            if token is not self._target_token:
-                return  # the target moved again since: a later callback recomputes
-            with set_curdoc(self._doc):
-                self._target_rested()
-            return
+    def _target_rested(self):
         with pn.io.hold():
             self.alpha_curve, self.distill_curves = None, {}
             self._show_alpha()
@@ -541,7 +531,7 @@ class SpectrumSection(pn.viewable.Viewer):
             pn.pane.Markdown(CONVENTIONS, sizing_mode="stretch_width", styles=NOTE_STYLE),
             sizing_mode="stretch_width")
         # dynamic tabs: only the shown part is in the page's document (the three together were half of its
-        # ~1100 models, and the server serializes a patch against every model of the document)
+        # ~1100 models, which the page's load, the browser's layout passes and incoming messages scale with)
         self.tabs = pn.Tabs(("α spectrum", alpha), ("Spread phase plot", phase), ("Distillation losses", distill),
                             dynamic=True, sizing_mode="stretch_width")
         self.tabs.param.watch(self._on_tab, "active")
