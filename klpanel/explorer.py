@@ -250,8 +250,8 @@ class Explorer(param.Parameterized):
 
     # -- reactions ----------------------------------------------------------------------------
     def _on_target(self, *events):
+        self._refresh_target()  # the optima first: the component editor's texts can follow
         self._sync_texts()
-        self._refresh_target()
 
     def _on_q(self, *events):
         self.param.update(q_density=self.q.pdf(self.x), values=self._values(self.selected))

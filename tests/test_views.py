@@ -146,3 +146,41 @@ def test_invalid_url_state_keeps_defaults_and_says_so():
     assert e.selected == list(divergences.DEFAULT_NAMES)
     assert app.url_message.visible
     assert all(s in app.url_message.object for s in ("n_modes=99", "sigma=-1", "nope"))
+
+
+@pytest.mark.parametrize("kind", ["html", "markdown"])
+def test_live_text_panes_send_only_their_text(kind):
+    """A new object changes the model's text and nothing else (Panel's panes re-set every property, and their
+    first update swaps the stylesheets, which re-lays out the whole page in the browser)."""
+    from bokeh.document.events import ModelChangedEvent
+
+    from klpanel.views.live import LiveHTML, LiveMarkdown
+
+    pane = LiveHTML("<b>one</b>") if kind == "html" else LiveMarkdown("**one**")
+    doc = Document()
+    model = pane.get_root(doc)
+    doc.add_root(model)
+    stylesheets = list(model.stylesheets)
+    changes = []
+    doc.on_change(lambda event: changes.append(event))
+
+    def recomputed(*args, **kwargs):  # Panel's pane update recomputes every property, stylesheets included
+        raise AssertionError("the design's properties were recomputed")
+
+    pane._get_properties = recomputed
+    pane.object = "<b>two &amp; three</b>" if kind == "html" else "**two & three**"
+    del pane._get_properties
+    assert [(type(c), c.attr) for c in changes] == [(ModelChangedEvent, "text")]
+    assert "two &amp;amp; three" in model.text or "two &amp; three" in model.text
+    assert "one" not in model.text
+    assert list(model.stylesheets) == stylesheets
+    # the same text a plain Panel pane of that kind renders
+    plain = (pn.pane.HTML if kind == "html" else pn.pane.Markdown)(pane.object).get_root(Document())
+    assert model.text == plain.text
+
+
+def test_live_widgets_answer_without_panels_debounce():
+    from klpanel.views.live import LiveButtons, LiveSlider
+
+    assert LiveSlider._debounce < pn.widgets.FloatSlider._debounce
+    assert LiveButtons._debounce < pn.widgets.RadioButtonGroup._debounce

@@ -11,6 +11,7 @@ import param
 from .. import divergences
 from ..explorer import Explorer, format_value
 from .plotting import COLORS
+from .live import LiveHTML
 
 
 def card_text(name: str) -> str:
@@ -43,7 +44,7 @@ class FormulaCards(pn.viewable.Viewer):
         super().__init__(**params)
         self.cards, self.lines = {}, {}
         for name, d in divergences.REGISTRY.items():
-            self.lines[name] = pn.pane.HTML(optimum_line(self.explorer, name), sizing_mode="stretch_width",
+            self.lines[name] = LiveHTML(optimum_line(self.explorer, name), sizing_mode="stretch_width",
                                             css_classes=[f"klpanel-optimum-{name}"])
             self.cards[name] = pn.Column(
                 pn.pane.HTML(f'<h3 style="margin:0;color:{COLORS[name]}">{d.label}</h3>'),
@@ -53,7 +54,7 @@ class FormulaCards(pn.viewable.Viewer):
                 self.lines[name],
                 width=360, min_height=300, margin=8, visible=name in self.explorer.selected,
                 styles={"border": f"1px solid {COLORS[name]}", "border-radius": "8px", "padding": "8px"})
-        self.explorer.param.watch(self._update, ["selected", "optima", "problems"])
+        self.explorer.param.watch(self._update, ["selected", "optima", "problems"], precedence=1)  # after the plot
 
     def _update(self, *events):
         with pn.io.hold():

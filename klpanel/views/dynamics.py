@@ -34,6 +34,7 @@ from ..explorer import Explorer, format_value
 from ..optimizers import OPTIMIZERS
 from .deferred import Deferred, served_doc
 from .plotting import COLORS, P_COLOR, Q_COLOR, cheap_repaints, density_figure, set_ranges
+from .live import LiveHTML
 
 PATH_COLUMNS = ("x0", "y0", "x1", "y1", "ly0", "ly1", "color", "width")
 PATH_ROLLOVER = 20_000  # segments kept on the landscape
@@ -263,12 +264,12 @@ class DynamicsSection(pn.viewable.Viewer):
         # new run positions redraw every card's q (its transforms read them): one signal, no data sent
         self.now_source.js_on_change("data", CustomJS(args={"shape": self.q_shape}, code="shape.change.emit();"))
         self.cards = pn.FlexBox(sizing_mode="stretch_width", gap="8px")
-        self.status = pn.pane.HTML("", sizing_mode="stretch_width")
+        self.status = LiveHTML("", sizing_mode="stretch_width")
         self._rebuild_panels()
         self._on_grid()
         self._full_push()
         e.q.param.watch(self._on_q, ["mu", "sigma"])
-        e.param.watch(self._on_p, ["p_density"])
+        e.param.watch(self._on_p, ["p_density"], precedence=1)
         e.options.param.watch(self._on_options, [p for p in e.options.param if p != "name"])
         self.model.param.watch(self._on_generation, ["generation"])
         self.model.param.watch(self._on_fps, ["fps"])
@@ -341,7 +342,7 @@ class DynamicsSection(pn.viewable.Viewer):
         self.restart_button.on_click(lambda event: self._start_restarts())
         self.clear_button = pn.widgets.Button(label="Clear", width=70)
         self.clear_button.on_click(lambda event: m.clear_restarts())
-        self.restart_text = pn.pane.HTML("", sizing_mode="stretch_width")
+        self.restart_text = LiveHTML("", sizing_mode="stretch_width")
 
     def _optimizer_widgets(self):
         return pn.Param(self.model.optimizer, show_name=False, width=220,

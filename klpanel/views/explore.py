@@ -17,14 +17,7 @@ from bokeh.models import ColumnDataSource
 from .. import divergences
 from ..explorer import Explorer, format_value
 from .plotting import COLORS, P_COLOR, Q_COLOR, as_column, density_figure, set_ranges
-
-class LiveSlider(pn.widgets.FloatSlider):
-    """A FloatSlider whose changes the server handles after 5 ms instead of Panel's 50 ms debounce:
-    a q step costs a few ms end to end on the server, and changes arriving while one is pending
-    still coalesce into one (Panel keeps only the latest value), so a drag cannot flood it."""
-
-    _debounce = 5
-
+from .live import LiveHTML, LiveSlider
 
 MU_RANGE = (-5.0, 5.0)
 SIGMA_RANGE = (0.15, 3.0)
@@ -74,9 +67,9 @@ class ExploreSection(pn.viewable.Viewer):
         # a Panel HTML pane, not a Bokeh Div: a Div re-renders on every text change and re-lays out the whole
         # page from its root (measured ~60 ms of the browser's time per slider step, most of the step's
         # latency); the pane only replaces its inner HTML
-        self.readouts = pn.pane.HTML(readout_html(e), css_classes=["klpanel-readouts"], sizing_mode="stretch_width",
+        self.readouts = LiveHTML(readout_html(e), css_classes=["klpanel-readouts"], sizing_mode="stretch_width",
                                      margin=(5, 0))
-        e.param.watch(self._update, ["x", "p_density", "q_density", "values"])
+        e.param.watch(self._update, ["x", "p_density", "q_density", "values"], precedence=1)  # after the optima
 
     def _data(self) -> dict:
         e = self.explorer

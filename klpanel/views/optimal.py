@@ -72,6 +72,8 @@ class OptimalSection(pn.viewable.Viewer):
         self.figure = fig
         self.problems = pn.pane.Alert("", alert_type="warning", visible=False, sizing_mode="stretch_width")
         self._show_problems()
+        # precedence 0: the first of the sections to follow a new target (the others watch with 1), so the
+        # optima plot's message leaves first
         e.param.watch(self._update, ["x", "p_density", "optimal_densities", "optima", "problems"])
 
     def _curve_data(self) -> dict:

@@ -25,6 +25,7 @@ from ..background import background_pool
 from ..explorer import Explorer, format_value
 from .deferred import Deferred, served_doc
 from .plotting import COLORS, DASHES, P_COLOR, Q_COLOR, as_column, density_figure, set_ranges
+from .live import LiveHTML, LiveMarkdown
 
 TARGET_REST_MS = 400  # served: the curves are recomputed once the target has rested this long
 DISTILL_TAB = 2  # the distillation losses' tab (of: α spectrum, spread phase plot, distillation losses)
@@ -97,7 +98,7 @@ def curve_figure(title, x_label, x_range, height=230):
     return fig
 
 
-class ProgressBar(pn.pane.HTML):
+class ProgressBar(LiveHTML):
     """A thin progress bar drawn in HTML: showing, moving and hiding it only replaces the pane's inner HTML
     (Panel's Progress widget toggles ``visible``, which re-lays out the whole page in the browser: ~200 ms per
     toggle on this page). ``fraction`` None hides it."""
@@ -213,7 +214,7 @@ class SpectrumSection(pn.viewable.Viewer):
         self._build_distillation()
         self._build_layout()
         self._rested = Deferred(self._target_rested, TARGET_REST_MS)  # served: after the target has rested
-        e.param.watch(self._on_target, ["p_density"])
+        e.param.watch(self._on_target, ["p_density"], precedence=1)
         self.spectrum.param.watch(self._show_alpha, ["alpha"])
         self.spectrum.param.watch(self._on_family, ["family"])
         self._show_alpha()
@@ -233,10 +234,10 @@ class SpectrumSection(pn.viewable.Viewer):
         self.alpha = pn.widgets.FloatSlider.from_param(s.param.alpha, name="α", step=0.05,
                                                        sizing_mode="stretch_width")
         self.alpha_progress = ProgressBar()
-        self.alpha_status = pn.pane.Markdown("", margin=(0, 10))
+        self.alpha_status = LiveMarkdown("", margin=(0, 10))
         self.alpha_job = Job(self, self.alpha_progress, self.alpha_status)
-        self.alpha_line = pn.pane.Markdown("", sizing_mode="stretch_width")
-        self.alpha_jumps = pn.pane.Markdown("", sizing_mode="stretch_width", styles=NOTE_STYLE)
+        self.alpha_line = LiveMarkdown("", sizing_mode="stretch_width")
+        self.alpha_jumps = LiveMarkdown("", sizing_mode="stretch_width", styles=NOTE_STYLE)
         self.p_source = ColumnDataSource({"x": as_column(e.x), "p": as_column(e.p_density)}, name="spectrum-p")
         self.q_source = ColumnDataSource({"x": [], "y": []}, name="spectrum-q")
         dens = density_figure(height=260, title="p and the optimal q at the current α", name="spectrum-density")
@@ -306,9 +307,9 @@ class SpectrumSection(pn.viewable.Viewer):
         self.phase_button = pn.widgets.Button(label="Compute phase plot", button_type="primary", width=200)
         self.phase_button.on_click(lambda event: self.refresh_phase())
         self.phase_progress = ProgressBar()
-        self.phase_status = pn.pane.Markdown("", margin=(0, 10))
+        self.phase_status = LiveMarkdown("", margin=(0, 10))
         self.phase_job = Job(self, self.phase_progress, self.phase_status)
-        self.phase_note = pn.pane.Markdown("", sizing_mode="stretch_width", styles=NOTE_STYLE)
+        self.phase_note = LiveMarkdown("", sizing_mode="stretch_width", styles=NOTE_STYLE)
         lo, hi = sp.spread_grid()[[0, -1]]
         self.phase_sources = {n: ColumnDataSource(broken_columns(None), name=f"phase-{n}")
                               for n in divergences.REGISTRY}
@@ -384,7 +385,7 @@ class SpectrumSection(pn.viewable.Viewer):
     # -- distillation ------------------------------------------------------------------------------------------
     def _build_distillation(self):
         self.distill_progress = ProgressBar()
-        self.distill_status = pn.pane.Markdown("", margin=(0, 10))
+        self.distill_status = LiveMarkdown("", margin=(0, 10))
         self.distill_job = Job(self, self.distill_progress, self.distill_status)
         self.distill_cards, self.distill_sliders, self.distill_lines = {}, {}, {}
         self.distill_sources, self.distill_marks, self.distill_refs = {}, {}, {}
@@ -410,7 +411,7 @@ class SpectrumSection(pn.viewable.Viewer):
                 fig.add_layout(span)
             mark = Span(location=slider.value, dimension="height", line_color=Q_COLOR, line_width=2)
             fig.add_layout(mark)
-            line = pn.pane.Markdown(optimum_text(None, 0, d.label, loss.param), sizing_mode="stretch_width")
+            line = LiveMarkdown(optimum_text(None, 0, d.label, loss.param), sizing_mode="stretch_width")
             self.distill_sliders[name], self.distill_lines[name] = slider, line
             self.distill_sources[name], self.distill_marks[name], self.distill_refs[name] = source, mark, refs
             self.distill_cards[name] = self._card(

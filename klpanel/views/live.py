@@ -1,0 +1,46 @@
+"""Panel components for what changes while the page is open: sliders the server answers without Panel's 50 ms
+debounce, and text panes whose updates send the new text and nothing else.
+
+Panel handles a widget's change 50 ms after it arrives (``Syncable._debounce``) so that a burst of changes becomes
+one; these sliders wait 5 ms: changes arriving while one is pending still coalesce (Panel keeps the latest value), so
+a drag cannot flood the server, and a released slider is answered at once.
+
+Panel's HTML and Markdown panes answer a new ``object`` by recomputing every property of their Bokeh model
+(``_get_properties``: the design's stylesheets and modifiers, ~2-3 ms of server CPU per update here) and setting
+them all. Their stylesheets are not the ones they were rendered with: at a pane's first update the theme's
+stylesheet comes back (the template's design hook removes it at render), a stylesheet change that makes BokehJS
+lay out the whole page again (~30-270 ms on this page) and makes the server re-collect the document's models.
+Only the text of these panes ever changes, so only the text is sent; they keep the styling every other pane of
+the page has (the one they were rendered with).
+"""
+
+from __future__ import annotations
+
+import panel as pn
+
+
+class LiveSlider(pn.widgets.FloatSlider):
+    """A FloatSlider handled 5 ms after a change instead of 50 ms (see the module)."""
+
+    _debounce = 5
+
+
+class LiveButtons(pn.widgets.RadioButtonGroup):
+    """A RadioButtonGroup handled 5 ms after a click instead of 50 ms (see the module)."""
+
+    _debounce = 5
+
+
+class _TextUpdates:
+    """Mixin for a Panel HTML/Markdown pane: an update of ``object`` sets the model's ``text`` alone."""
+
+    def _update(self, ref, model) -> None:
+        model.update(text=self._transform_object(self.object)["object"])
+
+
+class LiveHTML(_TextUpdates, pn.pane.HTML):
+    """``pn.pane.HTML`` whose updates send only the new text (see the module)."""
+
+
+class LiveMarkdown(_TextUpdates, pn.pane.Markdown):
+    """``pn.pane.Markdown`` whose updates send only the new text (see the module)."""
