@@ -72,6 +72,39 @@ def mixture_derivs(x, a, m, s):
 
 
 @njit(**_opts)
+def mixture_logpdf_flat(x, a, m, s, lp, d1, d2, derivatives):
+    """log p (and d/dx, d²/dx² log p up to ``derivatives``) at every point of the flat array x, written into
+    lp, d1, d2: log Σ_k exp(a_k − (x − m_k)²/(2 s_k²)) summed from its largest term, every term kept."""
+    K = a.size
+    t = np.empty(K)
+    for i in range(x.size):
+        xi = x[i]
+        top = -np.inf
+        for k in range(K):
+            z = (xi - m[k]) / s[k]
+            t[k] = a[k] - 0.5 * z * z
+            if t[k] > top:
+                top = t[k]
+        tot = 0.0
+        g1 = 0.0
+        g2 = 0.0
+        for k in range(K):
+            e = math.exp(t[k] - top)
+            tot += e
+            if derivatives > 0:
+                u = (m[k] - xi) / (s[k] * s[k])
+                g1 += e * u
+                if derivatives > 1:
+                    g2 += e * (u * u - 1.0 / (s[k] * s[k]))
+        lp[i] = top + math.log(tot)
+        if derivatives > 0:
+            g1 /= tot
+            d1[i] = g1
+            if derivatives > 1:
+                d2[i] = g2 / tot - g1 * g1
+
+
+@njit(**_opts)
 def _g(x, mu, sg, a, m, s, order):
     """g = log p − log q and its derivatives; order 1: (g, g'), order 2: (g', g'')."""
     lp, d1, d2 = mixture_derivs(x, a, m, s)

@@ -69,31 +69,17 @@ def _component_terms(target):
 
 
 def mixture_logpdf(target, x, derivatives=0, with_slope=False):
-    """log p(x) for any array x; with derivatives=1 (or with_slope) or 2 also d/dx and d²/dx² of log p."""
+    """log p(x) for any array x; with derivatives=1 (or with_slope) or 2 also d/dx and d²/dx² of log p.
+    Each in log space from the largest component term (``kernels.mixture_logpdf_flat``), the shape of x."""
     derivatives = max(derivatives, int(with_slope))
     a, m, s = _component_terms(target)
-    terms = [a[k] - 0.5 * ((x - m[k]) / s[k]) ** 2 for k in range(m.size)]
-    top = terms[0]
-    for t in terms[1:]:
-        top = np.maximum(top, t)
-    total = np.zeros_like(top)
-    d1 = np.zeros_like(top) if derivatives else None
-    d2 = np.zeros_like(top) if derivatives > 1 else None
-    for k, t in enumerate(terms):
-        e = np.exp(t - top)
-        total += e
-        if derivatives:
-            u = (m[k] - x) / s[k] ** 2
-            d1 += e * u
-            if derivatives > 1:
-                d2 += e * (u * u - 1.0 / s[k] ** 2)
-    lp = top + np.log(total)
-    if not derivatives:
-        return lp
-    d1 /= total
-    if derivatives == 1:
-        return lp, d1
-    return lp, d1, d2 / total - d1 * d1
+    x = np.asarray(x, dtype=float)
+    flat = np.ascontiguousarray(x).reshape(-1)
+    out = [np.empty_like(flat) for _ in range(derivatives + 1)]
+    lp, d1, d2 = out[0], out[min(1, derivatives)], out[derivatives]
+    kernels.mixture_logpdf_flat(flat, a, m, s, lp, d1, d2, derivatives)
+    res = tuple(o.reshape(x.shape)[()] for o in out)
+    return res if derivatives else res[0]
 
 
 def gauss_logpdf(x, mu, sigma):
