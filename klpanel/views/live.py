@@ -22,7 +22,7 @@ import panel as pn
 class LiveSlider(pn.widgets.FloatSlider):
     """A FloatSlider handled 5 ms after a change instead of 50 ms (see the module)."""
 
-    _debounce = 5
+    _debounce = 0
 
 
 class LiveButtons(pn.widgets.RadioButtonGroup):

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 import threading
+import time
 from functools import partial
 
 import numpy as np
@@ -129,10 +130,14 @@ class Superseded(Exception):
     """Raised in a background computation, at its next progress report, once a newer one was asked for."""
 
 
+#: seconds between two progress messages of a background computation (its points can take < 1 ms each)
+PROGRESS_EVERY_S = 0.2
+
+
 class Job:
     """One background computation at a time per section part: a newer request supersedes an older one (which
     stops at its next progress report instead of computing on for nothing), progress reaches the page at most
-    every few points."""
+    every ``PROGRESS_EVERY_S``."""
 
     def __init__(self, section, progress: ProgressBar, status: pn.pane.Markdown):
         self.section, self.progress, self.status = section, progress, status
@@ -151,10 +156,14 @@ class Job:
         self.progress.fraction = 0.0
         self.status.object = f"*Computing {label}…*"
 
+        shown = [0.0]  # when progress was last sent: every message is a DOM update and paint in the browser
+
         def report(done, total):
             if gen != self.generation:
                 raise Superseded
-            if done == total or done % 4 == 0:
+            now = time.monotonic()
+            if done == total or now - shown[0] >= PROGRESS_EVERY_S:
+                shown[0] = now
                 doc.add_next_tick_callback(partial(self._show, gen, done, total))
 
         def finished(future):
