@@ -2,8 +2,9 @@
 debounce, and text panes whose updates send the new text and nothing else.
 
 Panel handles a widget's change 50 ms after it arrives (``Syncable._debounce``) so that a burst of changes becomes
-one; these sliders wait 5 ms: changes arriving while one is pending still coalesce (Panel keeps the latest value), so
-a drag cannot flood the server, and a released slider is answered at once.
+one; these sliders are handled at the event loop's next turn and the buttons after 5 ms: changes arriving while one
+is pending still coalesce (Panel keeps the latest value), so a drag cannot flood the server, and a released slider is
+answered at once.
 
 Panel's HTML and Markdown panes answer a new ``object`` by recomputing every property of their Bokeh model
 (``_get_properties``: the design's stylesheets and modifiers, ~2-3 ms of server CPU per update here) and setting
@@ -20,7 +21,7 @@ import panel as pn
 
 
 class LiveSlider(pn.widgets.FloatSlider):
-    """A FloatSlider handled 5 ms after a change instead of 50 ms (see the module)."""
+    """A FloatSlider handled at the event loop's next turn instead of 50 ms after a change (see the module)."""
 
     _debounce = 0
 
