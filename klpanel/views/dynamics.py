@@ -55,6 +55,9 @@ const ok = m != null && s != null && i < m.length;
 return xs.map(f => ok ? f / s[i] : NaN);"""
 ROLLOVER = 5000  # points kept per streamed curve
 RESET_DELAY_MS = 200  # the runs restart from the Explore q once it has rested this long
+#: the section follows a new target once it has rested this long: the optima's message leaves and is painted first,
+#: and targets changed in quick succession (~0.1 s of server CPU each for the landscape) cost one follow, not each
+FOLLOW_DELAY_MS = 150
 RESTART_COLOR = "#9a9a9a"
 GLOBAL_COLOR = "#ff4d4d"
 LOCAL_COLOR = "#ffffff"
@@ -255,7 +258,7 @@ class DynamicsSection(pn.viewable.Viewer):
         self._frames = 0
         self._ticks: list[float] = []  # times of this second's ticks (_pace)
         self._restart_later = Deferred(self._restart_from_q, RESET_DELAY_MS)
-        self._follow_later = Deferred(self._follow_target)
+        self._follow_later = Deferred(self._follow_target, FOLLOW_DELAY_MS)
         self._build_widgets()
         self._build_landscape()
         self.p_source = ColumnDataSource({"x": e.x.astype(np.float32), "p": e.p_density.astype(np.float32)})
@@ -294,9 +297,10 @@ class DynamicsSection(pn.viewable.Viewer):
         self.model.param.update(mu0=self.explorer.q.mu, sigma0=self.explorer.q.sigma)
 
     def _on_p(self, *events):
-        """A new target resets the runs and redraws the landscape and the cards' p. Served, that happens on the
-        next tick: the change's own message (the optima, the explore plot) leaves first and is painted while
-        this section catches up (its landscape preview and run reset: ~30 ms of server time off that path)."""
+        """A new target resets the runs and redraws the landscape and the cards' p. Served, that happens once the
+        target has rested ``FOLLOW_DELAY_MS``: the change's own message (the optima, the explore plot) leaves first
+        and is painted while this section catches up (its landscape preview and run reset: ~0.1 s of server time
+        off that path, once for a burst of changes)."""
         self._follow_later(served_doc())
 
     def _follow_target(self):
