@@ -53,15 +53,23 @@ class ExploreSection(pn.viewable.Viewer):
                                                        end=SIGMA_RANGE[1], step=0.01, sizing_mode="stretch_width")
         self.source = ColumnDataSource(self._data(), name="klpanel-explore-curves")
         fig = density_figure(title="p, q, and where each KL pays", name="klpanel-explore-plot")
+        # every curve on the overlay level: a slider step repaints that one layer, not the axes, grid and title
+        # of the primary one (BokehJS measures every axis label on each primary repaint: ~half of the step's
+        # paint); the legend sits above the frame, where curves on the overlay cannot cover it, on the overlay too
         fig.varea("x", "lo", "p", source=self.source, fill_color=COLORS["forward_kl"], fill_alpha=0.35,
-                  legend_label="p > q: forward KL cost")
+                  legend_label="p > q: forward KL cost", level="overlay")
         fig.varea("x", "lo", "q", source=self.source, fill_color=COLORS["reverse_kl"], fill_alpha=0.35,
-                  legend_label="q > p: reverse KL cost")
-        fig.line("x", "p", source=self.source, color=P_COLOR, line_width=2, legend_label="p (target)")
-        fig.line("x", "q", source=self.source, color=Q_COLOR, line_width=2.5, legend_label="q = N(μ, σ²)")
-        fig.legend.location = "top_right"
-        fig.legend.background_fill_alpha = 0.6
-        fig.legend.label_text_font_size = "11px"
+                  legend_label="q > p: reverse KL cost", level="overlay")
+        fig.line("x", "p", source=self.source, color=P_COLOR, line_width=2, legend_label="p (target)",
+                 level="overlay")
+        fig.line("x", "q", source=self.source, color=Q_COLOR, line_width=2.5, legend_label="q = N(μ, σ²)",
+                 level="overlay")
+        legend = fig.legend[0]
+        fig.center.remove(legend)
+        legend.update(orientation="horizontal", location="top_left", background_fill_alpha=0.0,
+                      border_line_alpha=0.0, label_text_font_size="11px", margin=0, padding=2,
+                      level="overlay")  # BokehJS repaints a legend with its glyphs' data: keep it off the primary
+        fig.add_layout(legend, "above")
         set_ranges(fig, e.x, e.p_density)
         self.figure = fig
         # a Panel HTML pane, not a Bokeh Div: a Div re-renders on every text change and re-lays out the whole
