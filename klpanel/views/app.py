@@ -13,7 +13,7 @@ from panel.theme.fast import Fast
 
 from ..explorer import OPTION_SPECS, Explorer
 from .cards import FormulaCards
-from .deferred import served_doc
+from .deferred import Deferred, served_doc
 from .dynamics import DynamicsSection
 from .explore import ExploreSection
 from .export import ExportPanel
@@ -27,6 +27,7 @@ SUBTITLE = ("Approximating a multimodal distribution p with one Gaussian q: forw
 #: URL query names of the synced parameters, per model (the target before ``components``).
 URL_TARGET = {"n_modes": "modes", "spread": "spread", "decay": "decay"}
 URL_Q = {"mu": "mu", "sigma": "sigma"}
+URL_Q_DELAY_MS = 250  # q reaches the URL once it has rested this long
 URL_EXPLORER = {"selected": "div", "custom": "components"}
 
 #: The page's sections, in order: attribute name -> Viewer class (each built with ``explorer=``).
@@ -67,9 +68,20 @@ class KLExplorer(pn.viewable.Viewer):
             return
         e = self.explorer
         location.sync(e.target, URL_TARGET, on_error=self._bad_url)
-        location.sync(e.q, URL_Q, on_error=self._bad_url)
+        location.sync(self._url_q(), URL_Q, on_error=self._bad_url)
         location.sync(e, URL_EXPLORER, on_error=self._bad_url)
         location.sync(e.options, {option: option for option in OPTION_SPECS}, on_error=self._bad_url)
+
+    def _url_q(self):
+        """q's stand-in in the URL: a copy the link reads into q at once, and that follows q once q has rested
+        ``URL_Q_DELAY_MS`` (the browser's URL update, ~3-5 ms of its main thread, then costs once per drag, not
+        once per slider step ahead of the step's repaint)."""
+        q = self.explorer.q
+        copy = type(q)(mu=q.mu, sigma=q.sigma)
+        copy.param.watch(lambda *events: q.param.update(mu=copy.mu, sigma=copy.sigma), ["mu", "sigma"])
+        follow = Deferred(lambda: copy.param.update(mu=q.mu, sigma=q.sigma), URL_Q_DELAY_MS)
+        q.param.watch(lambda *events: follow(served_doc()), ["mu", "sigma"])
+        return copy
 
     def _bad_url(self, values: dict) -> None:
         """A link with values the models refuse: keep the defaults and say so (never a traceback)."""

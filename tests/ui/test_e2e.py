@@ -395,6 +395,16 @@ def test_url_with_state_reopens_the_same_target_and_q(state_page):
     assert not page.console_errors, page.console_errors
 
 
+def test_moved_q_reaches_the_url_once_it_rests(page):
+    """q goes into the address bar once it has rested (a shared link reopens it; the state_page case)."""
+    for mu in (1.05, 1.1, 1.15):  # a drag's steps
+        set_slider(page, MU, mu)
+    page.wait_for_url(re.compile(r"[?&]mu=1\.15(&|$)"))
+    set_slider(page, SIGMA, 0.9)
+    page.wait_for_url(re.compile(r"[?&]sigma=0\.9(&|$)"))
+    assert re.search(r"[?&]mu=1\.15(&|$)", page.url), page.url
+
+
 def section_screenshots(page, directory, theme: str) -> list:
     """One PNG per section (its Panel column, found from its heading), named after the heading. The viewport
     is made tall enough for the largest section while they are taken."""
