@@ -35,7 +35,8 @@ sys.path.insert(0, str(ROOT / "tests" / "reliability"))
 sys.path.insert(0, str(ROOT))
 from reltools import ADMIN_ARGS, ARTIFACTS, AppServer, server_errors, status  # noqa: E402
 
-APPS = {"full": ROOT / "apps" / "kl_explorer.py", "dynamics": ROOT / "tests" / "reliability" / "dynamics_page.py"}
+APPS = {"full": ROOT / "apps" / "kl_explorer.py", "dynamics": ROOT / "tests" / "reliability" / "dynamics_page.py",
+        "four": ROOT / "tests" / "reliability" / "four_runs_page.py"}
 
 
 def load_panel_models() -> None:
@@ -136,6 +137,12 @@ class APIClient(threading.Thread):
                 self.latency[kind].append((time.perf_counter() - t) * 1e3)
 
 
+def loop_thread_cpu(proc) -> float:
+    """CPU seconds of the server's main thread (its event loop: every session's callbacks and messages), without
+    the background workers (spectrum curves, landscape grids, API computations)."""
+    return next((t.user_time + t.system_time for t in proc.threads() if t.id == proc.pid), 0.0)
+
+
 def percentile(values, q):
     if not values:
         return float("nan")
@@ -174,10 +181,10 @@ def main(argv=None) -> int:
             c.start()
         time.sleep(max(0.0, start - time.monotonic()))
         proc = psutil.Process(server.proc.pid)
-        cpu0 = proc.cpu_times()
+        cpu0, loop0 = proc.cpu_times(), loop_thread_cpu(proc)
         during = status(server.url)
         time.sleep(max(0.0, stop - time.monotonic()))
-        cpu1 = proc.cpu_times()
+        cpu1, loop1 = proc.cpu_times(), loop_thread_cpu(proc)
         for t in (*sessions, *clients):
             t.join(timeout=args.seconds + 120)
         setup = start - t0
@@ -199,7 +206,8 @@ def main(argv=None) -> int:
     total = sum(fps) * args.seconds
     cpu_ms = 1e3 * ((cpu1.user + cpu1.system) - (cpu0.user + cpu0.system))
     print(f"server CPU {cpu_ms / args.seconds / 10:.0f} % of a core; per frame {cpu_ms / max(total, 1):.2f} ms "
-          "(frames = updates of the run positions; the API clients' work included)")
+          f"(event-loop thread {1e3 * (loop1 - loop0) / max(total, 1):.2f} ms; frames = updates of the run positions; "
+          "the API clients' and background workers' work included in the first)")
     print(f"\n{'endpoint':>10} {'requests':>9} {'p50 ms':>8} {'p99 ms':>8}")
     for kind in ("evaluate", "landscape"):
         lat = [x for c in clients for x in c.latency[kind]]

@@ -12,7 +12,8 @@ Measured against ``panel serve apps/kl_explorer.py --plugins klpanel.api`` on a 
     message per changed model when a locked callback changes several);
   - frames painted per second = repaints of the landscape plot that show positions it had not painted yet
     (its view's ``repainted`` signal); the page's requestAnimationFrame rate in brackets;
-  - server CPU per frame = CPU time of the server process in the window / frames delivered;
+  - server CPU per frame = CPU time of the server process in the window / frames delivered (in brackets: of its
+    event-loop thread alone, without the background workers' spectrum curves and landscape grids);
   - websocket bytes per frame = bytes received on the websocket in the window / frames delivered;
 * ``--sessions`` pages at once (default 10), each its own session animating 4 runs: delivered and painted frames
   per second in every page, counted concurrently (min and median), and the server's CPU per delivered frame;
@@ -170,13 +171,15 @@ def animate(page, server: AppServer, wire: Wire, seconds: float) -> dict:
     proc = psutil.Process(server.proc.pid)
     set_playing(page, True)
     wait_until(lambda: js(page, "() => klColumn(klNamed('dynamics-now'), 'mu').length") > 0, what="runs on screen")
-    cpu0, (b0, m0) = proc.cpu_times(), wire.snapshot()
+    loop = lambda: next((t.user_time + t.system_time for t in proc.threads() if t.id == proc.pid), 0.0)  # noqa: E731
+    cpu0, loop0, (b0, m0) = proc.cpu_times(), loop(), wire.snapshot()
     counts = page.evaluate(FPS_JS, seconds)
-    cpu1, (b1, m1) = proc.cpu_times(), wire.snapshot()
+    cpu1, loop1, (b1, m1) = proc.cpu_times(), loop(), wire.snapshot()
     frames = max(counts["applied"], 1)  # frames of run positions the browser received and applied
     cpu_ms = 1e3 * ((cpu1.user + cpu1.system) - (cpu0.user + cpu0.system))
     return {"fps": counts["painted"] / counts["seconds"], "applied": counts["applied"] / counts["seconds"],
             "raf": counts["raf"] / counts["seconds"], "cpu_per_frame": cpu_ms / frames,
+            "loop_cpu_per_frame": 1e3 * (loop1 - loop0) / frames,
             "bytes_per_frame": (b1 - b0) / frames, "messages_per_s": (m1 - m0) / counts["seconds"]}
 
 
@@ -323,7 +326,8 @@ def table(r: dict) -> list[tuple]:
              f"{a['applied']:.1f} ({a['messages_per_s']:.1f})", "≥ 30" if four else "—"),
             (f"animating {label}: frames painted per second (page rAF/s)", f"{a['fps']:.1f} ({a['raf']:.0f})",
              "≥ 30" if four else "—"),
-            (f"animating {label}: server CPU per frame", f"{a['cpu_per_frame']:.2f} ms", "≤ 3 ms"),
+            (f"animating {label}: server CPU per frame: all threads (event-loop thread)",
+             f"{a['cpu_per_frame']:.2f} ({a['loop_cpu_per_frame']:.2f}) ms", "≤ 3 ms"),
             (f"animating {label}: websocket bytes per frame", f"{a['bytes_per_frame']:.0f} B", "≤ 10 KB"),
         ]
     if "sessions" in r:
