@@ -10,8 +10,8 @@ import param
 
 from .. import divergences
 from ..explorer import Explorer, format_value
-from .plotting import COLORS
 from .live import LiveHTML
+from .plotting import COLORS
 
 
 def card_text(name: str) -> str:
@@ -45,7 +45,7 @@ class FormulaCards(pn.viewable.Viewer):
         self.cards, self.lines = {}, {}
         for name, d in divergences.REGISTRY.items():
             self.lines[name] = LiveHTML(optimum_line(self.explorer, name), sizing_mode="stretch_width",
-                                            css_classes=[f"klpanel-optimum-{name}"])
+                                        css_classes=[f"klpanel-optimum-{name}"])
             self.cards[name] = pn.Column(
                 pn.pane.HTML(f'<h3 style="margin:0;color:{COLORS[name]}">{d.label}</h3>'),
                 pn.pane.LaTeX(f"$${d.latex}$$", renderer="katex", sizing_mode="stretch_width",

@@ -1,8 +1,9 @@
 """Work a served session does a little later, once for a burst of requests: the last request wins.
 
 Used where a change should not pay for a slower follow-up at once: the runs restart from the Explore q once it
-has rested (a drag does not reset them on every step), the dynamics section follows a new target on the next
-tick (the optima's message leaves first), the spectrum recomputes once the target has rested.
+has rested (a drag does not reset them on every step), the dynamics section follows a new target once it has
+rested (the optima's message leaves first), q reaches the URL once it has rested, the spectrum recomputes once the
+target has rested.
 """
 
 from __future__ import annotations

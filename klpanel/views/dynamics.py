@@ -33,8 +33,8 @@ from ..dynamics import MU_RANGE, SIGMA_RANGE, Dynamics
 from ..explorer import Explorer, format_value
 from ..optimizers import OPTIMIZERS
 from .deferred import Deferred, served_doc
-from .plotting import COLORS, P_COLOR, Q_COLOR, cheap_repaints, density_figure, set_ranges
 from .live import LiveHTML
+from .plotting import COLORS, P_COLOR, Q_COLOR, cheap_repaints, density_figure, set_ranges
 
 PATH_COLUMNS = ("x0", "y0", "x1", "y1", "ly0", "ly1", "color", "width")
 PATH_ROLLOVER = 20_000  # segments kept on the landscape

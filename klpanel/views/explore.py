@@ -16,8 +16,9 @@ from bokeh.models import ColumnDataSource
 
 from .. import divergences
 from ..explorer import Explorer, format_value
-from .plotting import COLORS, P_COLOR, Q_COLOR, as_column, density_figure, set_ranges
 from .live import LiveHTML, LiveSlider
+from .plotting import COLORS, P_COLOR, Q_COLOR, as_column, density_figure, set_ranges
+
 
 MU_RANGE = (-5.0, 5.0)
 SIGMA_RANGE = (0.15, 3.0)
@@ -48,9 +49,9 @@ class ExploreSection(pn.viewable.Viewer):
         super().__init__(**params)
         e = self.explorer
         self.mu = LiveSlider.from_param(e.q.param.mu, name="μ (mean of q)", start=MU_RANGE[0],
-                                                    end=MU_RANGE[1], step=0.05, sizing_mode="stretch_width")
+                                        end=MU_RANGE[1], step=0.05, sizing_mode="stretch_width")
         self.sigma = LiveSlider.from_param(e.q.param.sigma, name="σ (std of q)", start=SIGMA_RANGE[0],
-                                                       end=SIGMA_RANGE[1], step=0.01, sizing_mode="stretch_width")
+                                           end=SIGMA_RANGE[1], step=0.01, sizing_mode="stretch_width")
         self.source = ColumnDataSource(self._data(), name="klpanel-explore-curves")
         fig = density_figure(title="p, q, and where each KL pays", name="klpanel-explore-plot")
         # every curve on the overlay level: a slider step repaints that one layer, not the axes, grid and title
@@ -76,7 +77,7 @@ class ExploreSection(pn.viewable.Viewer):
         # page from its root (measured ~60 ms of the browser's time per slider step, most of the step's
         # latency); the pane only replaces its inner HTML
         self.readouts = LiveHTML(readout_html(e), css_classes=["klpanel-readouts"], sizing_mode="stretch_width",
-                                     margin=(5, 0))
+                                 margin=(5, 0))
         e.param.watch(self._update, ["x", "p_density", "q_density", "values"], precedence=1)  # after the optima
 
     def _data(self) -> dict:

@@ -25,8 +25,8 @@ from .. import spectrum as sp
 from ..background import background_pool
 from ..explorer import Explorer, format_value
 from .deferred import Deferred, served_doc
-from .plotting import COLORS, DASHES, P_COLOR, Q_COLOR, as_column, density_figure, set_ranges
 from .live import LiveHTML, LiveMarkdown
+from .plotting import COLORS, DASHES, P_COLOR, Q_COLOR, as_column, density_figure, set_ranges
 
 TARGET_REST_MS = 400  # served: the curves are recomputed once the target has rested this long
 DISTILL_TAB = 2  # the distillation losses' tab (of: α spectrum, spread phase plot, distillation losses)
