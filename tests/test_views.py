@@ -184,3 +184,21 @@ def test_live_widgets_answer_without_panels_debounce():
 
     assert LiveSlider._debounce < pn.widgets.FloatSlider._debounce
     assert LiveButtons._debounce < pn.widgets.RadioButtonGroup._debounce
+
+
+def test_live_widgets_send_what_panels_widgets_send():
+    """A value set on the server reaches the model as with Panel's own widgets (without the design's properties)."""
+    from klpanel.views.live import LiveButtons, LiveSlider
+
+    def state(model):  # stylesheet models compared by what they load (each document has its own instances)
+        props = model.properties_with_values()
+        props["stylesheets"] = [getattr(x, "url", x) for x in props["stylesheets"]]
+        return props
+
+    cases = ((LiveSlider(start=0, end=1, value=0.2), pn.widgets.FloatSlider(start=0, end=1, value=0.2), 0.7),
+             (LiveButtons(options=[1, 2, 3], value=1), pn.widgets.RadioButtonGroup(options=[1, 2, 3], value=1), 3))
+    for live, plain, value in cases:
+        models = [w.get_root(Document()) for w in (live, plain)]
+        live.value = plain.value = value
+        assert state(models[0]) == state(models[1])
+    assert models[0].active == 2

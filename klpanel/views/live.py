@@ -4,9 +4,10 @@ debounce, and text panes whose updates send the new text and nothing else.
 Panel handles a widget's change 50 ms after it arrives (``Syncable._debounce``) so that a burst of changes becomes
 one; these sliders are handled at the event loop's next turn and the buttons after 5 ms: changes arriving while one
 is pending still coalesce (Panel keeps the latest value), so a drag cannot flood the server, and a released slider is
-answered at once. Nor do they mark the process busy while handled (``_busy__ignore``): Panel's process-wide busy
-state feeds busy indicators only, the app's template shows none, and its bookkeeping (param updates and watchers
-for every event of every widget) was ~30 % of the server's work for a slider step.
+answered at once. Their value changes skip the design's properties (``_PlainUpdates``), and they do not mark the
+process busy while handled (``_busy__ignore``): Panel's process-wide busy state feeds busy indicators only, the
+app's template shows none, and its bookkeeping (param updates and watchers for every event of every widget) was
+~30 % of the server's work for a slider step.
 
 Panel's HTML and Markdown panes answer a new ``object`` by recomputing every property of their Bokeh model
 (``_get_properties``: the design's stylesheets and modifiers, ~2-3 ms of server CPU per update here) and setting
@@ -22,14 +23,25 @@ from __future__ import annotations
 import panel as pn
 
 
-class LiveSlider(pn.widgets.FloatSlider):
+class _PlainUpdates:
+    """Mixin: a parameter change reaches the model without recomputing the design's properties. Panel's
+    ``Reactive._update_properties`` computes them (``Design.params``, ~0.5-1 ms) on every change only to merge them
+    into a change of ``stylesheets``; for any other change the result is the same without them."""
+
+    def _update_properties(self, *events, doc):
+        if any(event.name == "stylesheets" for event in events):
+            return super()._update_properties(*events, doc=doc)
+        return self._process_param_change({event.name: event.new for event in events})
+
+
+class LiveSlider(_PlainUpdates, pn.widgets.FloatSlider):
     """A FloatSlider handled at the event loop's next turn instead of 50 ms after a change (see the module)."""
 
     _debounce = 0
     _busy__ignore = ["value", "value_throttled"]
 
 
-class LiveButtons(pn.widgets.RadioButtonGroup):
+class LiveButtons(_PlainUpdates, pn.widgets.RadioButtonGroup):
     """A RadioButtonGroup handled 5 ms after a click instead of 50 ms (see the module)."""
 
     _debounce = 5
