@@ -79,8 +79,8 @@ class KLExplorer(pn.viewable.Viewer):
         q = self.explorer.q
         copy = type(q)(mu=q.mu, sigma=q.sigma)
         copy.param.watch(lambda *events: q.param.update(mu=copy.mu, sigma=copy.sigma), ["mu", "sigma"])
-        follow = Deferred(lambda: copy.param.update(mu=q.mu, sigma=q.sigma), URL_Q_DELAY_MS)
-        q.param.watch(lambda *events: follow(served_doc()), ["mu", "sigma"])
+        follow, doc = Deferred(lambda: copy.param.update(mu=q.mu, sigma=q.sigma), URL_Q_DELAY_MS), served_doc()
+        q.param.watch(lambda *events: follow(doc), ["mu", "sigma"])
         return copy
 
     def _bad_url(self, values: dict) -> None:

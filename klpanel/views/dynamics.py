@@ -47,12 +47,11 @@ Q_SHAPE = {"z": np.concatenate([[-1e4], Q_Z, [1e4]]),
 #: The cards' q curves are computed in the browser from the run positions the landscape already receives
 #: (``now``, the ``dynamics-now`` source; card ``i`` is its row ``i``): a frame sends (mu, sigma) per run instead
 #: of 63 points per card and per axis (measured: server CPU and websocket frames per frame both fall).
-Q_X_JS = """const m = now.get_column("mu"), s = now.get_column("sigma");
+_RUN_I_JS = """const m = now.get_column("mu"), s = now.get_column("sigma");
 const ok = m != null && s != null && i < m.length;
-return xs.map(z => ok ? m[i] + s[i] * z : NaN);"""
-Q_Y_JS = """const m = now.get_column("mu"), s = now.get_column("sigma");
-const ok = m != null && s != null && i < m.length;
-return xs.map(f => ok ? f / s[i] : NaN);"""
+"""  # run i's (mu, sigma), if the page has it yet
+Q_X_JS = _RUN_I_JS + "return xs.map(z => ok ? m[i] + s[i] * z : NaN);"
+Q_Y_JS = _RUN_I_JS + "return xs.map(f => ok ? f / s[i] : NaN);"
 ROLLOVER = 5000  # points kept per streamed curve
 RESET_DELAY_MS = 200  # the runs restart from the Explore q once it has rested this long
 #: the section follows a new target once it has rested this long: the optima's message leaves and is painted first,
@@ -279,7 +278,7 @@ class DynamicsSection(pn.viewable.Viewer):
         self.model.param.watch(self._on_optimizer, ["optimizer"])
         self.model.landscape.param.watch(self._on_grid, ["grid"])
         if served_doc() is not None:
-            self._doc = served_doc()
+            self._doc = served_doc()  # this session's document, for the deferred follow-ups below
             self.model.landscape.defer = partial(refine_in_background, self._doc, self._apply_grid)
             pn.state.onload(self._on_load)
             pn.state.on_session_destroyed(self._on_session_destroyed)
@@ -291,7 +290,7 @@ class DynamicsSection(pn.viewable.Viewer):
     def _on_q(self, *events):
         """The runs restart from the Explore q once it has rested RESET_DELAY_MS: a drag repaints the Explore
         section at once and resets the runs once, instead of every run, card and path on every step."""
-        self._restart_later(served_doc())
+        self._restart_later(self._doc)
 
     def _restart_from_q(self):
         self.model.param.update(mu0=self.explorer.q.mu, sigma0=self.explorer.q.sigma)
@@ -301,7 +300,7 @@ class DynamicsSection(pn.viewable.Viewer):
         target has rested ``FOLLOW_DELAY_MS``: the change's own message (the optima, the explore plot) leaves first
         and is painted while this section catches up (its landscape preview and run reset: ~0.1 s of server time
         off that path, once for a burst of changes)."""
-        self._follow_later(served_doc())
+        self._follow_later(self._doc)
 
     def _follow_target(self):
         e = self.explorer

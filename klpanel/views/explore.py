@@ -82,8 +82,12 @@ class ExploreSection(pn.viewable.Viewer):
 
     def _data(self) -> dict:
         e = self.explorer
-        return {"x": as_column(e.x), "p": as_column(e.p_density), "q": as_column(e.q_density),
-                "lo": as_column(np.minimum(e.p_density, e.q_density))}
+        return {"x": as_column(e.x), "p": as_column(e.p_density), **self._q_columns()}
+
+    def _q_columns(self) -> dict:
+        """q and the lower edge of both shaded regions, min(p, q)."""
+        e = self.explorer
+        return {"q": as_column(e.q_density), "lo": as_column(np.minimum(e.p_density, e.q_density))}
 
     def _update(self, *events):
         e = self.explorer
@@ -93,7 +97,7 @@ class ExploreSection(pn.viewable.Viewer):
                 self.source.data = self._data()
                 set_ranges(self.figure, e.x, e.p_density)
             elif "q_density" in changed:  # a slider step: send only the two columns that moved
-                self.source.data.update(q=as_column(e.q_density), lo=as_column(np.minimum(e.p_density, e.q_density)))
+                self.source.data.update(self._q_columns())
             if "values" in changed:
                 self.readouts.object = readout_html(e)
 
@@ -101,7 +105,6 @@ class ExploreSection(pn.viewable.Viewer):
         return pn.Column(
             pn.pane.Markdown("## 3. Explore: move q yourself\nDrag μ and σ. Forward KL pays where p has mass "
                              "q lacks; reverse KL pays where q puts mass p lacks.", sizing_mode="stretch_width"),
-            pn.Row(pn.Column(self.mu, self.sigma, self.readouts,
-                             width=320),
+            pn.Row(pn.Column(self.mu, self.sigma, self.readouts, width=320),
                    pn.pane.Bokeh(self.figure, sizing_mode="stretch_width"), sizing_mode="stretch_width"),
             sizing_mode="stretch_width")
