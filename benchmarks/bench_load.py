@@ -33,7 +33,7 @@ import requests
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests" / "reliability"))
 sys.path.insert(0, str(ROOT))
-from reltools import ADMIN_ARGS, ARTIFACTS, AppServer, server_errors, status  # noqa: E402
+from reltools import ADMIN_ARGS, ARTIFACTS, AppServer, status  # noqa: E402
 
 APPS = {"full": ROOT / "apps" / "kl_explorer.py", "dynamics": ROOT / "tests" / "reliability" / "dynamics_page.py",
         "four": ROOT / "tests" / "reliability" / "four_runs_page.py"}
@@ -213,7 +213,7 @@ def main(argv=None) -> int:
         lat = [x for c in clients for x in c.latency[kind]]
         print(f"{kind:>10} {len(lat):>9} {percentile(lat, 50):>8.1f} {percentile(lat, 99):>8.1f}")
     api_errors = [e for c in clients for e in c.errors]
-    log_errors = server_errors(server)
+    log_errors = server.errors()
     errors += len(api_errors) + len(log_errors)
     print(f"\nerrors: {errors} (sessions {sum(s.error is not None for s in sessions)}, API {len(api_errors)}, "
           f"server log {len(log_errors)})")

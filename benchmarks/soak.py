@@ -24,7 +24,7 @@ import requests
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_load import APPS, Session, load_panel_models  # noqa: E402
-from reltools import ADMIN_ARGS, ARTIFACTS, AppServer, server_errors, status  # noqa: E402
+from reltools import ADMIN_ARGS, ARTIFACTS, AppServer, status  # noqa: E402
 
 from klpanel.admin import rss_bytes  # noqa: E402
 
@@ -98,7 +98,7 @@ def soak(seconds: float, sessions: int = 10, app: str = "full", baseline: float 
     base = base or samples[0][1]
     return {"baseline_rss": base, "final_rss": final, "growth": final / base - 1, "samples": samples,
             "frames": sum(len(c.frames) for c in clients), "replays": sum(c.replays for c in clients), "counts": counts,
-            "errors": [c.error for c in clients if c.error] + server_errors(server)}
+            "errors": [c.error for c in clients if c.error] + server.errors()}
 
 
 def main(argv=None) -> int:

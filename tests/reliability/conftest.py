@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from reltools import ADMIN_ARGS, AppServer, server_errors
+from reltools import ADMIN_ARGS, AppServer
 
 _spec = importlib.util.spec_from_file_location("klpanel_ui_conftest", Path(__file__).parents[1] / "ui" / "conftest.py")
 _ui = importlib.util.module_from_spec(_spec)
@@ -22,5 +22,5 @@ def admin_server(artifacts, request):
     server = AppServer(artifacts / f"reliability-{request.node.name}.log", extra_args=ADMIN_ARGS)
     yield server
     server.stop()
-    errors = server_errors(server)
+    errors = server.errors()
     assert not errors, "server log shows an exception:\n" + "\n".join(errors)

@@ -21,7 +21,7 @@ import requests
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "ui"))
 
 from pagetools import (  # noqa: E402,F401
-    APP, ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, LOAD_TIMEOUT_MS, LOG_ERRORS, ROOT, AppServer, free_port, wait_ready,
+    APP, ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, LOAD_TIMEOUT_MS, ROOT, AppServer, free_port, wait_ready,
     wait_until, watch_console)
 
 #: ``panel serve`` flags of every reliability server: the admin plugin, and a closed tab's session expiring
@@ -34,11 +34,6 @@ def status(url: str) -> dict:
     r = requests.get(f"{url}/status/sessions", timeout=30)
     r.raise_for_status()
     return r.json()
-
-
-def server_errors(server) -> list[str]:
-    """Every exception in the server log, minus Bokeh/Tornado's closed-tab races (``AppServer.errors``)."""
-    return server.errors()
 
 
 #: in the page: a run's loss curve holds streamed points beyond the step-0 point the page is built with, i.e.

@@ -28,7 +28,7 @@ import pytest
 from playwright.sync_api import Error as PlaywrightError
 
 from reltools import APP as APP_FILE
-from reltools import ADMIN_ARGS, FRAMES_ARRIVED_JS, LOAD_TIMEOUT_MS, AppServer, server_errors, status, wait_until
+from reltools import ADMIN_ARGS, FRAMES_ARRIVED_JS, LOAD_TIMEOUT_MS, AppServer, status, wait_until
 
 pytestmark = pytest.mark.ui
 
@@ -49,7 +49,7 @@ def leak_server(artifacts):
     server = AppServer(artifacts / "reliability-session-leak.log", app=APP, extra_args=args)
     yield server
     server.stop()
-    errors = server_errors(server)
+    errors = server.errors()
     assert not errors, "server log shows an exception:\n" + "\n".join(errors)
 
 
