@@ -33,7 +33,7 @@ import requests
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests" / "reliability"))
 sys.path.insert(0, str(ROOT))
-from reltools import ADMIN_ARGS, ARTIFACTS, AppServer, status  # noqa: E402
+from reltools import ADMIN_ARGS, ARTIFACTS, AppServer, loop_thread_cpu, status  # noqa: E402
 
 APPS = {"full": ROOT / "apps" / "kl_explorer.py", "dynamics": ROOT / "tests" / "reliability" / "dynamics_page.py",
         "four": ROOT / "tests" / "reliability" / "four_runs_page.py"}
@@ -135,12 +135,6 @@ class APIClient(threading.Thread):
                 self.errors.append(f"{kind}: {exc}")
             if ok:
                 self.latency[kind].append((time.perf_counter() - t) * 1e3)
-
-
-def loop_thread_cpu(proc) -> float:
-    """CPU seconds of the server's main thread (its event loop: every session's callbacks and messages), without
-    the background workers (spectrum curves, landscape grids, API computations)."""
-    return next((t.user_time + t.system_time for t in proc.threads() if t.id == proc.pid), 0.0)
 
 
 def percentile(values, q):

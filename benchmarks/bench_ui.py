@@ -49,7 +49,7 @@ import psutil
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests" / "ui"))
 
-from pagetools import CHROMIUM, CHROMIUM_ARGS, LOAD_TIMEOUT_MS, AppServer, js, wait_until  # noqa: E402
+from pagetools import CHROMIUM, CHROMIUM_ARGS, LOAD_TIMEOUT_MS, AppServer, js, loop_thread_cpu, wait_until  # noqa: E402
 
 README = ROOT / "benchmarks" / "README.md"
 START, END = "<!-- bench_ui:start -->", "<!-- bench_ui:end -->"
@@ -171,10 +171,9 @@ def animate(page, server: AppServer, wire: Wire, seconds: float) -> dict:
     proc = psutil.Process(server.proc.pid)
     set_playing(page, True)
     wait_until(lambda: js(page, "() => klColumn(klNamed('dynamics-now'), 'mu').length") > 0, what="runs on screen")
-    loop = lambda: next((t.user_time + t.system_time for t in proc.threads() if t.id == proc.pid), 0.0)  # noqa: E731
-    cpu0, loop0, (b0, m0) = proc.cpu_times(), loop(), wire.snapshot()
+    cpu0, loop0, (b0, m0) = proc.cpu_times(), loop_thread_cpu(proc), wire.snapshot()
     counts = page.evaluate(FPS_JS, seconds)
-    cpu1, loop1, (b1, m1) = proc.cpu_times(), loop(), wire.snapshot()
+    cpu1, loop1, (b1, m1) = proc.cpu_times(), loop_thread_cpu(proc), wire.snapshot()
     frames = max(counts["applied"], 1)  # frames of run positions the browser received and applied
     cpu_ms = 1e3 * ((cpu1.user + cpu1.system) - (cpu0.user + cpu0.system))
     return {"fps": counts["painted"] / counts["seconds"], "applied": counts["applied"] / counts["seconds"],

@@ -21,7 +21,7 @@ import requests
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "ui"))
 
 from pagetools import (  # noqa: E402,F401
-    APP, ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, LOAD_TIMEOUT_MS, ROOT, AppServer, free_port, wait_ready,
+    APP, ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, LOAD_TIMEOUT_MS, ROOT, AppServer, free_port, loop_thread_cpu, wait_ready,
     wait_until, watch_console)
 
 #: ``panel serve`` flags of every reliability server: the admin plugin, and a closed tab's session expiring

@@ -123,6 +123,13 @@ class AppServer:
         self._log.close()
 
 
+def loop_thread_cpu(proc) -> float:
+    """CPU seconds of a server process's main thread (its event loop: every session's callbacks and messages),
+    without the background workers (spectrum curves, landscape grids, API computations); ``proc`` a psutil
+    Process."""
+    return next((t.user_time + t.system_time for t in proc.threads() if t.id == proc.pid), 0.0)
+
+
 def watch_console(page) -> list[str]:
     """Record the page's console errors and uncaught exceptions in ``page.console_errors``."""
     errors: list[str] = []
