@@ -3,8 +3,8 @@
 One periodic callback per session drives every run (``Dynamics.advance``: one batched library call per step).
 It starts when the page has loaded (``pn.state.onload``) and stops on Pause, when every run has converged,
 when no browser is connected and when the session is destroyed. A frame only streams the new trajectory points
-and replaces a few short columns of Bokeh ``ColumnDataSource``s, all inside one ``pn.io.hold()`` (one websocket
-message per frame); nothing is rebuilt per frame.
+and replaces a few short columns of Bokeh ``ColumnDataSource``s, all held and sent as one websocket message
+(``frames.frame``: ``pn.io.hold()`` minus its follow-up callback); nothing is rebuilt per frame.
 """
 
 from __future__ import annotations
@@ -33,6 +33,7 @@ from ..dynamics import MU_RANGE, SIGMA_RANGE, Dynamics
 from ..explorer import Explorer, format_value
 from ..optimizers import OPTIMIZERS
 from .deferred import Deferred, served_doc
+from .frames import frame
 from .live import LiveHTML
 from .plotting import COLORS, P_COLOR, Q_COLOR, cheap_repaints, density_figure, set_ranges
 
@@ -542,7 +543,7 @@ class DynamicsSection(pn.viewable.Viewer):
             if time.perf_counter() - t0 > budget:
                 break
         self._frames += 1
-        with pn.io.hold():
+        with frame(self._doc):  # one message, written at once (pn.io.hold() outside a served tick)
             self._push(slow=readouts or self._frames % SLOW_EVERY == 0)
         self._frame_ms.append(1e3 * (time.perf_counter() - t0))
         del self._frame_ms[:-200]

@@ -1,0 +1,161 @@
+"""The two shortcuts klpanel takes through Bokeh's server (klpanel.views.onloop and klpanel.views.frames), in a
+real served session with Bokeh's Python client (no browser): coroutine callbacks run on the event loop with the
+session's lock held, synchronous ones still in a worker thread; animation frames written by ``frames.frame`` reach
+the client intact and in order."""
+
+import asyncio
+import functools
+import threading
+import time
+
+import pytest
+from pagetools import answering, free_port, wait_until
+
+from klpanel.views import frames, onloop
+
+
+def test_coroutine_callbacks_are_recognised_through_wrappers_and_partials():
+    async def coro(x):
+        return x
+
+    def plain(x):
+        return x
+
+    @functools.wraps(coro)
+    def wrapped(*args):
+        return coro(*args)
+
+    class Owner:
+        async def method(self):
+            return 1
+
+    assert onloop.is_coroutine_callback(coro)
+    assert onloop.is_coroutine_callback(functools.partial(coro, 1))
+    assert onloop.is_coroutine_callback(wrapped)
+    assert onloop.is_coroutine_callback(Owner().method)
+    assert not onloop.is_coroutine_callback(plain)
+    assert not onloop.is_coroutine_callback(functools.partial(plain, 1))
+
+
+def test_ws_frames_follow_rfc6455_lengths():
+    assert frames.ws_frame("ab") == b"\x81\x02ab"
+    assert frames.ws_frame(b"\x00" * 126, binary=True)[:4] == b"\x82\x7e\x00\x7e"
+    big = frames.ws_frame("x" * 70000)
+    assert big[:2] == b"\x81\x7f" and int.from_bytes(big[2:10], "big") == 70000 and len(big) == 10 + 70000
+
+
+def _serve(app):
+    import panel as pn
+    port = free_port()
+    server = pn.serve(app, port=port, address="127.0.0.1", threaded=True, show=False,
+                      websocket_origin=f"127.0.0.1:{port}", liveness=True)
+    wait_until(lambda: answering(f"http://127.0.0.1:{port}/liveness"), timeout=30)
+    return server, f"http://127.0.0.1:{port}/"
+
+
+def _client(url):
+    """Bokeh's Python client on its own loop, pulled document and all; returns (session, loop)."""
+    import importlib
+    import pkgutil
+
+    import panel.models
+    from bokeh.client import pull_session
+    from tornado.ioloop import IOLoop
+    for module in pkgutil.iter_modules(panel.models.__path__):
+        try:
+            importlib.import_module(f"panel.models.{module.name}")
+        except Exception:
+            pass
+    asyncio.set_event_loop(asyncio.new_event_loop())
+    loop = IOLoop.current()
+    return pull_session(url=url, io_loop=loop), loop
+
+
+def test_coroutine_callbacks_run_on_the_loop_under_the_lock_and_sync_ones_in_a_worker():
+    import panel as pn
+    from bokeh.models import Div
+    seen = {}
+
+    def app():
+        doc = pn.state.curdoc
+
+        def locked():
+            return doc.session_context._session._lock.locked()
+
+        async def body(tag, created_on):
+            seen[tag] = (created_on, threading.current_thread(), locked(), asyncio.get_running_loop())
+
+        def make(tag):
+            @functools.wraps(body)
+            def callback():  # Bokeh calls this; it returns the coroutine (what Panel's callbacks do)
+                return body(tag, threading.current_thread())
+            return callback
+
+        def sync_callback():
+            seen["sync"] = (threading.current_thread(), locked())
+
+        doc.add_next_tick_callback(make("next_tick"))
+        doc.add_timeout_callback(make("timeout"), 50)
+        doc.add_next_tick_callback(sync_callback)
+        return pn.pane.Bokeh(Div(text="x"))
+
+    server, url = _serve(app)
+    try:
+        session, loop = _client(url)  # the server makes the session's document: app() runs, the callbacks follow
+        wait_until(lambda: len(seen) == 3, timeout=30, what="the three callbacks")
+        session.close()
+    finally:
+        server.stop()
+    for tag in ("next_tick", "timeout"):
+        created_on, ran_on, locked, _ = seen[tag]
+        assert created_on is ran_on, f"{tag}: the coroutine was made in {created_on.name}, not on the loop"
+        assert locked
+    sync_thread, sync_locked = seen["sync"]
+    assert sync_thread is not seen["next_tick"][1] and sync_locked  # Bokeh's own path: a worker, locked
+
+
+def test_animation_frames_reach_the_client_intact_and_in_order():
+    import panel as pn
+    from bokeh.events import DocumentReady
+    from tornado.ioloop import PeriodicCallback
+
+    from klpanel.explorer import Explorer
+    from klpanel.views.dynamics import DynamicsSection
+
+    sections = []
+
+    def app():
+        section = DynamicsSection(explorer=Explorer())
+        sections.append(section)
+        return section
+
+    server, url = _serve(app)
+    before = dict(frames.stats)
+    try:
+        session, loop = _client(url)
+        now = session.document.get_model_by_name("dynamics-now")
+        received = []
+        handle = session._handle_patch
+
+        def on_patch(message):
+            handle(message)
+            received.append(list(now.data["mu"]))
+
+        session._handle_patch = on_patch
+        session.document.callbacks.send_event(DocumentReady())
+        deadline = time.monotonic() + 60
+        # the client checks its predicate when a message comes; this timer stops its loop if none comes
+        PeriodicCallback(lambda: loop.stop() if time.monotonic() > deadline else None, 250).start()
+        session._connection._loop_until(lambda: len(received) >= 40 or time.monotonic() > deadline)
+        session.close()
+    finally:
+        server.stop()
+    section = sections[0]
+    assert len(received) >= 40, "the animation did not reach the client"
+    assert frames.stats["direct"] - before["direct"] >= 30  # the frames took the direct path
+    for i, run in enumerate(section.model.runs):
+        path = [float(v) for v in run.trajectory["mu"]]
+        got = [mus[i] for mus in received if len(mus) > i]
+        positions = [path.index(m) for m in got]  # every received mu is a state the run went through ...
+        assert positions == sorted(positions)  # ... in the order it went through them
+        assert positions[-1] - positions[0] >= 20
