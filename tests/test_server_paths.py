@@ -8,7 +8,6 @@ import functools
 import threading
 import time
 
-import pytest
 from pagetools import answering, free_port, wait_until
 
 from klpanel.views import frames, onloop
@@ -115,7 +114,6 @@ def test_coroutine_callbacks_run_on_the_loop_under_the_lock_and_sync_ones_in_a_w
 
 
 def test_animation_frames_reach_the_client_intact_and_in_order():
-    import panel as pn
     from bokeh.events import DocumentReady
     from tornado.ioloop import PeriodicCallback
 
