@@ -21,8 +21,10 @@ kernel integrals and finish, texts, parameters, and its Monte-Carlo form from :m
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass, field
+from types import MappingProxyType
 from typing import Callable
 
 import numpy as np
@@ -308,6 +310,37 @@ def _unresolvable(mu, sigma):
     return np.abs(mu) > MAX_MU_OVER_SIGMA * sigma
 
 
+def _plan(names, params):
+    """(names, validated parameters, α values, kernel integrals) of a request; cached when its names and
+    parameters are plain (the same request comes back on every animation frame and slider step)."""
+    plain = (names is None or isinstance(names, (str, tuple, list))) and all(
+        v is None or type(v) in (float, int) for v in params.values())
+    if plain:
+        key = (names if names is None or isinstance(names, str) else tuple(names),
+               tuple(sorted((k, v if v is None else float(v)) for k, v in params.items())))
+        try:
+            return _plan_cached(*key)
+        except TypeError:  # an unhashable name: let _plan_uncached say what is wrong
+            pass
+    return _plan_uncached(names, params)
+
+
+def _plan_uncached(names, params):
+    names = _resolve_names(names)
+    chosen = validate_params(names, **params)
+    alphas = sorted({chosen[n]["alpha"] for n in names if REGISTRY[n].power_family})
+    wanted = list(dict.fromkeys((code, float(c)) for n in names for code, c in REGISTRY[n].integrals(**chosen[n])))
+    return names, chosen, alphas, wanted
+
+
+@functools.lru_cache(maxsize=512)
+def _plan_cached(names, params):
+    names, chosen, alphas, wanted = _plan_uncached(names, dict(params))
+    # read-only from here: callers get the same objects on every hit
+    return (tuple(names), MappingProxyType({n: MappingProxyType(c) for n, c in chosen.items()}), tuple(alphas),
+            tuple(wanted))
+
+
 def evaluate_grid(target, mu, sigma, names=None, gradients=False, hessian=False, **params):
     """Values (and optionally d/dmu, d/dsigma) of divergences over broadcast arrays of (mu, sigma).
 
@@ -319,17 +352,14 @@ def evaluate_grid(target, mu, sigma, names=None, gradients=False, hessian=False,
     ``np.broadcast(mu, sigma)``. The quadrature rule is built once per chunk of rows and shared by every
     requested divergence.
     """
-    names = _resolve_names(names)
-    chosen = validate_params(names, **params)
+    names, chosen, alphas, wanted = _plan(names, params)
     shape, mu, sigma = _rows(mu, sigma)
-    alphas = sorted({chosen[n]["alpha"] for n in names if REGISTRY[n].power_family})
     far = _unresolvable(mu, sigma)
     if far.any():  # such rows come out NaN (documented); evaluate() raises instead
         mu, sigma = np.where(far, 0.0, mu), np.where(far, 1.0, sigma)
     ctx = Context(target, mu, sigma, alphas, order=2 if hessian else int(gradients))
-    for n in names:
-        for code, c in REGISTRY[n].integrals(**chosen[n]):
-            ctx.need(code, c)
+    for code, c in wanted:
+        ctx.need(code, c)
     ctx.run()
     results = {}
     for n in names:

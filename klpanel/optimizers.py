@@ -41,8 +41,8 @@ class Optimizer(param.Parameterized):
         return {name: np.zeros((n, 2)) for name in self.state_names}
 
     def clipped(self, grad):
-        grad = np.asarray(grad, dtype=float)
-        return grad if self.clip is None else np.clip(grad, -self.clip, self.clip)
+        grad, clip = np.asarray(grad, dtype=float), self.clip
+        return grad if clip is None else np.clip(grad, -clip, clip)
 
     def update(self, theta, grad, state: dict, t):
         """Return the new theta (n, 2) from the gradient (n, 2) at theta; updates ``state`` in place.

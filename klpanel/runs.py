@@ -94,6 +94,9 @@ class Run(param.Parameterized):
         if not (math.isfinite(self.mu0) and math.isfinite(self.sigma0) and self.sigma0 > 0):
             raise ValueError(f"start q must have finite mu and sigma > 0, got ({self.mu0}, {self.sigma0})")
         self.resolved_params = divergences.validate_params([self.divergence], **self.divergence_params)[self.divergence]
+        self._floor = float(self.sigma_floor or 0.0)  # read on every step: a param read costs ~µs, this not
+        # what _groups batches runs by (every part is a parameter whose change runs this reset)
+        self._group_base = (id(self.target), self.estimator, id(self.optimizer), self._floor, self.n_samples)
         self._target_key = self.target.key
         self._n = 0
         self._theta = np.array([float(self.mu0), max(float(self.sigma0), self.floor)])
@@ -109,9 +112,13 @@ class Run(param.Parameterized):
         evaluate_runs([self])
         return self
 
+    @param.depends("tol", "max_steps", watch=True, on_init=True)
+    def _read_limits(self):
+        self._limits = (self.tol, self.max_steps)  # read on every step (see _floor)
+
     @property
     def floor(self) -> float:
-        return float(self.sigma_floor or 0.0)
+        return self._floor  # sigma_floor as a number (0 for None); set by reset, which any change of it runs
 
     def _sync(self):
         # a target edited in place (custom components, sliders) restarts the run, like the original page
@@ -240,7 +247,7 @@ def _groups(runs):
     serves every divergence in it: the quadrature rule is built once for all rows)."""
     groups = defaultdict(list)  # base key -> list of (merged params, runs)
     for run in runs:
-        base = (id(run.target), run.estimator, id(run.optimizer), run.floor, run.n_samples)
+        base = run._group_base
         for merged, members in groups[base]:
             if all(merged.get(k, v) == v for k, v in run.resolved_params.items()):
                 merged.update(run.resolved_params)
@@ -333,7 +340,7 @@ def _step_group(group, n):
     grad = np.array([r._grad for r in group])
     steps = np.array([r._n for r in group])
     live = np.ones(len(group), dtype=bool)
-    limits = [(r.tol, r.max_steps) for r in group]
+    limits = [r._limits for r in group]
     for _ in range(n):
         idx = np.nonzero(live)[0]
         if idx.size == 0:

@@ -241,3 +241,22 @@ def test_nearly_identical_components_give_finite_values():
     p = Target(weights=[1.0, 1.0, 0.5], means=[0.0, 0.0, 2.986465414440259e-250], sigmas=[1.0, 1.0, 1.0])
     v = dv.evaluate(p, Approximation(mu=0.0, sigma=1.0))
     assert all(abs(x) < 1e-12 for x in v.values()), v  # p is N(0, 1) = q to double precision
+
+
+def test_cached_request_plans_check_every_request():
+    """evaluate_grid caches what a request needs (names, validated parameters, integrals); a cached plan must
+    not let a bad request through, and numpy or int parameters give the plain-float results."""
+    from klpanel.divergences import evaluate_grid
+    t = Target()
+    good = evaluate_grid(t, 0.3, 0.9, ["alpha", "jsd"], alpha=1.0)
+    assert evaluate_grid(t, 0.3, 0.9, ["alpha", "jsd"], alpha=1) == good
+    assert evaluate_grid(t, 0.3, 0.9, ["alpha", "jsd"], alpha=np.float64(1.0)) == good
+    for bad in (True, float("nan"), "1.0"):
+        with pytest.raises(ValueError):
+            evaluate_grid(t, 0.3, 0.9, ["alpha", "jsd"], alpha=bad)
+    with pytest.raises(ValueError, match="unknown divergence"):
+        evaluate_grid(t, 0.3, 0.9, ("alpha", "nope"))
+    with pytest.raises(ValueError, match="unknown parameter"):
+        evaluate_grid(t, 0.3, 0.9, ["jsd"], gamma=1.0)
+    with pytest.raises(ValueError, match="must be in"):
+        evaluate_grid(t, 0.3, 0.9, ["skew_kl"], alpha=1.5)

@@ -491,8 +491,9 @@ class DynamicsSection(pn.viewable.Viewer):
         This keeps the landscape's segment count (which the browser redraws and indexes every frame) to a few
         hundred per run however many steps it takes."""
         key = id(run)
-        sent, last = self._sent_path.get(key, (1, (run.mu0, max(run.sigma0, run.floor))))
         n = run.trajectory_length
+        known = self._sent_path.get(key)
+        sent, last = known if known is not None else (1, (run.mu0, max(run.sigma0, run.floor)))
         if n <= sent:
             return
         new = run.trajectory_since(sent)
@@ -577,6 +578,7 @@ class DynamicsSection(pn.viewable.Viewer):
             # follows it, so a busy flip per frame queued an update on every other session's document
             # (sessions² tasks per frame, piling up on a loaded server: the soak's memory growth)
             self._callback._background = True
+            self._callback.log = False  # Panel logs each tick's start and end at INFO: two log records a frame
         if not self._callback.running:
             self._ticks.clear()  # pacing restarts from the nominal period
             self._callback.period = self._period()
