@@ -157,3 +157,65 @@ def test_animation_frames_reach_the_client_intact_and_in_order():
         positions = [path.index(m) for m in got]  # every received mu is a state the run went through ...
         assert positions == sorted(positions)  # ... in the order it went through them
         assert positions[-1] - positions[0] >= 20
+
+
+def test_small_browser_patches_are_applied_on_the_loop():
+    import panel as pn
+    from bokeh.models import Slider
+
+    seen = []
+    loops = []
+
+    def app():
+        slider = Slider(start=0, end=10, value=1, name="s")
+        slider.on_change("value", lambda attr, old, new: seen.append((new, threading.current_thread())))
+
+        async def note_loop():
+            loops.append(threading.current_thread())
+        pn.state.curdoc.add_next_tick_callback(note_loop)
+        return pn.pane.Bokeh(slider)
+
+    server, url = _serve(app)
+    try:
+        session, loop = _client(url)
+        wait_until(lambda: loops, timeout=30, what="the loop thread")
+        slider = session.document.get_model_by_name("s")
+        slider.value = 7  # one event: applied on the server's loop
+        session._connection._loop_until(lambda: True)  # let the client send it
+        wait_until(lambda: seen, timeout=30, what="the slider's change on the server")
+        session.close()
+    finally:
+        server.stop()
+    assert seen[0][0] == 7 and seen[0][1] is loops[0]
+
+    def patch(n_events, buffers=False):
+        return type("M", (), {"content": {"events": [{}] * n_events}, "buffers": [b"x"] if buffers else []})()
+    assert onloop.is_small_patch(patch(1)) and onloop.is_small_patch(patch(onloop.SMALL_PATCH_EVENTS))
+    assert not onloop.is_small_patch(patch(onloop.SMALL_PATCH_EVENTS + 1))
+    assert not onloop.is_small_patch(patch(1, buffers=True))
+
+
+def test_the_servers_websockets_send_without_nagles_delay():
+    """Bokeh's messages are several websocket frames written in a row: without TCP_NODELAY each frame after the
+    first waits for the browser's delayed ACK (~40 ms on the μ slider's steps)."""
+    import socket
+
+    import panel as pn
+    from bokeh.models import Div
+
+    docs = []
+
+    def app():
+        docs.append(pn.state.curdoc)
+        return pn.pane.Bokeh(Div(text="x"))
+
+    server, url = _serve(app)
+    try:
+        session, loop = _client(url)
+        connections = wait_until(lambda: docs and list(docs[0].session_context._session._subscribed_connections),
+                                 timeout=30, what="the websocket connection")
+        sock = connections[0]._socket.ws_connection.stream.socket
+        assert sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY)
+        session.close()
+    finally:
+        server.stop()

@@ -15,6 +15,12 @@ callback (a failed write is logged when it completes). It takes that path only w
 itself at once: on the event loop, the session's lock held by the running callback, the document not already
 held, nothing of Panel's queued for this document and no connection in the middle of a multi-part write (Bokeh's
 ``write_lock``); a compressed or masked websocket, or a Panel without the internals read here, also falls back.
+
+Also here, :func:`install`: every websocket the server opens gets ``TCP_NODELAY``. Neither Bokeh nor Panel sets
+it, and a Bokeh message is several websocket frames written one after the other: with Nagle's algorithm on, a
+frame written while the previous one is unacknowledged waits for the browser's (delayed) ACK - measured on the
+μ slider: a quarter to a half of the steps arrived ~35 ms late (patch received median 20 ms, p95 55 ms; with
+``TCP_NODELAY`` p95 21-28 ms).
 """
 
 from __future__ import annotations
@@ -134,3 +140,26 @@ def _send(connections, patches) -> None:
             continue
         ws._wire_bytes_out = getattr(ws, "_wire_bytes_out", 0) + len(data)
         future.add_done_callback(_log_failure)
+
+
+def _open_without_nagle(self):
+    self.set_nodelay(True)  # a message's frames leave at once, not after the browser's delayed ACK
+    return _STOCK_OPEN(self)
+
+
+def install() -> bool:
+    """``TCP_NODELAY`` on every websocket Bokeh's server opens in this process (idempotent); False if Bokeh's
+    handler is not the one this was written for."""
+    from bokeh.server.views import ws
+    global _STOCK_OPEN
+    handler = ws.WSHandler
+    if handler.__dict__.get("open") is _open_without_nagle:
+        return True
+    if not callable(handler.__dict__.get("open")) or not callable(getattr(handler, "set_nodelay", None)):
+        return False
+    _STOCK_OPEN = handler.__dict__["open"]
+    handler.open = _open_without_nagle
+    return True
+
+
+_STOCK_OPEN = None
