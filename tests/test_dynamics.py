@@ -85,10 +85,12 @@ def section():
 
 
 def test_frames_stream_into_the_sources(section):
-    for _ in range(9):  # readouts and loss curves refresh every SLOW_EVERY = 3 frames: frame 9 sends them
+    from klpanel.views.dynamics import SLOW_EVERY
+    n = 2 * SLOW_EVERY  # readouts and loss curves refresh every SLOW_EVERY frames: frame n sends them
+    for _ in range(n):
         section.step()
     fkl, rkl = section.panels
-    assert fkl.loss_source.data["step"] == list(range(10))
+    assert fkl.loss_source.data["step"] == list(range(n + 1))
     run = section.model.runs[0]
     path = section.path_source.data
     mine = [k for k, c in enumerate(path["color"]) if c == section.panels[0].density.renderers[-1].glyph.line_color]
@@ -96,7 +98,7 @@ def test_frames_stream_into_the_sources(section):
     assert path["x0"][mine[0]] == 0.0 and path["y0"][mine[0]] == 0.8  # from the start q
     assert all(path["x1"][a] == path["x0"][b] for a, b in zip(mine, mine[1:]))  # a connected path
     assert abs(path["x1"][mine[-1]] - run.mu) < 0.03 and abs(path["y1"][mine[-1]] - run.sigma) < 0.01
-    assert "step 9" in fkl.labels[0].text and f"{run.mu:.3f}" in fkl.labels[1].text
+    assert f"step {n}" in fkl.labels[0].text and f"{run.mu:.3f}" in fkl.labels[1].text
     assert len(section.now_source.data["mu"]) == 2
     # each card draws its q in the browser from its row of the run positions (tests/ui checks the drawing)
     now = section.now_source.data

@@ -63,7 +63,8 @@ GLOBAL_COLOR = "#ff4d4d"
 LOCAL_COLOR = "#ffffff"
 CARD_WIDTH = 340
 TICK_BUDGET = 0.4  # share of the callback period the stepping may use
-SLOW_EVERY = 3  # readouts and loss curves refresh every 3rd frame (10 Hz at 30 fps): text can't be read faster
+SLOW_EVERY = 5  # readouts and loss curves refresh every 5th frame (6 Hz at 30 fps): text can't be read faster,
+# and their label, range and stream changes were a third of a frame's server work at every 3rd frame
 
 WORKER = background_pool(1, "klpanel-landscape")
 
@@ -608,7 +609,7 @@ class DynamicsSection(pn.viewable.Viewer):
         interval = 1e3 * (ticks[-1] - ticks[0]) / (len(ticks) - 1)
         del ticks[:-1]
         nominal = 1000.0 / self.model.fps
-        aim = 0.99 * nominal  # a hair faster than asked: the period is whole milliseconds
+        aim = 0.98 * nominal  # a hair faster than asked: the period is whole milliseconds, ticks run late
         period = int(min(nominal, max(0.6 * nominal, self._callback.period - (interval - aim))))
         if period != self._callback.period:
             self._callback.period = period
