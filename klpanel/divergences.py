@@ -298,10 +298,12 @@ MAX_MU_OVER_SIGMA = 1e10  # beyond, the nodes mu + sigma*z are not resolved in d
 
 
 def _rows(mu, sigma):
-    mu, sigma = np.broadcast_arrays(np.asarray(mu, dtype=float), np.asarray(sigma, dtype=float))
-    if not (np.all(np.isfinite(mu)) and np.all(np.isfinite(sigma))):
+    mu, sigma = np.asarray(mu, dtype=float), np.asarray(sigma, dtype=float)
+    if mu.shape != sigma.shape:
+        mu, sigma = np.broadcast_arrays(mu, sigma)
+    if not (np.isfinite(mu).all() and np.isfinite(sigma).all()):
         raise ValueError("mu and sigma must be finite numbers")
-    if np.any(sigma <= 0):
+    if (sigma <= 0).any():
         raise ValueError("sigma must be > 0")
     return mu.shape, mu.ravel(), sigma.ravel()
 
