@@ -34,6 +34,9 @@ def _changes(doc, fig, source, div):
     fig.x_range.end = 4.0
     div.stylesheets = [InlineStyleSheet(css="p {color: red}")]  # a new model: sent whole
     fig.renderers[0].glyph.line_color = "red"
+    # plain values the encoder takes a short cut for: non-finite floats, big and negative ints, unicode text
+    source.stream({"x": [float("nan"), float("inf"), -float("inf"), 2.0 ** 60], "y": [1, -3, 2 ** 62, 0.5]})
+    div.text = "μ σ ‖ √"
     return events
 
 

@@ -37,6 +37,18 @@ class SyncedReferences(Serializer):
         return (isinstance(obj, Model) and manager._models.get(obj.id) is obj
                 and obj not in manager._new_models)
 
+    def encode(self, obj: Any):
+        # plain numbers and strings (most of a frame's values) are never references nor circular: Bokeh's
+        # reference lookup and circularity bookkeeping per value are skipped, the encoding is Bokeh's own
+        kind = type(obj)
+        if kind is float:
+            return self._encode_float(obj)
+        if kind is str:
+            return self._encode_str(obj)
+        if kind is int:
+            return self._encode_int(obj)
+        return super().encode(obj)  # noqa
+
     def has_ref(self, obj: Any) -> bool:
         return super().has_ref(obj) or self._synced(obj)
 
