@@ -47,7 +47,7 @@ class SyncedReferences(Serializer):
             return self._encode_str(obj)
         if kind is int:
             return self._encode_int(obj)
-        return super().encode(obj)  # noqa
+        return super().encode(obj)
 
     def has_ref(self, obj: Any) -> bool:
         return super().has_ref(obj) or self._synced(obj)
