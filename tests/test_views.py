@@ -202,3 +202,24 @@ def test_live_widgets_send_what_panels_widgets_send():
         live.value = plain.value = value
         assert state(models[0]) == state(models[1])
     assert models[0].active == 2
+
+
+def test_live_slider_takes_browser_values_as_panels_slider_does():
+    """A value from the browser updates the widget, its watchers and the linked parameter as Panel's slider does,
+    and leaves the widget's read-only/constant flags as they were (LiveSlider makes only those two writable)."""
+    from klpanel import Approximation
+    from klpanel.views.live import LiveSlider
+
+    results = []
+    for cls in (LiveSlider, pn.widgets.FloatSlider):
+        q = Approximation(mu=0.0, sigma=1.0)
+        w = cls.from_param(q.param.mu, start=-5, end=5)
+        flags = {name: (p.readonly, p.constant) for name, p in w.param.objects().items()}
+        seen = []
+        w.param.watch(lambda *es: seen.extend((e.name, e.new) for e in es), ["value", "value_throttled"])
+        w._process_events({"value": 1.5, "value_throttled": 1.5})
+        w._process_events({"value": -2.25})
+        assert {name: (p.readonly, p.constant) for name, p in w.param.objects().items()} == flags
+        results.append((q.mu, w.value, w.value_throttled, sorted(seen)))
+    assert results[0] == results[1]
+    assert results[0][:3] == (-2.25, -2.25, 1.5)
