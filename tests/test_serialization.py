@@ -91,3 +91,60 @@ def test_a_known_model_is_a_reference_and_a_new_one_whole():
 def test_install_is_idempotent_and_reports_support():
     assert serialization.supported()
     assert serialization.install() and serialization.install()
+
+
+def test_incoming_patches_apply_as_bokehs_own_code_applies_them(stock):
+    """A browser's patch (values, a stream with binary buffers, a new model defined in it) leaves a document
+    exactly as Bokeh's ``apply_json_patch`` does, and the change events fire the same way."""
+    from bokeh.document import Document
+
+    before_doc = _page()[0]
+    before = before_doc.to_json()
+    untouched = None
+    doc, fig, source, div = _page()
+    for model, twin in zip(sorted(doc.models, key=lambda m: m.id), sorted(before_doc.models, key=lambda m: m.id)):
+        model._id = twin.id  # the same ids as the copies below, so the patch names their models
+    msg = Protocol().create("PATCH-DOC", _changes(doc, fig, source, div))
+
+    results = []
+    for install in (False, True):
+        if install:
+            assert serialization.install()
+        target = Document.from_json(before)
+        seen = []
+        target.on_change(lambda event: seen.append(type(event).__name__))
+        untouched = _state(target)
+        msg.apply_to_document(target)
+        results.append((_state(target), seen))
+    assert results[0][0] != untouched  # the patch did something
+    assert results[1][0] == results[0][0]
+    assert results[1][1] == results[0][1] and results[0][1]
+
+
+def _state(doc):
+    """Every model's property values, models by id and arrays as lists (comparable across documents)."""
+    from bokeh.model import Model
+
+    def plain(v):
+        if isinstance(v, Model):
+            return ("model", v.id)
+        if isinstance(v, np.ndarray):
+            return ("array", repr(v.tolist()))
+        if isinstance(v, dict):
+            return {k: plain(x) for k, x in v.items()}
+        if isinstance(v, (list, tuple)):
+            return [plain(x) for x in v]
+        return repr(v) if isinstance(v, float) else v
+    return {m.id: plain(m.properties_with_values(include_defaults=False)) for m in doc.models}
+
+
+def test_a_patch_naming_a_model_never_seen_is_an_error():
+    from bokeh.core.serialization import UnknownReferenceError
+    from bokeh.document import Document
+
+    assert serialization.install()
+    doc = Document()
+    doc.add_root(Div(text="a"))
+    patch = {"events": [{"kind": "ModelChanged", "model": {"id": "p-nowhere"}, "attr": "text", "new": "b"}]}
+    with pytest.raises(UnknownReferenceError):
+        doc.apply_json_patch(patch)
