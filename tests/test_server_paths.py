@@ -219,3 +219,43 @@ def test_the_servers_websockets_send_without_nagles_delay():
         session.close()
     finally:
         server.stop()
+
+
+def test_deferred_runs_once_after_a_burst_and_arms_few_timers():
+    """klpanel.views.deferred.Deferred, called at every step of a drag, runs its function once, delay_ms after the
+    last call, arming a timer only when none is pending (not one per call)."""
+    import panel as pn
+    from bokeh.models import Div
+
+    from klpanel.views.deferred import Deferred
+
+    calls, runs, armed = [], [], []
+
+    def app():
+        doc = pn.state.curdoc
+        deferred = Deferred(lambda: runs.append((time.monotonic(), pn.state.curdoc is doc)), 100)
+        add = doc.add_timeout_callback
+        doc.add_timeout_callback = lambda cb, ms: (armed.append(ms), add(cb, ms))[1]
+
+        def step(k):
+            calls.append(time.monotonic())
+            deferred(doc)
+            if k < 9:
+                doc.add_timeout_callback(functools.partial(step, k + 1), 20)
+        doc.add_next_tick_callback(functools.partial(step, 0))
+        return pn.pane.Bokeh(Div(text="x"))
+
+    server, url = _serve(app)
+    try:
+        session, loop = _client(url)
+        wait_until(lambda: runs, timeout=30, what="the deferred call")
+        time.sleep(0.3)  # a second run would come within this
+        session.close()
+    finally:
+        server.stop()
+    assert len(calls) == 10 and len(runs) == 1
+    ran_at, on_its_doc = runs[0]
+    assert on_its_doc and ran_at - calls[-1] >= 0.099
+    deferred_timers = len([ms for ms in armed if ms != 20])  # the steps' own timers are 20 ms
+    # one per delay_ms of the burst at most (a timer that fires early re-arms once), not one per call
+    assert deferred_timers <= 2 + (calls[-1] - calls[0]) / 0.1 and deferred_timers < len(calls), armed
