@@ -257,5 +257,5 @@ def test_deferred_runs_once_after_a_burst_and_arms_few_timers():
     ran_at, on_its_doc = runs[0]
     assert on_its_doc and ran_at - calls[-1] >= 0.099
     deferred_timers = len([ms for ms in armed if ms != 20])  # the steps' own timers are 20 ms
-    # one per delay_ms of the burst at most (a timer that fires early re-arms once), not one per call
-    assert deferred_timers <= 2 + (calls[-1] - calls[0]) / 0.1 and deferred_timers < len(calls), armed
+    # about one per delay_ms of the burst (a timer that fires early re-arms for the rest), not one per call
+    assert deferred_timers <= 3 + (calls[-1] - calls[0]) / 0.1 and deferred_timers < len(calls), armed
