@@ -172,8 +172,11 @@ class Run(param.Parameterized):
         self._sync()
         return {k: np.asarray(v, dtype=int if k == "step" else float) for k, v in self._trajectory.items()}
 
-    def trajectory_since(self, start: int) -> dict:
-        """The trajectory entries from index ``start`` on, as lists (for streaming to a plot)."""
+    def trajectory_since(self, start: int, fields=None):
+        """The trajectory entries from index ``start`` on, as lists (for streaming to a plot): a dict of every
+        field, or with ``fields`` (names) a tuple of just those lists."""
+        if fields is not None:
+            return tuple(self._trajectory[k][start:] for k in fields)
         return {k: v[start:] for k, v in self._trajectory.items()}
 
     @property

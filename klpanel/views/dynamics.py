@@ -471,12 +471,12 @@ class DynamicsSection(pn.viewable.Viewer):
                 panel.push(run, full, slow)
             path = {k: [] for k in PATH_COLUMNS}
             n_panels = len(m.runs)
-            for i, run in enumerate(m.all_runs):
+            runs = m.all_runs
+            for i, run in enumerate(runs):
                 self._extend_path(path, run, COLORS[run.divergence] if i < n_panels else RESTART_COLOR,
                                   2.5 if i < n_panels else 1.2)
             if path["x0"]:
                 self.path_source.stream(path, rollover=PATH_ROLLOVER)
-            runs = m.all_runs
             self.now_source.data = {"mu": [r.mu for r in runs], "sigma": [r.sigma for r in runs],
                                     "log_sigma": [float(np.log(r.sigma)) for r in runs],
                                     "color": [COLORS[r.divergence] if i < n_panels else restart_color(r)
@@ -497,11 +497,11 @@ class DynamicsSection(pn.viewable.Viewer):
         sent, last = known if known is not None else (1, (run.mu0, max(run.sigma0, run.floor)))
         if n <= sent:
             return
-        new = run.trajectory_since(sent)
+        mus, sigmas = run.trajectory_since(sent, ("mu", "sigma"))
         x0, y0 = last
         finished = not run.active
-        count = len(new["mu"])
-        for j, (x1, y1) in enumerate(zip(new["mu"], new["sigma"])):
+        count = len(mus)
+        for j, (x1, y1) in enumerate(zip(mus, sigmas)):
             if abs(x1 - x0) < PATH_STEP[0] and abs(y1 - y0) < PATH_STEP[1] and not (finished and j == count - 1):
                 continue
             path["x0"].append(x0)
