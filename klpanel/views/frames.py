@@ -4,8 +4,9 @@
 server's event loop (a periodic tick) it does more than a frame needs. After writing the held changes it schedules
 a next-tick session callback to await the write futures (tornado makes a task per websocket frame, and a
 Bokeh message is three frames or more), which itself goes through the session's lock, and the
-``SessionCallbackAdded``/``Removed`` document events. Measured in the served app with four runs animating, that
-bookkeeping was a sizable part of the ~1 ms a frame spent outside the runs' own work.
+``SessionCallbackAdded``/``Removed`` document events. (Its saving is below what the served measurements here can
+separate from the machine's drift, ~0.1 ms of ~3 ms a frame at most; it is kept because it is what a frame needs
+and nothing more, and it falls back to ``pn.io.hold()`` wherever its conditions do not hold.)
 
 :func:`frame` holds the document's events like ``pn.io.hold()``, then serializes the patch events into one
 ``PATCH-DOC`` message exactly as Panel does (``protocol.create``, which :mod:`.serialization` makes cheap) and
