@@ -259,3 +259,56 @@ def test_deferred_runs_once_after_a_burst_and_arms_few_timers():
     deferred_timers = len([ms for ms in armed if ms != 20])  # the steps' own timers are 20 ms
     # about one per delay_ms of the burst (a timer that fires early re-arms for the rest), not one per call
     assert deferred_timers <= 3 + (calls[-1] - calls[0]) / 0.1 and deferred_timers < len(calls), armed
+
+
+def test_ticker_ticks_on_the_loop_under_the_lock_follows_a_new_period_and_stops():
+    import panel as pn
+    from bokeh.models import Div
+
+    from klpanel.views.ticker import Ticker
+
+    ticks, made = [], []
+
+    def app():
+        doc = pn.state.curdoc
+
+        def tick():
+            ticks.append((time.monotonic(), threading.current_thread(), doc.session_context._session._lock.locked(),
+                          pn.state.curdoc is doc))
+            if len(ticks) == 5:
+                ticker.period = 60  # a new period while running: re-registered, still one callback
+            if len(ticks) == 10:
+                ticker.stop()
+
+        ticker = Ticker(tick, 20, doc)
+        made.append((ticker, doc))
+        ticker.start()
+        ticker.start()  # a second start while running changes nothing
+        return pn.pane.Bokeh(Div(text="x"))
+
+    server, url = _serve(app)
+    try:
+        session, loop = _client(url)
+        wait_until(lambda: len(ticks) >= 10, timeout=30, what="ten ticks")
+        time.sleep(0.3)  # what must not happen: more ticks after stop()
+        assert len(ticks) == 10
+        ticker, doc = made[0]
+        assert ticker.served and not ticker.running
+        assert ticker.period == 60
+        session.close()
+    finally:
+        server.stop()
+    loop_thread = ticks[0][1]
+    assert all(t is loop_thread for _, t, _, _ in ticks) and loop_thread is not threading.main_thread()
+    assert all(locked and current for _, _, locked, current in ticks)
+    gaps = [b[0] - a[0] for a, b in zip(ticks, ticks[1:])]
+    assert min(gaps[5:]) > 0.045  # after the change: the 60 ms period (was 20)
+
+
+def test_ticker_outside_a_server_is_panels_periodic_callback():
+    from klpanel.views.ticker import Ticker
+
+    ticker = Ticker(lambda: None, 30)
+    assert not ticker.served and not ticker.running
+    ticker.period = 40
+    assert ticker.period == 40

@@ -35,6 +35,7 @@ from ..optimizers import OPTIMIZERS
 from .deferred import Deferred, served_doc
 from .frames import frame
 from .live import LiveHTML
+from .ticker import Ticker
 from .plotting import COLORS, P_COLOR, Q_COLOR, cheap_repaints, density_figure, set_ranges
 
 PATH_COLUMNS = ("x0", "y0", "x1", "y1", "ly0", "ly1", "color", "width")
@@ -574,12 +575,7 @@ class DynamicsSection(pn.viewable.Viewer):
         if self.model.done:
             self.model.reset("Play pressed after every run had finished")
         if self._callback is None:
-            self._callback = pn.state.add_periodic_callback(self._tick, period=self._period(), start=False)
-            # a background job: Panel's "busy" state is process-wide and every session's template spinner
-            # follows it, so a busy flip per frame queued an update on every other session's document
-            # (sessions² tasks per frame, piling up on a loaded server: the soak's memory growth)
-            self._callback._background = True
-            self._callback.log = False  # Panel logs each tick's start and end at INFO: two log records a frame
+            self._callback = Ticker(self._tick, self._period(), self._doc)
         if not self._callback.running:
             self._ticks.clear()  # pacing restarts from the nominal period
             self._callback.period = self._period()
@@ -589,7 +585,7 @@ class DynamicsSection(pn.viewable.Viewer):
         self.play.label = "Pause"
 
     def stop(self, reason: str = ""):
-        if self._callback is not None and self._callback.running:
+        if self._callback is not None:
             self._callback.stop()
         if self.play.value:
             self.play.value = False
