@@ -183,6 +183,10 @@ class Run(param.Parameterized):
     def trajectory_length(self) -> int:
         return len(self._trajectory["step"])
 
+    def frame(self, length: int | None = None) -> "RunFrame":
+        """The run as it stood after its first ``length`` trajectory entries (default: now), read-only."""
+        return RunFrame(self, self.trajectory_length if length is None else length)
+
     @property
     def optimum(self):
         """``optimal_q(target, divergence, **params)`` (cached per target, divergence and params)."""
@@ -241,6 +245,49 @@ class Run(param.Parameterized):
                 f"loss={self.loss:.4f}, {self.status})")
 
     __str__ = __repr__
+
+
+class RunFrame:
+    """A run as it stood after its first ``length`` trajectory entries (``Run.frame(length)``): what an animation
+    shows while the run itself has been stepped further ahead. Read-only; the state a frame reads (mu, sigma,
+    loss, grad_norm, n_steps, status, the trajectory up to it) is the run's at that entry; before the last entry
+    the status is "running" (the run had not stopped yet)."""
+
+    __slots__ = ("run", "_i", "_last")
+
+    def __init__(self, run: "Run", length: int):
+        n = run.trajectory_length
+        if not 1 <= length <= n:
+            raise ValueError(f"a frame needs 1 to {n} trajectory entries, got {length}")
+        self.run, self._i, self._last = run, length - 1, length == n
+
+    def _at(self, field):
+        return self.run._trajectory[field][self._i]
+
+    divergence = property(lambda self: self.run.divergence)
+    mu0 = property(lambda self: self.run.mu0)
+    sigma0 = property(lambda self: self.run.sigma0)
+    floor = property(lambda self: self.run.floor)
+    optimum = property(lambda self: self.run.optimum)
+    n_steps = property(lambda self: self._at("step"))
+    mu = property(lambda self: self._at("mu"))
+    sigma = property(lambda self: self._at("sigma"))
+    loss = property(lambda self: self._at("loss"))
+    grad_norm = property(lambda self: self._at("grad_norm"))
+    status = property(lambda self: self.run.status if self._last else "running")
+    message = property(lambda self: self.run.message if self._last else "")
+    converged = property(lambda self: self.status == "converged")
+    active = property(lambda self: self.status == "running")
+    minimum_index = property(lambda self: self.run.minimum_index if self._last else None)
+    trajectory_length = property(lambda self: self._i + 1)
+
+    def trajectory_since(self, start: int, fields=None):
+        """``Run.trajectory_since`` up to this frame's entry."""
+        end = self._i + 1
+        tr = self.run._trajectory
+        if fields is not None:
+            return tuple(tr[k][start:end] for k in fields)
+        return {k: v[start:end] for k, v in tr.items()}
 
 
 # -- batched evaluation and stepping ----------------------------------------------------------------------------

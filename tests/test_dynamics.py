@@ -173,3 +173,42 @@ def test_log_sigma_axis_switches_fields(section):
     section.model.log_sigma = True
     assert section.path_renderer.glyph.y0 == "ly0" and section.now_renderer.glyph.y == "log_sigma"
     assert section.landscape_figure.yaxis[0].axis_label == "log σ"
+
+
+def test_the_animation_steps_ahead_and_shows_every_step_in_turn(section):
+    from klpanel.views.dynamics import LOOKAHEAD_STEPS, SLOW_EVERY
+    run = section.model.runs[0]
+    assert section._ahead() == LOOKAHEAD_STEPS  # one step a frame: LOOKAHEAD_STEPS frames computed at once
+    n = 2 * SLOW_EVERY
+    seen = []
+    for _ in range(n):
+        section.step(ahead=LOOKAHEAD_STEPS)
+        seen.append(section.now_source.data["mu"][0])
+        assert run.n_steps >= len(seen)  # never behind what is shown
+    assert run.n_steps == -(-n // LOOKAHEAD_STEPS) * LOOKAHEAD_STEPS > n  # stepped in batches, ahead of the page
+    assert seen == run.trajectory["mu"][1:n + 1].tolist()  # each frame one step further, none skipped
+    fkl = section.panels[0]
+    assert fkl.loss_source.data["step"] == list(range(n + 1))  # the curve stops at the step shown
+    assert f"step {n}" in fkl.labels[0].text and "running" in fkl.labels[2].text
+    path = section.path_source.data
+    color = fkl.density.renderers[-1].glyph.line_color
+    drawn = [x for x, c in zip(path["x1"], path["color"]) if c == color]
+    assert drawn and set(drawn) <= set(seen) and abs(drawn[-1] - seen[-1]) < 0.03  # the path ends where q is shown
+    assert not section.caught_up
+    section.catch_up()  # what Pause does
+    assert section.caught_up and section.now_source.data["mu"][0] == run.mu
+    assert f"step {run.n_steps}" in fkl.labels[0].text
+
+
+def test_a_converged_run_is_shown_converged_only_when_its_last_step_is_on_screen(section):
+    from klpanel.views.dynamics import LOOKAHEAD_STEPS
+    rkl = section.model.runs[1]
+    while rkl.active:
+        section.step(ahead=LOOKAHEAD_STEPS)
+    label = section.panels[1].labels[2]
+    if section._on_screen(rkl) < rkl.trajectory_length:  # converged ahead of the page: not claimed yet
+        assert "running" in label.text
+    while section._on_screen(rkl) < rkl.trajectory_length:
+        section.step(ahead=LOOKAHEAD_STEPS)
+    section.step(readouts=True)
+    assert "converged" in label.text and "not global" in label.text

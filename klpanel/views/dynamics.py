@@ -64,6 +64,11 @@ GLOBAL_COLOR = "#ff4d4d"
 LOCAL_COLOR = "#ffffff"
 CARD_WIDTH = 340
 TICK_BUDGET = 0.4  # share of the callback period the stepping may use
+#: the animation steps the runs this many steps ahead at once (spread over the frames that show them): the
+#: numerics run once for several frames while their code is warm in the CPU's caches. Served, between two ticks
+#: the caches go cold, and one cold step cost as much as three warm ones (four runs: 1.0 ms a step cold,
+#: 0.65 ms a frame with four steps at once)
+LOOKAHEAD_STEPS = 4
 SLOW_EVERY = 5  # readouts and loss curves refresh every 5th frame (6 Hz at 30 fps): text can't be read faster,
 # and their label, range and stream changes were a third of a frame's server work at every 3rd frame
 
@@ -258,6 +263,7 @@ class DynamicsSection(pn.viewable.Viewer):
         self._doc = None
         self._frame_ms = []  # server time of recent frames (benchmarks and tests read it)
         self._frames = 0
+        self._shown: dict = {}  # id(run) -> (run, trajectory entries on screen), while the animation lags the runs
         self._ticks: list[float] = []  # times of this second's ticks (_pace)
         self._restart_later = Deferred(self._restart_from_q, RESET_DELAY_MS)
         self._follow_later = Deferred(self._follow_target, FOLLOW_DELAY_MS)
@@ -458,21 +464,23 @@ class DynamicsSection(pn.viewable.Viewer):
 
     def _full_push(self):
         self._sent_path = {}
+        self._shown = {}
         with pn.io.hold():
             self.path_source.data = {k: [] for k in PATH_COLUMNS}
             self.start_source.data = {"mu": [self.model.mu0], "sigma": [self.model.sigma0],
                                       "log_sigma": [float(np.log(self.model.sigma0))]}
             self._push(full=True)
 
-    def _push(self, full=False, slow=True):
-        """One frame's changes (call inside ``pn.io.hold()``); readouts and loss curves only when ``slow``."""
+    def _push(self, full=False, slow=True, runs=None):
+        """One frame's changes (call inside ``pn.io.hold()``); readouts and loss curves only when ``slow``.
+        ``runs``: the frames (``Run.frame``) of every run to show, in ``all_runs`` order (default: as they are)."""
         m = self.model
+        runs = [r.frame() for r in m.all_runs] if runs is None else runs
+        n_panels = len(m.runs)
         with validate(False):  # values come from our own code: skip Bokeh's per-property validation
-            for panel, run in zip(self.panels, m.runs):
+            for panel, run in zip(self.panels, runs):
                 panel.push(run, full, slow)
             path = {k: [] for k in PATH_COLUMNS}
-            n_panels = len(m.runs)
-            runs = m.all_runs
             for i, run in enumerate(runs):
                 self._extend_path(path, run, COLORS[run.divergence] if i < n_panels else RESTART_COLOR,
                                   2.5 if i < n_panels else 1.2)
@@ -483,7 +491,7 @@ class DynamicsSection(pn.viewable.Viewer):
                                     "color": [COLORS[r.divergence] if i < n_panels else restart_color(r)
                                               for i, r in enumerate(runs)],
                                     "size": [11 if i < n_panels else 7 for i in range(len(runs))]}
-            text = self._restart_html() if m.restarts else ""
+            text = self._restart_html(runs[n_panels:]) if m.restarts else ""
             if text != self.restart_text.object:
                 self.restart_text.object = text
 
@@ -492,7 +500,7 @@ class DynamicsSection(pn.viewable.Viewer):
         distance (PATH_STEP of the axis spans) since the last drawn point, and always to a run's final point.
         This keeps the landscape's segment count (which the browser redraws and indexes every frame) to a few
         hundred per run however many steps it takes."""
-        key = id(run)
+        key = id(run.run)
         n = run.trajectory_length
         known = self._sent_path.get(key)
         sent, last = known if known is not None else (1, (run.mu0, max(run.sigma0, run.floor)))
@@ -516,10 +524,11 @@ class DynamicsSection(pn.viewable.Viewer):
             x0, y0 = x1, y1
         self._sent_path[key] = (n, (x0, y0))
 
-    def _restart_html(self) -> str:
-        m = self.model
-        counts = m.restart_summary()
-        minima = m.restarts[0].optimum.local_minima if m.restarts else []
+    def _restart_html(self, restarts) -> str:
+        counts: dict = {}
+        for r in restarts:  # as on screen (the runs may be a few steps further)
+            counts[r.minimum_index] = counts.get(r.minimum_index, 0) + 1
+        minima = restarts[0].optimum.local_minima if restarts else []
         parts = []
         for i, mn in enumerate(minima):
             k = counts.get(i, 0)
@@ -527,17 +536,35 @@ class DynamicsSection(pn.viewable.Viewer):
             parts.append(f"{tag} (μ {mn.mu:.2f}, σ {mn.sigma:.2f}, D {mn.value:.3f}): <b>{k}</b>")
         pending = counts.get(None, 0)
         return (f'<div class="kl-restarts" data-pending="{pending}" style="font-size:12.5px">'
-                f"<b>{len(m.restarts)} restarts</b> reached — " + "; ".join(parts)
+                f"<b>{len(restarts)} restarts</b> reached — " + "; ".join(parts)
                 + (f"; still moving: {pending}" if pending else "")
                 + " <span style='opacity:0.7'>(markers: red = global minimum, white = a local one, grey = moving)"
                   "</span></div>")
 
     # -- animation --------------------------------------------------------------------------------------
-    def step(self, readouts=False):
-        """Advance one frame (``steps_per_frame`` steps) and send it (with the readouts when asked: a Step press)."""
+    def step(self, readouts=False, ahead=1):
+        """Show the next frame: ``steps_per_frame`` more steps of every run, with the readouts when asked (a Step
+        press: then every step taken is shown). The runs are stepped only when a frame needs steps not taken
+        yet, ``ahead`` frames' worth at once (the animation); the frames in between show steps already taken."""
         t0 = time.perf_counter()
+        spf = self.model.steps_per_frame
+        runs = self.model.all_runs
+        shown = [self._on_screen(r) for r in runs]
+        if any(r.active and r.trajectory_length - s < spf for r, s in zip(runs, shown)):
+            self._advance(max(1, ahead) * spf, t0)
+        if readouts:
+            frames = [r.frame() for r in runs]
+        else:
+            frames = [r.frame(min(s + spf, r.trajectory_length)) for r, s in zip(runs, shown)]
+        self._shown = {id(f.run): (f.run, f.trajectory_length) for f in frames}
+        self._frames += 1
+        with frame(self._doc):  # one message, written at once (pn.io.hold() outside a served tick)
+            self._push(slow=readouts or self._frames % SLOW_EVERY == 0, runs=frames)
+        self._frame_ms.append(1e3 * (time.perf_counter() - t0))
+        del self._frame_ms[:-200]
+
+    def _advance(self, todo: int, t0: float) -> None:
         budget = TICK_BUDGET * self._period() / 1000.0
-        todo = self.model.steps_per_frame
         while todo > 0:  # many steps per frame: stop early rather than outlast the callback's period
             chunk = min(todo, 5)
             if not self.model.advance(chunk):
@@ -545,19 +572,28 @@ class DynamicsSection(pn.viewable.Viewer):
             todo -= chunk
             if time.perf_counter() - t0 > budget:
                 break
-        self._frames += 1
-        with frame(self._doc):  # one message, written at once (pn.io.hold() outside a served tick)
-            self._push(slow=readouts or self._frames % SLOW_EVERY == 0)
-        self._frame_ms.append(1e3 * (time.perf_counter() - t0))
-        del self._frame_ms[:-200]
+
+    def _on_screen(self, run) -> int:
+        """Trajectory entries of ``run`` the page shows (all of them unless the animation lags the run)."""
+        known = self._shown.get(id(run))
+        return known[1] if known is not None and known[0] is run else run.trajectory_length
+
+    @property
+    def caught_up(self) -> bool:
+        """Whether the page shows every step the runs have taken."""
+        return all(self._on_screen(r) == r.trajectory_length for r in self.model.all_runs)
+
+    def _ahead(self) -> int:
+        """Frames the animation computes at once: LOOKAHEAD_STEPS steps' worth, at least one frame."""
+        return max(1, LOOKAHEAD_STEPS // self.model.steps_per_frame)
 
     def _tick(self):
         if self._no_browser():
             self.stop()
             return
         self._pace(time.perf_counter())
-        self.step()
-        if self.model.done:
+        self.step(ahead=self._ahead())
+        if self.model.done and self.caught_up:
             self.stop("all runs have converged or stopped")
 
     def _no_browser(self) -> bool:
@@ -623,6 +659,14 @@ class DynamicsSection(pn.viewable.Viewer):
             self.start()
         else:
             self.stop()
+            self.catch_up()
+
+    def catch_up(self):
+        """Show every step the runs have taken (on Pause: the page shows where the runs are)."""
+        if not self.caught_up:
+            self._shown = {}
+            with frame(self._doc):
+                self._push()
 
     def _on_load(self):
         if self.autoplay and self.play.value:
