@@ -131,3 +131,25 @@ def test_to_dict_is_json(p):
     assert d["minimum"]["index"] == 1 and d["minimum"]["is_global"] is False
     assert len(d["trajectory"]["mu"]) == d["final"]["step"] + 1
     assert d["optimizer"] == {"name": "gd", "lr": 0.03, "clip": 1.5, "parameterization": "sigma"}
+
+
+def test_a_runs_frame_is_its_state_at_that_entry():
+    run = Run.original(Target(), "reverse_kl")
+    run.step(500)
+    assert run.converged
+    now = run.frame()
+    assert (now.mu, now.sigma, now.loss, now.n_steps, now.status) == (run.mu, run.sigma, run.loss, run.n_steps,
+                                                                      "converged")
+    assert now.minimum_index == run.minimum_index and now.trajectory_length == run.trajectory_length
+    tr = run.trajectory
+    k = 7
+    past = run.frame(k + 1)  # after step k
+    assert (past.n_steps, past.mu, past.sigma, past.loss, past.grad_norm) == (
+        k, tr["mu"][k], tr["sigma"][k], tr["loss"][k], tr["grad_norm"][k])
+    assert past.status == "running" and past.active and not past.converged and past.minimum_index is None
+    mus, = past.trajectory_since(3, ("mu",))
+    assert mus == tr["mu"][3:k + 1].tolist()
+    assert past.trajectory_since(0)["step"] == list(range(k + 1))
+    for bad in (0, run.trajectory_length + 1):
+        with pytest.raises(ValueError, match="trajectory entries"):
+            run.frame(bad)
