@@ -8,7 +8,8 @@ Mount it beside the app as a second plugin::
 
     {"sessions": 3,              # live Bokeh sessions, over every app of the server
      "connections": 2,           # open websockets into them (a closed tab drops to 0 before its session expires)
-     "periodic_callbacks": 1,    # running session-scoped Panel PeriodicCallbacks, whoever started them
+     "periodic_callbacks": 1,    # running session-scoped Panel PeriodicCallbacks, whoever started them, and
+                                 #   klpanel's Tickers (klpanel.views.ticker) ticking on a session
      "periodic_callback_names": ["DynamicsSection._tick"],  # their callbacks' qualified names
      "process_callback_names": ["_state._cleanup_busy_counter"],  # Panel's process-wide ones (not per session)
      "session_callbacks": 1,     # Bokeh periodic callbacks registered on the live sessions' documents
@@ -61,6 +62,12 @@ def rss_bytes(pid: int | str = "self") -> int:
         return int(f.read().split()[1]) * _PAGE
 
 
+def _ticker_class():
+    """klpanel's periodic callback (``klpanel.views.ticker.Ticker``) if the server has loaded it."""
+    cls = getattr(sys.modules.get("klpanel.views.ticker"), "Ticker", None)
+    return cls if isinstance(cls, type) else None
+
+
 def _per_session_classes() -> list[type]:
     """The per-session objects we count, from the modules the server has loaded (none imported here)."""
     found = [getattr(sys.modules.get(module), name, None)
@@ -84,6 +91,9 @@ def server_status(applications) -> dict:
     # Panel's own process-wide callbacks (e.g. its busy-counter cleanup, session_scoped=False) live as long as
     # the process: a fixed cost, listed apart so that "periodic_callbacks" counts what sessions started
     scoped = [cb for cb in running if cb.session_scoped]
+    ticker = _ticker_class()
+    if ticker is not None:  # served, these register with the session's document directly
+        scoped += [o for o in objects if isinstance(o, ticker) and o.served and o.running]
     process = [cb for cb in running if not cb.session_scoped]
     kinds = {cls: sum(isinstance(o, cls) for o in objects) for cls in _per_session_classes()}
     return {

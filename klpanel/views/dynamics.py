@@ -1,8 +1,10 @@
 """Section 4 — optimisation dynamics: side-by-side runs animated on a live loss landscape.
 
-One periodic callback per session drives every run (``Dynamics.advance``: one batched library call per step).
-It starts when the page has loaded (``pn.state.onload``) and stops on Pause, when every run has converged,
-when no browser is connected and when the session is destroyed. A frame only streams the new trajectory points
+One periodic callback per session drives every run (``Dynamics.advance``: one batched library call per step;
+served, Bokeh's own periodic callback: :mod:`.ticker`). It starts when the page has loaded (``pn.state.onload``)
+and stops on Pause, when every run has converged and is shown so, when no browser is connected and when the
+session is destroyed. The animation steps the runs ``LOOKAHEAD_STEPS`` steps at a time and shows them one
+frame's worth per tick (``Run.frame``); Pause shows where the runs are. A frame only streams the new trajectory points
 and replaces a few short columns of Bokeh ``ColumnDataSource``s, all held and sent as one websocket message
 (``frames.frame``: ``pn.io.hold()`` minus its follow-up callback); nothing is rebuilt per frame.
 """
@@ -67,7 +69,8 @@ TICK_BUDGET = 0.4  # share of the callback period the stepping may use
 #: the animation steps the runs this many steps ahead at once (spread over the frames that show them): the
 #: numerics run once for several frames while their code is warm in the CPU's caches. Served, between two ticks
 #: the caches go cold, and one cold step cost as much as three warm ones (four runs: 1.0 ms a step cold,
-#: 0.65 ms a frame with four steps at once)
+#: 0.65 ms a frame with four steps at once). An optimizer setting changed while playing (it does not restart the
+#: runs) shows from the next steps computed: at most LOOKAHEAD_STEPS - 1 frames (~0.1 s) later
 LOOKAHEAD_STEPS = 4
 SLOW_EVERY = 5  # readouts and loss curves refresh every 5th frame (6 Hz at 30 fps): text can't be read faster,
 # and their label, range and stream changes were a third of a frame's server work at every 3rd frame
