@@ -55,55 +55,102 @@ def mc_form(name: str) -> MCForm:
     return MC_FORMS[name]
 
 
-def mc_samples(target, name, params, mu, sigma, rngs, n_samples, method):
-    """Per-sample Monte-Carlo contributions for rows of (mu, sigma), one generator per row.
+def _row_groups(rows):
+    """Rows (name, params) grouped by divergence and parameters: [(form, params, row indices)], first-seen order."""
+    groups: dict = {}
+    for i, (name, params) in enumerate(rows):
+        key = (name, tuple(sorted(params.items())))
+        if key not in groups:
+            groups[key] = (mc_form(name), params, [])
+        groups[key][2].append(i)
+    n = len(rows)
+    # one group of every row: a slice (no copies); else index arrays
+    return [(form, params, slice(None) if len(idx) == n else np.array(idx)) for form, params, idx in groups.values()]
 
-    Returns ``(values, grads, outer)``: values (rows, n) and grads (rows, n, 2) whose means over the sample
-    axis estimate I and dI/dtheta, and ``outer`` (I -> (D, dD/dI)) or None when D = I.
+
+def _mc_rows(target, rows, mu, sigma, rngs, n_samples, method):
+    """Per-sample contributions for rows of (mu, sigma), row i of divergence ``rows[i] = (name, params)``, one
+    generator per row; the q-samples of every row and the p-samples of every row that needs them are drawn and
+    evaluated together (each generator draws its q-samples, then its p-samples, whatever the batch).
+
+    Returns ``(values, grads, groups)``: values (rows, n) and grads (rows, n, 2) whose means over the sample
+    axis estimate I and dI/dtheta per row, and the ``_row_groups`` of the rows (for their ``outer``).
     """
-    form = mc_form(name)
+    groups = _row_groups(rows)
     mu = np.asarray(mu, dtype=float).reshape(-1, 1)
     sigma = np.asarray(sigma, dtype=float).reshape(-1, 1)
     eps = np.stack([rng.standard_normal(n_samples) for rng in rngs])
     xq = mu + sigma * eps
     lp_q, slope = mixture_logpdf(target, xq, with_slope=True)
     lq_q = gauss_logpdf(xq, mu, sigma)
-    t = form.terms(lp_q, lq_q, **params)
     values = np.zeros_like(xq)
     grads = np.zeros(xq.shape + (2,))
-    if "b" in t:
-        b = np.broadcast_to(t["b"], xq.shape)
-        values = values + b
-        if method == "reparameterization":
-            along = t.get("b_lp", 0.0) * slope
-            grads[..., 0] += along
-            grads[..., 1] += along * eps - t.get("b_lq", 0.0) / sigma
-        else:
-            w = b + t.get("b_lq", 0.0)
-            grads[..., 0] += w * eps / sigma
-            grads[..., 1] += w * (eps * eps - 1) / sigma
-    if "a" in t:
-        xp = np.stack([target.sample(n_samples, seed=rng) for rng in rngs])
+    with_p = []  # groups with a p-part
+    for form, params, idx in groups:
+        t = form.terms(lp_q[idx], lq_q[idx], **params)
+        if "b" in t:
+            e, s = eps[idx], sigma[idx]
+            b = np.broadcast_to(t["b"], e.shape)
+            values[idx] += b
+            if method == "reparameterization":
+                along = t.get("b_lp", 0.0) * slope[idx]
+                grads[idx, :, 0] += along
+                grads[idx, :, 1] += along * e - t.get("b_lq", 0.0) / s
+            else:
+                w = b + t.get("b_lq", 0.0)
+                grads[idx, :, 0] += w * e / s
+                grads[idx, :, 1] += w * (e * e - 1) / s
+        if "a" in t:
+            with_p.append((form, params, idx))
+    if with_p:
+        need = np.zeros(len(rows), dtype=bool)
+        for _, _, idx in with_p:
+            need[idx] = True
+        where = np.nonzero(need)[0]  # rows with p-samples, in order; row -> its place among them
+        place = np.cumsum(need) - 1
+        xp = np.stack([target.sample(n_samples, seed=rngs[i]) for i in where])
         lp_p = mixture_logpdf(target, xp)
-        lq_p = gauss_logpdf(xp, mu, sigma)
-        tp = form.terms(lp_p, lq_p, **params)
-        values = values + tp["a"]
-        z = (xp - mu) / sigma
-        grads[..., 0] += tp["a_lq"] * z / sigma
-        grads[..., 1] += tp["a_lq"] * (z * z - 1) / sigma
+        lq_p = gauss_logpdf(xp, mu[where], sigma[where])
+        for form, params, idx in with_p:
+            at = place[idx]
+            tp = form.terms(lp_p[at], lq_p[at], **params)
+            values[idx] += tp["a"]
+            z = (xp[at] - mu[idx]) / sigma[idx]
+            grads[idx, :, 0] += tp["a_lq"] * z / sigma[idx]
+            grads[idx, :, 1] += tp["a_lq"] * (z * z - 1) / sigma[idx]
+    return values, grads, groups
+
+
+def mc_samples(target, name, params, mu, sigma, rngs, n_samples, method):
+    """Per-sample Monte-Carlo contributions of one divergence for rows of (mu, sigma), one generator per row.
+
+    Returns ``(values, grads, outer)``: values (rows, n) and grads (rows, n, 2) whose means over the sample
+    axis estimate I and dI/dtheta, and ``outer`` (I -> (D, dD/dI)) or None when D = I.
+    """
+    form = mc_form(name)
+    rows = [(name, params)] * len(rngs)
+    values, grads, _ = _mc_rows(target, rows, mu, sigma, rngs, n_samples, method)
     outer = (lambda I: form.outer(I, **params)) if form.outer else None
     return values, grads, outer
 
 
-def mc_gradient(target, name, params, mu, sigma, rngs, n_samples, method):
-    """Monte-Carlo (value, gradient) estimates for rows of (mu, sigma): shapes (rows,), (rows, 2)."""
-    values, grads, outer = mc_samples(target, name, params, mu, sigma, rngs, n_samples, method)
+def mc_gradients(target, rows, mu, sigma, rngs, n_samples, method):
+    """Monte-Carlo (value, gradient) estimates, shapes (rows,) and (rows, 2), for rows of (mu, sigma) whose
+    divergences may differ: row i's is ``rows[i] = (name, params)`` (one batch for a group of runs)."""
+    values, grads, groups = _mc_rows(target, rows, mu, sigma, rngs, n_samples, method)
     I = values.mean(axis=1)
     dI = grads.mean(axis=1)
-    if outer is None:
-        return I, dI
-    D, dD = outer(I)
-    return D, dD[:, None] * dI
+    for form, params, idx in groups:
+        if form.outer:
+            D, dD = form.outer(I[idx], **params)
+            I[idx] = D
+            dI[idx] = dD[:, None] * dI[idx]
+    return I, dI
+
+
+def mc_gradient(target, name, params, mu, sigma, rngs, n_samples, method):
+    """Monte-Carlo (value, gradient) estimates of one divergence for rows of (mu, sigma): shapes (rows,), (rows, 2)."""
+    return mc_gradients(target, [(name, params)] * len(rngs), mu, sigma, rngs, n_samples, method)
 
 
 # -- estimator objects ---------------------------------------------------------------------------------------
@@ -133,6 +180,10 @@ class Estimator(param.Parameterized):
 
     def batch_gradient(self, target, name, params, mu, sigma, rngs, n_samples, exact):
         """The gradient to follow for rows of (mu, sigma): (rows, 2). ``exact`` is the quadrature gradient."""
+        return self.rows_gradient(target, [(name, params)] * len(rngs), mu, sigma, rngs, n_samples, exact)
+
+    def rows_gradient(self, target, rows, mu, sigma, rngs, n_samples, exact):
+        """``batch_gradient`` for rows of different divergences: row i's is ``rows[i] = (name, params)``."""
         raise NotImplementedError
 
 
@@ -142,7 +193,7 @@ class Exact(Estimator):
     label = "exact"
     stochastic = False
 
-    def batch_gradient(self, target, name, params, mu, sigma, rngs, n_samples, exact):
+    def rows_gradient(self, target, rows, mu, sigma, rngs, n_samples, exact):
         return exact
 
 
@@ -151,8 +202,8 @@ class Reparameterization(Estimator):
 
     label = "reparameterization (x = μ + σε)"
 
-    def batch_gradient(self, target, name, params, mu, sigma, rngs, n_samples, exact):
-        return mc_gradient(target, name, params, mu, sigma, rngs, n_samples, "reparameterization")[1]
+    def rows_gradient(self, target, rows, mu, sigma, rngs, n_samples, exact):
+        return mc_gradients(target, rows, mu, sigma, rngs, n_samples, "reparameterization")[1]
 
 
 class ScoreFunction(Estimator):
@@ -160,8 +211,8 @@ class ScoreFunction(Estimator):
 
     label = "score function (REINFORCE)"
 
-    def batch_gradient(self, target, name, params, mu, sigma, rngs, n_samples, exact):
-        return mc_gradient(target, name, params, mu, sigma, rngs, n_samples, "score_function")[1]
+    def rows_gradient(self, target, rows, mu, sigma, rngs, n_samples, exact):
+        return mc_gradients(target, rows, mu, sigma, rngs, n_samples, "score_function")[1]
 
 
 #: name -> estimator class; runs use ``ESTIMATORS[name]`` with their own seed and sample count

@@ -322,11 +322,9 @@ def _evaluate(group, mu, sigma):
     estimator = ESTIMATORS[r0.estimator]
     if not estimator.stochastic:
         return value, exact, exact
-    follow = np.empty_like(exact)
-    for k, name in enumerate(names):
-        idx = np.nonzero(which == k)[0]
-        follow[idx] = estimator.batch_gradient(r0.target, name, group[idx[0]].resolved_params, mu[idx], sigma[idx],
-                                               [group[i]._rng for i in idx], r0.n_samples, exact[idx])
+    # every run's estimate in one batch (its own generator: the same draws as one call per divergence)
+    follow = estimator.rows_gradient(r0.target, [(r.divergence, r.resolved_params) for r in group], mu, sigma,
+                                     [r._rng for r in group], r0.n_samples, exact)
     return value, exact, follow
 
 

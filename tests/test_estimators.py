@@ -70,3 +70,18 @@ def test_standalone_estimators_reproduce_per_seed(name):
         assert a.gradient(P, q, "jsd") != ga  # a fresh draw on the next call
     else:
         assert ga == pytest.approx(divergences.gradient(P, q, "jsd"))
+
+
+@pytest.mark.parametrize("method", ["reparameterization", "score_function"])
+def test_one_batch_of_several_divergences_draws_and_estimates_as_one_call_per_divergence(method):
+    from klpanel.estimators import mc_gradients
+    rows = [("forward_kl", {}), ("reverse_kl", {}), ("jsd", {}), ("renyi", {"alpha": 0.6}), ("tv", {}),
+            ("reverse_kl", {}), ("alpha", {"alpha": 0.7}), ("alpha", {"alpha": 0.2})]
+    rows = [(n, divergences.validate_params([n], **p)[n]) for n, p in rows]
+    mu = np.linspace(-2.0, 2.0, len(rows))
+    sigma = np.linspace(0.3, 2.0, len(rows))
+    value, grad = mc_gradients(P, rows, mu, sigma, [np.random.default_rng(s) for s in range(len(rows))], 256,
+                               method)
+    for i, (name, params) in enumerate(rows):  # each row alone, its generator from the same seed
+        v, g = mc_gradient(P, name, params, mu[i:i + 1], sigma[i:i + 1], [np.random.default_rng(i)], 256, method)
+        assert value[i] == v[0] and np.array_equal(grad[i], g[0]), name
