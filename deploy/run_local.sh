@@ -29,7 +29,7 @@ for ((i = 0; i < n; i++)); do
     (cd "$here" && PYTHONPATH="$here" exec "$py" -m panel serve "$app" --plugins klpanel.api \
         --plugins klpanel.admin --index "$index" --address 127.0.0.1 --port "$p" \
         --allow-websocket-origin "127.0.0.1:$port" --allow-websocket-origin "localhost:$port" --use-xheaders \
-        --liveness --admin) >"$run/app-$p.log" 2>&1 &
+        --liveness --admin --setup apps/server_setup.py) >"$run/app-$p.log" 2>&1 &
     pids+=($!)
 done
 # the site file with this run's ports, inside a minimal main config that runs in the foreground

@@ -16,6 +16,7 @@ Mount it beside the app as a second plugin::
      "explorers": 3,             # Explorer models (one per page) still in memory: a leak keeps them after
      "dynamics_sections": 3,     #   their session; so for the DynamicsSection views
      "rss_bytes": 312000000,     # the process's resident memory
+     "gc_frozen": 185000,        # objects kept out of full collections (the startup heap: klpanel.views.heap)
      "asyncio_tasks": 14}        # pending tasks of the server's loop (thousands: work queued faster than it runs)
 
 The reliability tests wait on ``sessions == 0 and periodic_callbacks == 0`` after closing every tab
@@ -107,6 +108,7 @@ def server_status(applications) -> dict:
         "explorers": sum(n for cls, n in kinds.items() if cls.__name__ == "Explorer"),
         "dynamics_sections": sum(n for cls, n in kinds.items() if cls.__name__ == "DynamicsSection"),
         "rss_bytes": rss_bytes(),
+        "gc_frozen": gc.get_freeze_count(),
         # pending asyncio tasks of the server's loop: a few per session; thousands mean work queued faster than
         # it runs (e.g. document updates waiting on a document's lock), which grows the memory
         "asyncio_tasks": len(asyncio.all_tasks()),
@@ -196,6 +198,7 @@ class MemoryReport:
         traced = tracemalloc.get_traced_memory() if tracemalloc.is_tracing() else (0, 0)
         return {
             "rss_bytes": rss_bytes(),
+        "gc_frozen": gc.get_freeze_count(),
             "traced_bytes": traced[0], "traced_peak_bytes": traced[1],
             "c_heap": c_heap(),
             "sites": sites,

@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 APP_FILE = Path(__file__).resolve().parent.parent / "apps" / "kl_explorer.py"
+SETUP_FILE = APP_FILE.with_name("server_setup.py")  # run once before the first session (klpanel.views.heap)
 
 
 def demo(args) -> int:
@@ -39,7 +40,7 @@ def serve(args) -> int:
     print(f"klpanel: app at {url}/kl_explorer  ·  API at {url}/api/health  (Ctrl+C stops)", flush=True)
     cmd = [sys.executable, "-m", "panel", "serve", str(APP_FILE), "--plugins", "klpanel.api", "--plugins", "klpanel.admin", "--liveness",
            "--port", str(args.port), "--address", args.address,
-           "--index", "kl_explorer", "--num-procs", str(args.num_procs)]
+           "--index", "kl_explorer", "--num-procs", str(args.num_procs), "--setup", str(SETUP_FILE)]
     if args.allow_websocket_origin:
         cmd += ["--allow-websocket-origin", *args.allow_websocket_origin]
     if args.show:

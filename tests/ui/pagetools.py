@@ -21,6 +21,7 @@ import requests
 
 ROOT = Path(__file__).resolve().parents[2]
 APP = ROOT / "apps" / "kl_explorer.py"
+SETUP = ROOT / "apps" / "server_setup.py"  # what `klpanel serve` runs before the first session
 ARTIFACTS = ROOT / "tests" / "artifacts"
 CHROMIUM = shutil.which("chromium")
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -67,7 +68,8 @@ def wait_until(condition, timeout: float = 60.0, interval: float = 0.05, what: s
 
 
 class AppServer:
-    """``panel serve apps/kl_explorer.py --plugins klpanel.api`` on a free port; the log goes to a file."""
+    """``panel serve apps/kl_explorer.py --plugins klpanel.api --setup apps/server_setup.py`` on a free port; the
+    log goes to a file."""
 
     def __init__(self, log_path: Path, app: Path = APP, extra_args=(), env=None):
         self.port = free_port()
@@ -77,7 +79,7 @@ class AppServer:
         self._log = open(log_path, "w")
         cmd = [sys.executable, "-m", "panel", "serve", str(app), "--plugins", "klpanel.api", "--port",
                str(self.port), "--address", "127.0.0.1", "--allow-websocket-origin", f"127.0.0.1:{self.port}",
-               *extra_args]
+               "--setup", str(SETUP), *extra_args]
         self.proc = subprocess.Popen(cmd, cwd=ROOT, stdout=self._log, stderr=subprocess.STDOUT,
                                      start_new_session=True,
                                      env={**os.environ, "PYTHONPATH": str(ROOT), "PYTHONUNBUFFERED": "1",
