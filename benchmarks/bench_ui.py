@@ -323,8 +323,8 @@ def table(r: dict) -> list[tuple]:
         rows += [
             (f"animating {label}: frames delivered per second (PATCH-DOC msgs/s)",
              f"{a['applied']:.1f} ({a['messages_per_s']:.1f})", "≥ 30" if four else "—"),
-            (f"animating {label}: frames painted per second (page rAF/s)", f"{a['fps']:.1f} ({a['raf']:.0f})",
-             "≥ 30" if four else "—"),
+            # the target is frames delivered; painted is what this page's compositor shows of them
+            (f"animating {label}: frames painted per second (page rAF/s)", f"{a['fps']:.1f} ({a['raf']:.0f})", "—"),
             (f"animating {label}: server CPU per frame: all threads (event-loop thread)",
              f"{a['cpu_per_frame']:.2f} ({a['loop_cpu_per_frame']:.2f}) ms", "≤ 3 ms"),
             (f"animating {label}: websocket bytes per frame", f"{a['bytes_per_frame']:.0f} B", "≤ 10 KB"),
