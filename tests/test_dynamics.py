@@ -212,3 +212,16 @@ def test_a_converged_run_is_shown_converged_only_when_its_last_step_is_on_screen
         section.step(ahead=LOOKAHEAD_STEPS)
     section.step(readouts=True)
     assert "converged" in label.text and "not global" in label.text
+
+
+def test_a_destroyed_session_pauses_without_pushing_to_its_page(section):
+    from klpanel.views.dynamics import LOOKAHEAD_STEPS
+    for _ in range(3):
+        section.step(ahead=LOOKAHEAD_STEPS)
+    assert not section.caught_up
+    section._doc = Document()  # served, then destroyed: a document without its session any more
+    shown = list(section.now_source.data["mu"])
+    section.play.value = True  # what the page showed: playing
+    section._on_session_destroyed(None)  # pauses; the page is gone, so no catch-up frame is built for it
+    assert not section.play.value and section._callback is None
+    assert section.now_source.data["mu"] == shown

@@ -666,6 +666,8 @@ class DynamicsSection(pn.viewable.Viewer):
 
     def catch_up(self):
         """Show every step the runs have taken (on Pause: the page shows where the runs are)."""
+        if self._doc is not None and self._doc.session_context is None:
+            return  # the session is gone (its destroy hook pauses the animation): no page to show them on
         if not self.caught_up:
             self._shown = {}
             with frame(self._doc):

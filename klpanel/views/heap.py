@@ -12,11 +12,13 @@ generation (``gc.freeze``), which later collections skip: full collections then 
 created (the same collections took 30-60 ms). Those objects live as long as the process anyway (modules,
 classes, functions, the server). It runs before the first session (``apps/server_setup.py``, passed as
 ``panel serve --setup``, as ``klpanel serve`` does), never while a session exists: a session frozen with the
-startup heap could never be collected after it ends. ``KLPANEL_GC_FREEZE=0`` in the environment turns it off.
+startup heap could never be collected after it ends. At exit the heap is unfrozen again. ``KLPANEL_GC_FREEZE=0``
+in the environment turns it off.
 """
 
 from __future__ import annotations
 
+import atexit
 import gc
 import os
 
@@ -30,4 +32,7 @@ def freeze_startup_heap() -> int:
 
     gc.collect()  # what is garbage now is collected, not frozen
     gc.freeze()
+    # at exit the heap goes back to the collector: the interpreter's last collections, before it tears the modules
+    # down, then finalize it in the usual order (frozen, a process pool's exit hook ran after its module was gone)
+    atexit.register(gc.unfreeze)
     return gc.get_freeze_count()

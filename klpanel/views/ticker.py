@@ -86,9 +86,11 @@ class Ticker:
 
     def _remove(self) -> None:
         handle, self._handle = self._handle, None
+        if self._doc.session_context is None:  # destroyed with its session: Bokeh dropped its callbacks itself
+            return
         try:
             self._doc.remove_periodic_callback(handle)
-        except ValueError:  # already removed: Bokeh drops a destroyed session's callbacks itself
+        except ValueError:  # already removed
             pass
 
     async def _tick(self) -> None:
