@@ -158,10 +158,11 @@ class Dynamics(param.Parameterized):
         step_runs(live, self.steps_per_frame if n is None else n)
         return True
 
-    def restart_summary(self) -> dict:
-        """Local-minimum index (0 = global, None = not there yet) -> number of restarts sitting on it."""
+    def restart_summary(self, restarts=None) -> dict:
+        """Local-minimum index (0 = global, None = not there yet) -> number of restarts sitting on it (of
+        ``restarts``, e.g. their ``Run.frame``s as an animation shows them; default: the restarts as they are)."""
         counts: dict = {}
-        for r in self.restarts:
+        for r in self.restarts if restarts is None else restarts:
             counts[r.minimum_index] = counts.get(r.minimum_index, 0) + 1
         return counts
 

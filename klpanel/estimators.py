@@ -175,15 +175,12 @@ class Estimator(param.Parameterized):
         if not self.stochastic:
             _, dmu, dsig = divergences.evaluate_grid(target, mu, sigma, [name], gradients=True, **chosen)[name]
             exact = np.stack([dmu, dsig], axis=-1)
-        g = self.batch_gradient(target, name, chosen, mu, sigma, [self._rng], self.n_samples, exact)[0]
+        g = self.batch_gradient(target, [(name, chosen)], mu, sigma, [self._rng], self.n_samples, exact)[0]
         return {"mu": float(g[0]), "sigma": float(g[1])}
 
-    def batch_gradient(self, target, name, params, mu, sigma, rngs, n_samples, exact):
-        """The gradient to follow for rows of (mu, sigma): (rows, 2). ``exact`` is the quadrature gradient."""
-        return self.rows_gradient(target, [(name, params)] * len(rngs), mu, sigma, rngs, n_samples, exact)
-
-    def rows_gradient(self, target, rows, mu, sigma, rngs, n_samples, exact):
-        """``batch_gradient`` for rows of different divergences: row i's is ``rows[i] = (name, params)``."""
+    def batch_gradient(self, target, rows, mu, sigma, rngs, n_samples, exact):
+        """The gradient to follow for rows of (mu, sigma): (rows, 2); row i's divergence is ``rows[i] = (name,
+        params)``, its generator ``rngs[i]``. ``exact`` is the quadrature gradient."""
         raise NotImplementedError
 
 
@@ -193,7 +190,7 @@ class Exact(Estimator):
     label = "exact"
     stochastic = False
 
-    def rows_gradient(self, target, rows, mu, sigma, rngs, n_samples, exact):
+    def batch_gradient(self, target, rows, mu, sigma, rngs, n_samples, exact):
         return exact
 
 
@@ -202,7 +199,7 @@ class Reparameterization(Estimator):
 
     label = "reparameterization (x = μ + σε)"
 
-    def rows_gradient(self, target, rows, mu, sigma, rngs, n_samples, exact):
+    def batch_gradient(self, target, rows, mu, sigma, rngs, n_samples, exact):
         return mc_gradients(target, rows, mu, sigma, rngs, n_samples, "reparameterization")[1]
 
 
@@ -211,7 +208,7 @@ class ScoreFunction(Estimator):
 
     label = "score function (REINFORCE)"
 
-    def rows_gradient(self, target, rows, mu, sigma, rngs, n_samples, exact):
+    def batch_gradient(self, target, rows, mu, sigma, rngs, n_samples, exact):
         return mc_gradients(target, rows, mu, sigma, rngs, n_samples, "score_function")[1]
 
 

@@ -172,12 +172,12 @@ class Run(param.Parameterized):
         self._sync()
         return {k: np.asarray(v, dtype=int if k == "step" else float) for k, v in self._trajectory.items()}
 
-    def trajectory_since(self, start: int, fields=None):
-        """The trajectory entries from index ``start`` on, as lists (for streaming to a plot): a dict of every
-        field, or with ``fields`` (names) a tuple of just those lists."""
+    def trajectory_since(self, start: int, fields=None, end: int | None = None):
+        """The trajectory entries from index ``start`` on (up to ``end``, exclusive), as lists (for streaming to a
+        plot): a dict of every field, or with ``fields`` (names) a tuple of just those lists."""
         if fields is not None:
-            return tuple(self._trajectory[k][start:] for k in fields)
-        return {k: v[start:] for k, v in self._trajectory.items()}
+            return tuple(self._trajectory[k][start:end] for k in fields)
+        return {k: v[start:end] for k, v in self._trajectory.items()}
 
     @property
     def trajectory_length(self) -> int:
@@ -283,11 +283,7 @@ class RunFrame:
 
     def trajectory_since(self, start: int, fields=None):
         """``Run.trajectory_since`` up to this frame's entry."""
-        end = self._i + 1
-        tr = self.run._trajectory
-        if fields is not None:
-            return tuple(tr[k][start:end] for k in fields)
-        return {k: v[start:end] for k, v in tr.items()}
+        return self.run.trajectory_since(start, fields, self._i + 1)
 
 
 # -- batched evaluation and stepping ----------------------------------------------------------------------------
@@ -323,8 +319,8 @@ def _evaluate(group, mu, sigma):
     if not estimator.stochastic:
         return value, exact, exact
     # every run's estimate in one batch (its own generator: the same draws as one call per divergence)
-    follow = estimator.rows_gradient(r0.target, [(r.divergence, r.resolved_params) for r in group], mu, sigma,
-                                     [r._rng for r in group], r0.n_samples, exact)
+    follow = estimator.batch_gradient(r0.target, [(r.divergence, r.resolved_params) for r in group], mu, sigma,
+                                      [r._rng for r in group], r0.n_samples, exact)
     return value, exact, follow
 
 

@@ -528,9 +528,7 @@ class DynamicsSection(pn.viewable.Viewer):
         self._sent_path[key] = (n, (x0, y0))
 
     def _restart_html(self, restarts) -> str:
-        counts: dict = {}
-        for r in restarts:  # as on screen (the runs may be a few steps further)
-            counts[r.minimum_index] = counts.get(r.minimum_index, 0) + 1
+        counts = self.model.restart_summary(restarts)  # as on screen (the runs may be a few steps further)
         minima = restarts[0].optimum.local_minima if restarts else []
         parts = []
         for i, mn in enumerate(minima):
