@@ -1,6 +1,6 @@
 """Benchmark of the JSON API over loopback with keep-alive connections (bounded in time, loopback only).
 
-Starts ``panel serve apps/kl_explorer.py --plugins klpanel.api`` on a free port, then for each scenario runs a
+Starts ``panel serve apps/kl_explorer.py --plugins klpanel.server.api`` on a free port, then for each scenario runs a
 closed-loop load generator (asyncio, raw HTTP/1.1 keep-alive sockets, one request in flight per connection) for a
 fixed time and prints latency percentiles and requests/s next to the targets of the API issue
 (``/api/evaluate``: p50 ≤ 2 ms, ≥ 500 requests/s). A last scenario measures ``/api/health`` latency (the event
@@ -8,7 +8,7 @@ loop's responsiveness) while ``/api/landscape`` requests are hammered, which mus
 runs in the worker processes.
 
 With ``--browser``: the app's dynamics section animating in headless Chromium (the page of
-``bench_dynamics.py``, 4 noisy runs) served with the API by one ``panel serve --plugins klpanel.api``; frames per
+``bench_dynamics.py``, 4 noisy runs) served with the API by one ``panel serve --plugins klpanel.server.api``; frames per
 second applied in the page, alone and while ``/api/landscape`` is hammered (target ≥ 20 fps).
 
     python benchmarks/bench_api.py [--seconds 5] [--connections 4] [--browser]
@@ -41,7 +41,7 @@ def free_port() -> int:
 
 
 def start_server(port: int, log, app: Path = APP):
-    cmd = [sys.executable, "-m", "panel", "serve", str(app), "--plugins", "klpanel.api", "--port", str(port),
+    cmd = [sys.executable, "-m", "panel", "serve", str(app), "--plugins", "klpanel.server.api", "--port", str(port),
            "--address", "127.0.0.1", "--allow-websocket-origin", f"127.0.0.1:{port}"]
     proc = subprocess.Popen(cmd, cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)}, stdout=log,
                             stderr=subprocess.STDOUT)

@@ -24,7 +24,7 @@ import panel as pn
 from bokeh.document import Document
 from bokeh.protocol import Protocol
 
-from klpanel.explorer import Explorer
+from klpanel.models.explorer import Explorer
 from klpanel.views.dynamics import DynamicsSection
 
 

@@ -10,7 +10,7 @@ over the websocket and sends the ``document_ready`` event a browser sends, so th
 starts the dynamics callback; every PATCH-DOC the server pushes is then applied to the client's copy, and
 those that move the runs (change the ``dynamics-now`` source) are counted as frames. The server's CPU per
 frame is its CPU time over the window divided by all sessions' frames. The server runs ``panel serve`` with
-the API and ``klpanel.admin`` plugins on a free
+the API and ``klpanel.server.admin`` plugins on a free
 loopback port, and is stopped at the end.
 """
 

@@ -18,7 +18,7 @@ import warnings
 import numpy as np
 
 from klpanel import Target, optimal_q
-from klpanel import spectrum as sp
+from klpanel.models import spectrum as sp
 
 warnings.simplefilter("ignore", RuntimeWarning)
 

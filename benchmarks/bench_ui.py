@@ -1,6 +1,6 @@
 """UI benchmark: what a person's browser gets from the served app (headless Chromium, ``panel serve`` + API).
 
-Measured against ``panel serve apps/kl_explorer.py --plugins klpanel.api`` on a free port, one page:
+Measured against ``panel serve apps/kl_explorer.py --plugins klpanel.server.api`` on a free port, one page:
 
 * time to first complete render: navigation start -> every section's models present, readouts painted,
   formulas typeset, both dynamics panels labelled (recorded in the page by a requestAnimationFrame hook);

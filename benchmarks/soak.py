@@ -7,7 +7,7 @@ less than 10 % between minute 1 and minute M. Prints the RSS samples; exit statu
 
 Sessions are ``bench_load.Session`` (Bokeh's Python client sending ``document_ready``, pressing Play again when
 every run has converged, so the sessions animate throughout); the server is
-``panel serve`` with the API and ``klpanel.admin`` plugins on a free loopback port; RSS is read from the server
+``panel serve`` with the API and ``klpanel.server.admin`` plugins on a free loopback port; RSS is read from the server
 process (``/proc/<pid>/statm``), the session counts from ``/status/sessions``. ``tests/reliability/
 test_soak.py`` runs a short version of :func:`soak` in CI.
 """
@@ -26,7 +26,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_load import APPS, Session, load_panel_models  # noqa: E402
 from reltools import ADMIN_ARGS, ARTIFACTS, AppServer, status  # noqa: E402
 
-from klpanel.admin import rss_bytes  # noqa: E402
+from klpanel.server.admin import rss_bytes  # noqa: E402
 
 BOUND = 0.10
 

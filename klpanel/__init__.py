@@ -4,10 +4,10 @@ Models and numerics (``Target``, ``Approximation``, ``divergences``, ``optimal_q
 the Panel views load lazily (``klpanel.KLExplorer``) so the numerics stay light.
 """
 
-from . import divergences
-from .approximation import Approximation
-from .optima import optimal_q
-from .target import Target
+from .numerics import divergences
+from .models.approximation import Approximation
+from .numerics.optima import optimal_q
+from .models.target import Target
 
 __version__ = "0.1.0"
 __all__ = ["Approximation", "Target", "divergences", "optimal_q", "__version__"]

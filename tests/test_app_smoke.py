@@ -36,7 +36,7 @@ def server(tmp_path_factory):
     port = free_port()
     log = tmp_path_factory.mktemp("serve") / "server.log"
     with open(log, "w") as out:
-        proc = subprocess.Popen([sys.executable, "-m", "klpanel.cli", "serve", "--port", str(port)],
+        proc = subprocess.Popen([sys.executable, "-m", "klpanel.server.cli", "serve", "--port", str(port)],
                                 cwd=ROOT, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
                                 env={**os.environ, "PYTHONUNBUFFERED": "1"})
     url = f"http://127.0.0.1:{port}"

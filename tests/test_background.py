@@ -7,7 +7,7 @@ import threading
 import numpy as np
 
 from klpanel import Target, divergences
-from klpanel.background import NICENESS, background_pool, is_background
+from klpanel.models.background import NICENESS, background_pool, is_background
 
 
 def test_workers_are_marked_and_niced():

@@ -227,7 +227,7 @@ def test_q_beyond_double_precision_is_refused_not_wrong():
 
 def test_tiny_sigma_far_out_stays_accurate():
     # reverse KL for a very narrow q: -H(q) - log p(mu) - sigma^2/2 (log p)''(mu) + O(sigma^4)
-    from klpanel.quadrature import mixture_logpdf
+    from klpanel.numerics.quadrature import mixture_logpdf
     p = Target()
     for mu, s in [(0.7, 1e-9), (1000.0, 1e-6), (1e6, 1e-3)]:
         lp, _, d2 = mixture_logpdf(p, np.array(mu), derivatives=2)
@@ -246,7 +246,7 @@ def test_nearly_identical_components_give_finite_values():
 def test_cached_request_plans_check_every_request():
     """evaluate_grid caches what a request needs (names, validated parameters, integrals); a cached plan must
     not let a bad request through, and numpy or int parameters give the plain-float results."""
-    from klpanel.divergences import evaluate_grid
+    from klpanel.numerics.divergences import evaluate_grid
     t = Target()
     good = evaluate_grid(t, 0.3, 0.9, ["alpha", "jsd"], alpha=1.0)
     assert evaluate_grid(t, 0.3, 0.9, ["alpha", "jsd"], alpha=1) == good

@@ -6,8 +6,8 @@ from bokeh.document import Document
 from bokeh.events import Tap
 
 import panel as pn
-from klpanel.dynamics import MAX_PANELS, Dynamics
-from klpanel.explorer import Explorer
+from klpanel.models.dynamics import MAX_PANELS, Dynamics
+from klpanel.models.explorer import Explorer
 from klpanel.views.dynamics import Q_SHAPE, DynamicsSection
 
 

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from klpanel import Approximation, Target, divergences
-from klpanel.estimators import ESTIMATOR_CLASSES, ESTIMATORS, MC_FORMS, mc_gradient, mc_samples
+from klpanel.models.estimators import ESTIMATOR_CLASSES, ESTIMATORS, MC_FORMS, mc_gradient, mc_samples
 
 P = Target()
 CASES = [(name, {}) for name in divergences.REGISTRY] + [
@@ -74,7 +74,7 @@ def test_standalone_estimators_reproduce_per_seed(name):
 
 @pytest.mark.parametrize("method", ["reparameterization", "score_function"])
 def test_one_batch_of_several_divergences_draws_and_estimates_as_one_call_per_divergence(method):
-    from klpanel.estimators import mc_gradients
+    from klpanel.models.estimators import mc_gradients
     rows = [("forward_kl", {}), ("reverse_kl", {}), ("jsd", {}), ("renyi", {"alpha": 0.6}), ("tv", {}),
             ("reverse_kl", {}), ("alpha", {"alpha": 0.7}), ("alpha", {"alpha": 0.2})]
     rows = [(n, divergences.validate_params([n], **p)[n]) for n, p in rows]

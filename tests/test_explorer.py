@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from klpanel import Approximation, Target, divergences, optimal_q
-from klpanel.explorer import OPTION_SPECS, PRESETS, Explorer, format_value, parse_numbers
+from klpanel.models.explorer import OPTION_SPECS, PRESETS, Explorer, format_value, parse_numbers
 
 
 @pytest.fixture

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from klpanel import Target, divergences, optimal_q
-from klpanel.landscape import Landscape, landscape_grid
+from klpanel.models.landscape import Landscape, landscape_grid
 
 
 def test_grid_values_match_the_registry():

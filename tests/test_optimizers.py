@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 
 from klpanel import Target
-from klpanel.optimizers import OPTIMIZERS, Adam, GradientDescent, Momentum, make_optimizer, optimizer_name
-from klpanel.runs import Run
+from klpanel.models.optimizers import OPTIMIZERS, Adam, GradientDescent, Momentum, make_optimizer, optimizer_name
+from klpanel.models.runs import Run
 
 
 def test_gradient_descent_clips_each_component():

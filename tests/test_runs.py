@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 
 from klpanel import Target, optimal_q
-from klpanel.optimizers import Adam, GradientDescent
-from klpanel.runs import (ORIGINAL_PRESET, Run, minima_reached, random_restarts, random_starts, step_runs)
+from klpanel.models.optimizers import Adam, GradientDescent
+from klpanel.models.runs import (ORIGINAL_PRESET, Run, minima_reached, random_restarts, random_starts, step_runs)
 
 
 @pytest.fixture

@@ -117,7 +117,7 @@ def test_animation_frames_reach_the_client_intact_and_in_order():
     from bokeh.events import DocumentReady
     from tornado.ioloop import PeriodicCallback
 
-    from klpanel.explorer import Explorer
+    from klpanel.models.explorer import Explorer
     from klpanel.views.dynamics import DynamicsSection
 
     sections = []

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from klpanel import Target, divergences, optimal_q
-from klpanel import spectrum as sp
+from klpanel.models import spectrum as sp
 
 warnings.filterwarnings("ignore", category=RuntimeWarning)
 
@@ -158,7 +158,7 @@ def test_renyi_order_zero_has_no_optimum():
 
 def test_the_view_builds_and_follows_the_target():
     pn = pytest.importorskip("panel")
-    from klpanel.explorer import Explorer
+    from klpanel.models.explorer import Explorer
     from klpanel.views.spectrum import SpectrumSection
 
     explorer = Explorer(target=Target(n_modes=2, spread=1.5, decay=0.9))
@@ -190,7 +190,7 @@ def test_the_view_builds_and_follows_the_target():
 
 def test_phase_plot_on_request_with_progress():
     pytest.importorskip("panel")
-    from klpanel.explorer import Explorer
+    from klpanel.models.explorer import Explorer
     from klpanel.views.spectrum import SpectrumSection
 
     explorer = Explorer(target=Target(n_modes=2, spread=2.0, decay=0.9))

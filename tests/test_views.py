@@ -10,7 +10,7 @@ from bokeh.document import Document
 from panel.io.location import Location
 
 from klpanel import KLExplorer, divergences
-from klpanel.explorer import PRESETS, Explorer
+from klpanel.models.explorer import PRESETS, Explorer
 
 
 @pytest.fixture(scope="module")

@@ -1,4 +1,4 @@
-"""Panel views of the explorer (thin ``pn.viewable.Viewer`` classes reading :mod:`klpanel.explorer`)."""
+"""Panel views of the explorer (thin ``pn.viewable.Viewer`` classes reading :mod:`klpanel.models.explorer`)."""
 
 from . import frames, onloop, serialization
 from .app import KLExplorer

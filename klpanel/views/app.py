@@ -1,6 +1,6 @@
 """``KLExplorer``: the whole page as one Viewer — served by ``apps/kl_explorer.py``, inline in Jupyter.
 
-The sections share one :class:`~klpanel.explorer.Explorer` model; the optimisation-dynamics and
+The sections share one :class:`~klpanel.models.explorer.Explorer` model; the optimisation-dynamics and
 α-spectrum sections (their own modules) receive it too. Served, the page sits in a dark
 ``FastListTemplate`` with its light/dark switch, and its state lives in the URL.
 """
@@ -11,7 +11,7 @@ import panel as pn
 import param
 from panel.theme.fast import Fast
 
-from ..explorer import OPTION_SPECS, Explorer
+from ..models.explorer import OPTION_SPECS, Explorer
 from .cards import FormulaCards
 from .deferred import Deferred, served_doc
 from .dynamics import DynamicsSection

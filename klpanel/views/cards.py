@@ -8,8 +8,8 @@ import html
 import panel as pn
 import param
 
-from .. import divergences
-from ..explorer import Explorer, format_value
+from ..numerics import divergences
+from ..models.explorer import Explorer, format_value
 from .live import LiveHTML
 from .plotting import COLORS
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import panel as pn
 import param
 
-from .. import divergences
-from ..explorer import OPTION_SPECS, Explorer
+from ..numerics import divergences
+from ..models.explorer import OPTION_SPECS, Explorer
 
 
 class DivergenceChooser(pn.viewable.Viewer):

@@ -29,11 +29,11 @@ from bokeh.palettes import Viridis256
 from bokeh.plotting import figure
 from bokeh.transform import transform
 
-from .. import divergences
-from ..background import background_pool
-from ..dynamics import MU_RANGE, SIGMA_RANGE, Dynamics
-from ..explorer import Explorer, format_value
-from ..optimizers import OPTIMIZERS
+from ..numerics import divergences
+from ..models.background import background_pool
+from ..models.dynamics import MU_RANGE, SIGMA_RANGE, Dynamics
+from ..models.explorer import Explorer, format_value
+from ..models.optimizers import OPTIMIZERS
 from .deferred import Deferred, served_doc
 from .frames import frame
 from .live import LiveHTML

@@ -14,8 +14,8 @@ import panel as pn
 import param
 from bokeh.models import ColumnDataSource
 
-from .. import divergences
-from ..explorer import Explorer, format_value
+from ..numerics import divergences
+from ..models.explorer import Explorer, format_value
 from .live import LiveHTML, LiveSlider
 from .plotting import COLORS, P_COLOR, Q_COLOR, as_column, density_figure, set_ranges
 

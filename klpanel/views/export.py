@@ -7,7 +7,7 @@ import io
 import panel as pn
 import param
 
-from ..explorer import Explorer
+from ..models.explorer import Explorer
 
 
 class ExportPanel(pn.viewable.Viewer):

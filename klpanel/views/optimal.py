@@ -12,8 +12,8 @@ import panel as pn
 import param
 from bokeh.models import ColumnDataSource, HoverTool, Legend, LegendItem
 
-from .. import divergences
-from ..explorer import Explorer, normal_pdf
+from ..numerics import divergences
+from ..models.explorer import Explorer, normal_pdf
 from .chooser import DivergenceChooser
 from .plotting import COLORS, DASHES, P_COLOR, as_column, density_figure, set_ranges
 from .target_controls import TargetControls

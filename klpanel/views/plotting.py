@@ -12,7 +12,7 @@ from bokeh.models import CustomJS, Range1d
 from bokeh.palettes import Category10_10
 from bokeh.plotting import figure
 
-from .. import divergences
+from ..numerics import divergences
 
 #: One colour per divergence, in registry order, the same in every section.
 COLORS = {name: Category10_10[i % 10] for i, name in enumerate(divergences.REGISTRY)}

@@ -1,6 +1,6 @@
 """Section 5 — the α spectrum, the spread phase plot and the distillation losses.
 
-Thin views over :mod:`klpanel.spectrum`. Curves cost seconds (every α, every spread), so in a server session
+Thin views over :mod:`klpanel.models.spectrum`. Curves cost seconds (every α, every spread), so in a server session
 they are computed in a worker thread while a progress bar moves, and handed to the document's thread, where
 only the Bokeh ``ColumnDataSource``s change; moving a slider reads the computed curve (no numerics).
 Outside a server session (Jupyter, tests) ``compute="sync"`` computes in place and ``"manual"`` waits for
@@ -20,10 +20,10 @@ import param
 from bokeh.models import ColumnDataSource, DataRange1d, HoverTool, Range1d, Span
 from bokeh.plotting import figure
 
-from .. import divergences
-from .. import spectrum as sp
-from ..background import background_pool
-from ..explorer import Explorer, format_value
+from ..numerics import divergences
+from ..models import spectrum as sp
+from ..models.background import background_pool
+from ..models.explorer import Explorer, format_value
 from .deferred import Deferred, served_doc
 from .live import LiveHTML, LiveMarkdown
 from .plotting import COLORS, DASHES, P_COLOR, Q_COLOR, as_column, density_figure, set_ranges

@@ -6,8 +6,8 @@ from __future__ import annotations
 import panel as pn
 import param
 
-from ..explorer import PRESETS, Explorer
-from ..target import MAX_MODES
+from ..models.explorer import PRESETS, Explorer
+from ..models.target import MAX_MODES
 from .live import LiveButtons, LiveSlider
 
 

@@ -1,4 +1,4 @@
-"""Helpers of the API tests: a real ``panel serve apps/kl_explorer.py --plugins klpanel.api`` on a free port,
+"""Helpers of the API tests: a real ``panel serve apps/kl_explorer.py --plugins klpanel.server.api`` on a free port,
 wait_until, and strict JSON parsing."""
 
 from __future__ import annotations
@@ -40,7 +40,7 @@ class Server:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         cmd = command(self.port) if command else [
-            sys.executable, "-m", "panel", "serve", str(APP), "--plugins", "klpanel.api",
+            sys.executable, "-m", "panel", "serve", str(APP), "--plugins", "klpanel.server.api",
             "--port", str(self.port), "--address", "127.0.0.1", "--allow-websocket-origin", f"127.0.0.1:{self.port}"]
         # a file, not a pipe: an undrained pipe fills up and blocks the server's logging
         self.log = tempfile.TemporaryFile("w+")

@@ -41,7 +41,7 @@ def test_over_the_heavy_cap_is_503_and_light_endpoints_still_answer():
 PN_SERVE = """
 import sys
 import panel as pn
-from klpanel.api import ROUTES
+from klpanel.server.api import ROUTES
 pn.serve({"app": lambda: pn.pane.Markdown("app")}, port=int(sys.argv[1]), address="127.0.0.1",
          extra_patterns=ROUTES, show=False, start=True)
 """

@@ -1,4 +1,4 @@
-"""POST /api/run over HTTP: the same trajectory as ``klpanel.runs.Run``, and every bad body answered 400/413."""
+"""POST /api/run over HTTP: the same trajectory as ``klpanel.models.runs.Run``, and every bad body answered 400/413."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ import pytest
 
 from apitools import strict_json
 from klpanel import Target
-from klpanel.runs import Run
-from klpanel.validation import MAX_BODY_BYTES, MAX_STEPS
+from klpanel.models.runs import Run
+from klpanel.server.validation import MAX_BODY_BYTES, MAX_STEPS
 
 
 

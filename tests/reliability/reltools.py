@@ -1,5 +1,5 @@
 """Helpers of the reliability tests and benchmarks: the browser tests' server and page helpers
-(``tests/ui/pagetools.py``) plus the ``klpanel.admin`` plugin, whose ``GET /status/sessions`` counts live
+(``tests/ui/pagetools.py``) plus the ``klpanel.server.admin`` plugin, whose ``GET /status/sessions`` counts live
 sessions and periodic callbacks, and a short Bokeh session expiry.
 
 Scale knobs (CI runs the small numbers; the full runs are documented in each test module):
@@ -26,7 +26,7 @@ from pagetools import (  # noqa: E402,F401
 
 #: ``panel serve`` flags of every reliability server: the admin plugin, and a closed tab's session expiring
 #: ~2 s after its websocket closed (Bokeh's defaults: checks every 17 s, 15 s lifetime)
-ADMIN_ARGS = ("--plugins", "klpanel.admin", "--check-unused-sessions", "1000", "--unused-session-lifetime", "2000")
+ADMIN_ARGS = ("--plugins", "klpanel.server.admin", "--check-unused-sessions", "1000", "--unused-session-lifetime", "2000")
 
 
 def status(url: str) -> dict:

@@ -15,8 +15,8 @@ from bokeh.document import Document
 from panel.io.location import Location
 
 from klpanel import KLExplorer, divergences
-from klpanel.explorer import OPTION_SPECS, Explorer
-from klpanel.target import MAX_MODES
+from klpanel.models.explorer import OPTION_SPECS, Explorer
+from klpanel.models.target import MAX_MODES
 
 #: (weights, means, sigmas) texts the editor must refuse, and a word its message must contain
 BAD_COMPONENTS = {

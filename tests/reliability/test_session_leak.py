@@ -1,7 +1,7 @@
 """No leaked sessions: open and close many browser tabs — some closed mid-load, some reloaded before their
 document was ready, the rest closed mid-animation — then within 60 s the server holds 0 live sessions and 0
 running periodic callbacks and, soon after, no Explorer or DynamicsSection in memory. The counts come from the
-server itself (``klpanel.admin``'s ``/status/sessions``); a closed tab's session expires after 2 s here
+server itself (``klpanel.server.admin``'s ``/status/sessions``); a closed tab's session expires after 2 s here
 (``KLPANEL_LEAK_EXPIRY=default``: Bokeh's defaults, a check every 17 s for sessions unused for 15 s).
 
 Tabs go through a pipeline: up to ``KLPANEL_LEAK_BATCH`` (default 5) load at once, spread over 3 browser

@@ -1,4 +1,4 @@
-"""Fixtures of the browser tests: the served app (``panel serve apps/kl_explorer.py --plugins klpanel.api``) on
+"""Fixtures of the browser tests: the served app (``panel serve apps/kl_explorer.py --plugins klpanel.server.api``) on
 a free port, Debian's Chromium driven by Playwright, and pages that record every console error.
 
 * ``app_server`` (session): the app and its API in a subprocess (``KLPANEL_AUTOPLAY=0``), its log in a

@@ -68,7 +68,7 @@ def wait_until(condition, timeout: float = 60.0, interval: float = 0.05, what: s
 
 
 class AppServer:
-    """``panel serve apps/kl_explorer.py --plugins klpanel.api --setup apps/server_setup.py`` on a free port; the
+    """``panel serve apps/kl_explorer.py --plugins klpanel.server.api --setup apps/server_setup.py`` on a free port; the
     log goes to a file."""
 
     def __init__(self, log_path: Path, app: Path = APP, extra_args=(), env=None):
@@ -77,7 +77,7 @@ class AppServer:
         self.app_url = f"{self.url}/{app.stem}"
         self.log_path = log_path
         self._log = open(log_path, "w")
-        cmd = [sys.executable, "-m", "panel", "serve", str(app), "--plugins", "klpanel.api", "--port",
+        cmd = [sys.executable, "-m", "panel", "serve", str(app), "--plugins", "klpanel.server.api", "--port",
                str(self.port), "--address", "127.0.0.1", "--allow-websocket-origin", f"127.0.0.1:{self.port}",
                "--setup", str(SETUP), *extra_args]
         self.proc = subprocess.Popen(cmd, cwd=ROOT, stdout=self._log, stderr=subprocess.STDOUT,

@@ -15,7 +15,7 @@ def test_callback_runs_while_the_page_is_open_and_stops_when_the_session_is_dest
     import panel as pn
     from playwright.sync_api import sync_playwright
 
-    from klpanel.explorer import Explorer
+    from klpanel.models.explorer import Explorer
     from klpanel.views.dynamics import DynamicsSection
 
     sections, destroyed = [], []

@@ -2,7 +2,7 @@
 
 Most cases share one page (a page load costs ~30 s on this loaded 2-core machine); each starts by putting
 the page back at the default target and q (``page_at_defaults``) so none depends on another's leftovers.
-Expected numbers always come from the library (``klpanel.divergences``, ``optimal_q``, ``Run``), never from
+Expected numbers always come from the library (``klpanel.numerics.divergences``, ``optimal_q``, ``Run``), never from
 the app's own objects. Screenshots of every section go to ``tests/artifacts/`` (git-ignored).
 """
 
@@ -18,7 +18,7 @@ import pytest
 from playwright.sync_api import expect
 
 from klpanel import Approximation, Target, divergences, optimal_q
-from klpanel.runs import Run
+from klpanel.models.runs import Run
 
 from pagetools import CHANGE_TIMEOUT_MS, columns, js, set_slider, slider_value, wait_ready, wait_until
 

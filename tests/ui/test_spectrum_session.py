@@ -15,8 +15,8 @@ def test_curves_arrive_in_the_browser_and_follow_the_target():
     import panel as pn
     from playwright.sync_api import sync_playwright
 
-    from klpanel import spectrum as sp
-    from klpanel.explorer import Explorer
+    from klpanel.models import spectrum as sp
+    from klpanel.models.explorer import Explorer
     from klpanel.views.spectrum import SpectrumSection
     from klpanel.views.target_controls import TargetControls
 

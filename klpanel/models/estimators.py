@@ -30,8 +30,8 @@ from __future__ import annotations
 import numpy as np
 import param
 
-from . import divergences, mc_forms
-from .quadrature import gauss_logpdf, mixture_logpdf
+from ..numerics import divergences, mc_forms
+from ..numerics.quadrature import gauss_logpdf, mixture_logpdf
 
 def make_rngs(seeds):
     """One independent ``numpy.random.Generator`` per seed."""

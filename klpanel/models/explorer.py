@@ -24,10 +24,10 @@ import unicodedata
 import numpy as np
 import param
 
-from . import divergences
+from ..numerics import divergences
 from .approximation import Approximation
 from .cache import LRUCache
-from .optima import optimal_q
+from ..numerics.optima import optimal_q
 from .target import Target
 
 GRID_POINTS = 501

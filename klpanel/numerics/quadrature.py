@@ -34,7 +34,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
-from .background import is_background
+from ..models.background import is_background
 from . import kernels
 
 LOG_SQRT_2PI = 0.5 * np.log(2.0 * np.pi)

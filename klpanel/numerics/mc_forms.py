@@ -5,7 +5,7 @@ Every divergence is written as
 .. math:: D = g(I), \\qquad I = E_{x\\sim p}[a(\\ell_p, \\ell_q)] + E_{x\\sim q}[b(\\ell_p, \\ell_q)]
 
 (``g`` is the identity except for Rényi); a form gives the arrays a, a_lq (∂a/∂ℓ_q), b, b_lp, b_lq from
-log p and log q at the samples. :mod:`klpanel.estimators` turns them into reparameterization and score-function
+log p and log q at the samples. :mod:`klpanel.models.estimators` turns them into reparameterization and score-function
 gradient estimates. Each term goes to the distribution under which its integrand stays bounded.
 """
 

@@ -7,12 +7,13 @@ import os
 import sys
 from pathlib import Path
 
-APP_FILE = Path(__file__).resolve().parent.parent / "apps" / "kl_explorer.py"
+APP_FILE = Path(__file__).resolve().parent.parent.parent / "apps" / "kl_explorer.py"
 SETUP_FILE = APP_FILE.with_name("server_setup.py")  # run once before the first session (klpanel.views.heap)
 
 
 def demo(args) -> int:
-    from . import Approximation, Target, divergences, optimal_q
+    from .. import Approximation, Target, optimal_q
+    from ..numerics import divergences
 
     p = Target(n_modes=args.modes, spread=args.spread, decay=args.decay)
     q = Approximation(mu=args.mu, sigma=args.sigma)
@@ -38,7 +39,7 @@ def serve(args) -> int:
     host = "localhost" if args.address in ("", "0.0.0.0", "127.0.0.1") else args.address
     url = f"http://{host}:{args.port}"
     print(f"klpanel: app at {url}/kl_explorer  ·  API at {url}/api/health  (Ctrl+C stops)", flush=True)
-    cmd = [sys.executable, "-m", "panel", "serve", str(APP_FILE), "--plugins", "klpanel.api", "--plugins", "klpanel.admin", "--liveness",
+    cmd = [sys.executable, "-m", "panel", "serve", str(APP_FILE), "--plugins", "klpanel.server.api", "--plugins", "klpanel.server.admin", "--liveness",
            "--port", str(args.port), "--address", args.address,
            "--index", "kl_explorer", "--num-procs", str(args.num_procs), "--setup", str(SETUP_FILE)]
     if args.allow_websocket_origin:

@@ -1,8 +1,8 @@
 """JSON API served beside the app, as Tornado handlers.
 
-Mount it with ``panel serve apps/kl_explorer.py --plugins klpanel.api`` (Panel reads ``ROUTES``) or
-``pn.serve(..., extra_patterns=klpanel.api.ROUTES)``. Every endpoint, parameter and limit is described in
-``GET /api/openapi.json`` (built by :mod:`klpanel.openapi` from the same field tables that validate input).
+Mount it with ``panel serve apps/kl_explorer.py --plugins klpanel.server.api`` (Panel reads ``ROUTES``) or
+``pn.serve(..., extra_patterns=klpanel.server.api.ROUTES)``. Every endpoint, parameter and limit is described in
+``GET /api/openapi.json`` (built by :mod:`klpanel.server.openapi` from the same field tables that validate input).
 
 * ``GET /api/health``, ``/api/divergences`` (the registry), ``/api/evaluate`` (values and gradients at q),
   ``/api/optimal`` (global and local minima), ``/api/landscape`` (a grid of values), ``POST /api/run``
@@ -33,7 +33,9 @@ from functools import lru_cache
 import numpy as np
 from tornado.web import HTTPError, RequestHandler
 
-from . import __version__, divergences, optimal_q
+from .. import __version__, optimal_q
+
+from ..numerics import divergences
 from . import validation as v
 from .openapi import spec_json
 from .validation import BadRequest
@@ -116,7 +118,7 @@ def landscape_body(spec: tuple, name: str, params: dict, grid: dict) -> bytes:
 def run_body(spec: dict) -> tuple[int, bytes]:
     """``(status, body)`` of an optimisation run: ``Run(**spec).step(steps).to_dict()``, or a 400 when the
     library rejects the combination with a ``ValueError``."""
-    from .runs import Run
+    from ..models.runs import Run
     spec = dict(spec)
     target, steps = v.build_target(spec.pop("target")), spec.pop("steps")
     try:

@@ -12,11 +12,11 @@ Conventions (all values in nats; p is the target mixture, q = N(mu, sigma^2)):
 * ``skew_kl`` = KL(p ‖ αp + (1−α)q), ``skew_rkl`` = KL(q ‖ (1−α)p + αq) (DistiLLM's conventions);
 * ``gkd_jsd`` = β KL(p‖M) + (1−β) KL(q‖M), M = βp + (1−β)q (GKD's generalised JSD; β = ½ is ``jsd``).
 
-Every quadrature divergence is ∫ f(log p, log q) dx on the rule of :mod:`klpanel.quadrature`; its gradient is
+Every quadrature divergence is ∫ f(log p, log q) dx on the rule of :mod:`klpanel.numerics.quadrature`; its gradient is
 ∫ ∂f/∂(log q) · ∂(log q)/∂θ dx for θ = μ, σ (the knots move with θ, but the integrand is continuous, so the
 exact integral's derivative has no boundary terms). The α family can be +inf (α outside [0, 1] when
 p^α q^(1−α) is not integrable); its gradient is then reported as 0. To add a divergence: add one entry (its
-kernel integrals and finish, texts, parameters, and its Monte-Carlo form from :mod:`klpanel.mc_forms`).
+kernel integrals and finish, texts, parameters, and its Monte-Carlo form from :mod:`klpanel.numerics.mc_forms`).
 """
 
 from __future__ import annotations

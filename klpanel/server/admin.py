@@ -2,7 +2,7 @@
 
 Mount it beside the app as a second plugin::
 
-    panel serve apps/kl_explorer.py --plugins klpanel.api --plugins klpanel.admin
+    panel serve apps/kl_explorer.py --plugins klpanel.server.api --plugins klpanel.server.admin
 
 ``GET /status/sessions`` answers, for this server process::
 
@@ -33,7 +33,7 @@ counts by type, the Bokeh models of the live documents, the C heap (glibc ``mall
 kept) and the bytes queued on the websockets. ``benchmarks/soak.py --diagnose`` prints it at minute 1 and at the
 end.
 
-Like :mod:`klpanel.api` this module is a server plugin: it imports Panel lazily, in the handler, because it only
+Like :mod:`klpanel.server.api` this module is a server plugin: it imports Panel lazily, in the handler, because it only
 ever runs inside ``panel serve`` / ``pn.serve`` (``klpanel``'s models never import Panel).
 """
 
@@ -72,7 +72,7 @@ def _ticker_class():
 def _per_session_classes() -> list[type]:
     """The per-session objects we count, from the modules the server has loaded (none imported here)."""
     found = [getattr(sys.modules.get(module), name, None)
-             for module, name in (("klpanel.explorer", "Explorer"), ("klpanel.views.dynamics", "DynamicsSection"))]
+             for module, name in (("klpanel.models.explorer", "Explorer"), ("klpanel.views.dynamics", "DynamicsSection"))]
     return [cls for cls in found if isinstance(cls, type)]
 
 

@@ -1,12 +1,14 @@
 """The OpenAPI 3 description of the JSON API, built from the same field tables that validate requests
-(:mod:`klpanel.validation`) and from the divergence registry, so names, defaults and ranges cannot drift."""
+(:mod:`klpanel.server.validation`) and from the divergence registry, so names, defaults and ranges cannot drift."""
 
 from __future__ import annotations
 
 import json
 from functools import lru_cache
 
-from . import __version__, divergences
+from .. import __version__
+
+from ..numerics import divergences
 from . import validation as v
 
 NUMBER = {"type": "number"}
@@ -15,7 +17,7 @@ NAME = {"type": "string", "enum": list(divergences.REGISTRY)}
 
 
 def field_schema(f: v.Field) -> dict:
-    """JSON schema of one :class:`~klpanel.validation.Field`."""
+    """JSON schema of one :class:`~klpanel.server.validation.Field`."""
     if f.kind in ("number", "integer"):
         s = {"type": f.kind}
         if f.minimum is not None:

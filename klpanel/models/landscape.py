@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 import param
 
-from . import divergences
+from ..numerics import divergences
 from .explorer import OPTIMA_CACHE
 from .target import Target
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 import param
 
-from . import divergences as dv
+from ..numerics import divergences as dv
 from .estimators import ESTIMATORS
 from .landscape import Landscape
 from .optimizers import OPTIMIZERS, Optimizer

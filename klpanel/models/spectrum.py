@@ -7,9 +7,9 @@ the generator's spread, or the α/β of a distillation loss. Along it we want th
 line drawn through the gap.
 
 :func:`track_optima` follows every local minimum by continuation: at anchors (every ``ANCHOR_EVERY`` points and
-both ends) a cold search from the moment-matched starts of :func:`klpanel.optima.moment_starts`; between
+both ends) a cold search from the moment-matched starts of :func:`klpanel.numerics.optima.moment_starts`; between
 anchors each minimum is carried to the next point by the library's batched Newton
-(:func:`klpanel.optima._newton`) started at the previous minimiser (2–4 batched steps instead of a cold search).
+(:func:`klpanel.numerics.optima._newton`) started at the previous minimiser (2–4 batched steps instead of a cold search).
 A minimum an anchor finds that the forward pass did not bring (a branch born between two anchors) is carried
 backwards until it disappears. Each minimum carries a branch id; the global curve is *connected* from t_{i−1} to
 t_i when both global minima are on the same branch, and broken (a jump) otherwise.
@@ -28,8 +28,8 @@ import param
 
 from .background import background_pool
 from .cache import LRUCache
-from . import divergences as dv
-from .optima import _newton, minimum_rows, moment_starts, optimal_q
+from ..numerics import divergences as dv
+from ..numerics.optima import _newton, minimum_rows, moment_starts, optimal_q
 from .target import Target
 
 ANCHOR_EVERY = 20  # a cold search every this many points (and at both ends)
@@ -88,7 +88,7 @@ class Curve:
 
 def _minima_of(theta, v, g, H, *_):
     """Rows of ``_newton``'s output (its σ bound unused) that are minima (the test
-    :func:`klpanel.optima.optimal_q` applies)."""
+    :func:`klpanel.numerics.optima.optimal_q` applies)."""
     ok = minimum_rows(v, g, H)
     return theta[ok], v[ok]
 

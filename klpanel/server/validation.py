@@ -2,7 +2,7 @@
 
 A field reads a raw value from a query string (``str``) or a JSON body (number, list, string) and
 returns a clean Python value, or raises :class:`BadRequest` carrying the HTTP status, a message that
-says what is wrong and what is allowed, and the offending field's name. ``klpanel.openapi`` renders
+says what is wrong and what is allowed, and the offending field's name. ``klpanel.server.openapi`` renders
 the same fields as OpenAPI parameter and property schemas, so the documented and the enforced
 ranges cannot drift apart.
 
@@ -17,9 +17,9 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any, Mapping
 
-from . import divergences
-from .approximation import Approximation
-from .target import MAX_MODES, Target
+from ..numerics import divergences
+from ..models.approximation import Approximation
+from ..models.target import MAX_MODES, Target
 
 #: Work caps per request (also published in the OpenAPI spec).
 MAX_GRID_SIDE = 400
@@ -228,7 +228,7 @@ LANDSCAPE_FIELDS = (
 def _optimizer_fields() -> tuple:
     """``name`` plus every hyper-parameter of any optimizer in ``optimizers.OPTIMIZERS`` (union of their
     ranges; the chosen optimizer's own ones are enforced by ``optimizers.make_optimizer``)."""
-    from .optimizers import OPTIMIZERS
+    from ..models.optimizers import OPTIMIZERS
     fields = {"name": Field("name", "name", "Optimizer", default="gd", choices=tuple(OPTIMIZERS))}
     caps = {"lr": 10.0, "clip": 1e3, "eps": 1.0}
     for cls in OPTIMIZERS.values():
@@ -239,8 +239,8 @@ def _optimizer_fields() -> tuple:
 
 
 def _run_fields():
-    from .estimators import ESTIMATORS
-    from .runs import Run
+    from ..models.estimators import ESTIMATORS
+    from ..models.runs import Run
     floor = Run.param.sigma_floor
     return (
         Field("name", "name", "Gradient estimator", default="exact", choices=tuple(ESTIMATORS)),
@@ -294,7 +294,7 @@ def parse_run(body) -> dict:
 
 
 def _checked_optimizer(spec: dict):
-    from .optimizers import OPTIMIZERS, make_optimizer
+    from ..models.optimizers import OPTIMIZERS, make_optimizer
     try:
         make_optimizer(dict(spec))
     except ValueError as exc:

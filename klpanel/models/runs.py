@@ -1,7 +1,7 @@
 """Optimisation runs: gradient descent (or Momentum, Adam) on a divergence D(p, q_theta) over q = N(mu, sigma^2).
 
 >>> from klpanel import Target
->>> from klpanel.runs import Run
+>>> from klpanel.models.runs import Run
 >>> run = Run.original(Target(), "reverse_kl")        # the original page: GD lr 0.03, clip ±1.5, sigma >= 0.15
 >>> run.step(500).mu, run.sigma, run.loss              # doctest: +SKIP
 (0.0, 0.350, 1.214)                                    # stuck on the middle mode: a local minimum
@@ -13,7 +13,7 @@ One step, for a run at theta_t with gradient g_t (already known from the previou
 2. theta_{t+1} = optimizer.update(theta_t, g_t), then sigma_{t+1} = max(sigma_{t+1}, sigma_floor),
 3. the loss and the exact gradient at theta_{t+1} come from ``divergences.evaluate_grid`` (one vectorised call
    for every run sharing target and divergence: ``step_runs``), and the gradient the next update uses is the
-   exact one or a Monte-Carlo estimate (``klpanel.estimators``).
+   exact one or a Monte-Carlo estimate (``klpanel.models.estimators``).
 
 ``grad_norm`` is the norm of the exact gradient in (mu, sigma), projected onto the feasible set (a sigma pinned
 on its floor with a gradient pushing it lower counts only through mu). A run is ``converged`` once that
@@ -29,7 +29,7 @@ from collections import defaultdict
 import numpy as np
 import param
 
-from . import divergences
+from ..numerics import divergences
 from .estimators import ESTIMATORS, make_rngs
 from .landscape import cached_optimum
 from .optimizers import GradientDescent, Optimizer, make_optimizer, optimizer_name

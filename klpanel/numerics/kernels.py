@@ -1,8 +1,8 @@
-"""Compiled (numba) row kernels behind :mod:`klpanel.quadrature`: one row = one (mu, sigma).
+"""Compiled (numba) row kernels behind :mod:`klpanel.numerics.quadrature`: one row = one (mu, sigma).
 
 For each row the kernel finds the crossings of p and q (between probe points, refined by the critical points
 of log p − log q so that no pair of close roots hides between two probes), walks the panels of the composite
-Gauss–Legendre rule described in :mod:`klpanel.quadrature` (every source's panel length where it lies), evaluates
+Gauss–Legendre rule described in :mod:`klpanel.numerics.quadrature` (every source's panel length where it lies), evaluates
 log p and log q at the nodes once, and accumulates every requested integrand with its (mu, sigma) gradient and
 Hessian as asked. The kernels hold no GIL, so callers may split rows over threads.
 

@@ -161,7 +161,7 @@ class Target(param.Parameterized):
         """Differential entropy -∫ p log p (nats), by the package's exact quadrature."""
         if self.weights.size == 1:
             return float(0.5 * np.log(2 * np.pi * np.e * self.sigmas[0] ** 2))
-        from .quadrature import target_entropy
+        from ..numerics.quadrature import target_entropy
         return target_entropy(self)
 
     def __repr__(self):
