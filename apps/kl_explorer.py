@@ -1,9 +1,6 @@
-"""The explorer app: ``panel serve apps/kl_explorer.py`` (or ``klpanel serve``, which adds the API)."""
+"""The explorer app: ``panel serve apps/kl_explorer.py`` (or ``klpanel serve``, which adds the API); the page itself
+is :mod:`klpanel.server.kl_explorer`, inside the package so that an installed klpanel serves it too."""
 
-import panel as pn
+from klpanel.server.kl_explorer import serve_page
 
-from klpanel import KLExplorer
-
-pn.extension("katex", notifications=True)
-
-KLExplorer().servable()
+serve_page()

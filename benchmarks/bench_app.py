@@ -20,7 +20,6 @@ import os
 import platform
 import shutil
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -31,6 +30,8 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "tests"))
+from support import free_port  # noqa: E402
 
 TARGETS = {"slider": (50.0, "ms p95"), "target": (150.0, "ms p95"), "bytes": (20_000, "B/step")}
 # Numbers of the optimum cache would hide the optimiser's cost: clear it between configurations.
@@ -123,12 +124,6 @@ async ([which, value, column]) => {
   return performance.now() - t0;
 }
 """
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def browser_side(n_steps: int, n_targets: int, sections, tmpdir) -> dict | None:

@@ -3,32 +3,16 @@ and the server logs no exception, also for a URL carrying state, and one carryin
 
 import os
 import signal
-import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
 import requests
 
+from support import free_port, wait_until
+
 ROOT = Path(__file__).resolve().parent.parent
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_until(condition, timeout=60.0, interval=0.2):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        result = condition()
-        if result:
-            return result
-        time.sleep(interval)
-    raise TimeoutError(f"condition not met within {timeout} s")
 
 
 @pytest.fixture(scope="module")
@@ -50,7 +34,7 @@ def server(tmp_path_factory):
             return False
 
     try:
-        wait_until(answering, timeout=90)
+        wait_until(answering, timeout=90, interval=0.2, what="the served page")
         yield url, log
     finally:
         os.killpg(proc.pid, signal.SIGTERM)  # the CLI and the `panel serve` it started

@@ -7,8 +7,9 @@ import os
 import sys
 from pathlib import Path
 
-APP_FILE = Path(__file__).resolve().parent.parent.parent / "apps" / "kl_explorer.py"
-SETUP_FILE = APP_FILE.with_name("server_setup.py")  # run once before the first session (klpanel.views.heap)
+# both inside the package, so that a non-editable install or a wheel serves the same page as the repository
+APP_FILE = Path(__file__).resolve().with_name("kl_explorer.py")
+SETUP_FILE = APP_FILE.with_name("startup.py")  # run once before the first session
 
 
 def demo(args) -> int:

@@ -11,15 +11,17 @@ import os
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import requests
 
 ROOT = Path(__file__).resolve().parents[2]
+if str(ROOT / "tests") not in sys.path:  # tests/support.py, also for scripts that put only tests/ui on the path
+    sys.path.insert(0, str(ROOT / "tests"))
+
+from support import answering, free_port, wait_until  # noqa: E402,F401 (tests import them from here)
 APP = ROOT / "apps" / "kl_explorer.py"
 SETUP = ROOT / "apps" / "server_setup.py"  # what `klpanel serve` runs before the first session
 ARTIFACTS = ROOT / "tests" / "artifacts"
@@ -38,33 +40,6 @@ LOG_ERRORS = ("Traceback", "error handling message", "Exception in callback")
 #: never retrieved ... WebSocketClosedError". Either way the session is discarded normally (the session-leak
 #: test proves it).
 CLOSED_TAB_RACES = ("assert self._session is not None", "WebSocketClosedError", "StreamClosedError: Stream is closed")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def answering(url) -> bool:
-    """Whether ``url`` answers 200 (False while the server is not up yet)."""
-    import requests
-    try:
-        return requests.get(url, timeout=5).status_code == 200
-    except requests.ConnectionError:
-        return False
-
-
-def wait_until(condition, timeout: float = 60.0, interval: float = 0.05, what: str = "condition"):
-    """Poll ``condition()`` until it returns something truthy (returned); TimeoutError naming ``what``."""
-    deadline = time.monotonic() + timeout
-    while True:
-        result = condition()
-        if result:
-            return result
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"timed out after {timeout} s waiting for {what}")
-        time.sleep(interval)
 
 
 class AppServer:
