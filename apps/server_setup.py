@@ -1,7 +1,7 @@
 """Run once by the server process before its first session (``panel serve apps/kl_explorer.py --setup
-apps/server_setup.py``; ``klpanel serve`` passes it): the startup heap is kept out of Python's full garbage
-collections (:mod:`klpanel.views.heap`)."""
+apps/server_setup.py``; ``klpanel serve`` runs :mod:`klpanel.server.startup`, the same): installs the served app's
+speedups (:mod:`klpanel.server.speedups`; ``KLPANEL_SPEEDUPS=0`` turns them off)."""
 
-from klpanel.views.heap import freeze_startup_heap
+from klpanel.server.speedups import install_all
 
-freeze_startup_heap()
+install_all()

@@ -1,4 +1,4 @@
-"""The served process's startup heap is frozen out of full garbage collections (klpanel.views.heap): in a fresh
+"""The served process's startup heap is frozen out of full garbage collections (the ``heap`` speedup): in a fresh
 interpreter, as the server's setup script runs it."""
 
 import os
@@ -6,13 +6,16 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[1]
 PROBE = """
 import gc
-from klpanel.views.heap import freeze_startup_heap
-n = freeze_startup_heap()
+from klpanel.server.speedups import install_all
+installed = install_all()
 import klpanel.views
-print(n, gc.get_freeze_count(), 'klpanel.views' in __import__('sys').modules)
+print(gc.get_freeze_count() if 'heap' in installed else 0, gc.get_freeze_count(),
+      'klpanel.views' in __import__('sys').modules)
 """
 
 
@@ -29,6 +32,7 @@ def test_the_startup_heap_is_frozen_with_the_views_imported():
     assert frozen == count > 50_000 and imported  # Panel, Bokeh, numpy, klpanel: all imported before the freeze
 
 
-def test_klpanel_gc_freeze_0_turns_it_off():
-    frozen, count, _ = _run({"KLPANEL_GC_FREEZE": "0"})
+@pytest.mark.parametrize("setting", ["0", "-heap"])
+def test_klpanel_speedups_turn_it_off(setting):
+    frozen, count, _ = _run({"KLPANEL_SPEEDUPS": setting})
     assert frozen == 0 and count < 5_000  # a few hundred frozen by an imported library itself, not the heap

@@ -1,4 +1,4 @@
-"""klpanel.views.serialization builds the same PATCH-DOC messages as Bokeh's own code, for changes that refer to
+"""klpanel.server.speedups.serialization builds the same PATCH-DOC messages as Bokeh's own code, for changes that refer to
 models the browser has (sent by reference) and to new ones (sent whole), and leaves the document's record of
 what was sent the same."""
 
@@ -11,7 +11,7 @@ from bokeh.models import ColumnDataSource, Div, InlineStyleSheet, Range1d
 from bokeh.plotting import figure
 from bokeh.protocol import Protocol
 
-from klpanel.views import serialization
+from klpanel.server.speedups import serialization
 
 
 def _page():
@@ -49,11 +49,16 @@ def _message(events):
     return json.loads(text), [b.to_bytes() for b in msg.buffers]
 
 
+@pytest.fixture(autouse=True)
+def back_to_stock():
+    """Each test installs the speedup where it wants it; the process goes on with Bokeh's own code."""
+    yield
+    serialization.uninstall()
+
+
 @pytest.fixture
 def stock():
     serialization.uninstall()
-    yield
-    assert serialization.install()
 
 
 def test_messages_match_bokeh(stock):

@@ -1,16 +1,40 @@
-"""The two shortcuts klpanel takes through Bokeh's server (klpanel.views.onloop and klpanel.views.frames), in a
-real served session with Bokeh's Python client (no browser): coroutine callbacks run on the event loop with the
-session's lock held, synchronous ones still in a worker thread; animation frames written by ``frames.frame`` reach
-the client intact and in order."""
+"""klpanel's served paths in a real session with Bokeh's Python client (no browser): the server speedups that
+change how Bokeh's server runs callbacks and sockets (onloop, nodelay, ticker; each test installs the one it
+tests), and animation frames reaching the client intact and in order with the speedups ``KLPANEL_SPEEDUPS``
+chooses (CI runs this file with all of them and with none)."""
 
 import asyncio
 import functools
 import threading
 import time
 
+import pytest
 from pagetools import answering, free_port, wait_until
 
-from klpanel.views import frames, onloop
+from klpanel.server import speedups
+from klpanel.server.speedups import onloop
+from klpanel.views import components
+
+
+@pytest.fixture
+def installed(request):
+    """``installed("onloop", ...)``: those speedups for the test, then back to stock."""
+    def install(*names):
+        for name in names:
+            assert speedups.module(name).install()
+        request.addfinalizer(speedups.uninstall_all)
+    return install
+
+
+@pytest.fixture
+def chosen_speedups():
+    """The speedups ``KLPANEL_SPEEDUPS`` chooses, as the server's setup installs them (the heap freeze aside: this
+    is the test process)."""
+    for name in speedups.chosen():
+        if name != "heap":
+            speedups.module(name).install()
+    yield speedups.active()
+    speedups.uninstall_all()
 
 
 def test_coroutine_callbacks_are_recognised_through_wrappers_and_partials():
@@ -34,13 +58,6 @@ def test_coroutine_callbacks_are_recognised_through_wrappers_and_partials():
     assert onloop.is_coroutine_callback(Owner().method)
     assert not onloop.is_coroutine_callback(plain)
     assert not onloop.is_coroutine_callback(functools.partial(plain, 1))
-
-
-def test_ws_frames_follow_rfc6455_lengths():
-    assert frames.ws_frame("ab") == b"\x81\x02ab"
-    assert frames.ws_frame(b"\x00" * 126, binary=True)[:4] == b"\x82\x7e\x00\x7e"
-    big = frames.ws_frame("x" * 70000)
-    assert big[:2] == b"\x81\x7f" and int.from_bytes(big[2:10], "big") == 70000 and len(big) == 10 + 70000
 
 
 def _serve(app):
@@ -70,7 +87,8 @@ def _client(url):
     return pull_session(url=url, io_loop=loop), loop
 
 
-def test_coroutine_callbacks_run_on_the_loop_under_the_lock_and_sync_ones_in_a_worker():
+def test_coroutine_callbacks_run_on_the_loop_under_the_lock_and_sync_ones_in_a_worker(installed):
+    installed("onloop")
     import panel as pn
     from bokeh.models import Div
     seen = {}
@@ -113,7 +131,7 @@ def test_coroutine_callbacks_run_on_the_loop_under_the_lock_and_sync_ones_in_a_w
     assert sync_thread is not seen["next_tick"][1] and sync_locked  # Bokeh's own path: a worker, locked
 
 
-def test_animation_frames_reach_the_client_intact_and_in_order():
+def test_animation_frames_reach_the_client_intact_and_in_order(chosen_speedups):
     from bokeh.events import DocumentReady
     from tornado.ioloop import PeriodicCallback
 
@@ -128,7 +146,6 @@ def test_animation_frames_reach_the_client_intact_and_in_order():
         return section
 
     server, url = _serve(app)
-    before = dict(frames.stats)
     try:
         session, loop = _client(url)
         now = session.document.get_model_by_name("dynamics-now")
@@ -150,7 +167,6 @@ def test_animation_frames_reach_the_client_intact_and_in_order():
         server.stop()
     section = sections[0]
     assert len(received) >= 40, "the animation did not reach the client"
-    assert frames.stats["direct"] - before["direct"] >= 30  # the frames took the direct path
     for i, run in enumerate(section.model.runs):
         path = [float(v) for v in run.trajectory["mu"]]
         got = [mus[i] for mus in received if len(mus) > i]
@@ -159,7 +175,8 @@ def test_animation_frames_reach_the_client_intact_and_in_order():
         assert positions[-1] - positions[0] >= 20
 
 
-def test_small_browser_patches_are_applied_on_the_loop():
+def test_small_browser_patches_are_applied_on_the_loop(installed):
+    installed("onloop")
     import panel as pn
     from bokeh.models import Slider
 
@@ -195,9 +212,10 @@ def test_small_browser_patches_are_applied_on_the_loop():
     assert not onloop.is_small_patch(patch(1, buffers=True))
 
 
-def test_the_servers_websockets_send_without_nagles_delay():
+def test_the_servers_websockets_send_without_nagles_delay(installed):
     """Bokeh's messages are several websocket frames written in a row: without TCP_NODELAY each frame after the
     first waits for the browser's delayed ACK (~40 ms on the μ slider's steps)."""
+    installed("nodelay")
     import socket
 
     import panel as pn
@@ -261,11 +279,15 @@ def test_deferred_runs_once_after_a_burst_and_arms_few_timers():
     assert deferred_timers <= 3 + (calls[-1] - calls[0]) / 0.1 and deferred_timers < len(calls), armed
 
 
-def test_ticker_ticks_on_the_loop_under_the_lock_follows_a_new_period_and_stops():
+def _tickers():
+    from klpanel.server.speedups.ticker import Ticker
+    return [components.STOCK["Ticker"], Ticker]
+
+
+@pytest.mark.parametrize("Ticker", _tickers(), ids=["stock", "speedup"])
+def test_ticker_ticks_on_the_loop_under_the_lock_follows_a_new_period_and_stops(Ticker):
     import panel as pn
     from bokeh.models import Div
-
-    from klpanel.views.ticker import Ticker
 
     ticks, made = [], []
 
@@ -293,7 +315,7 @@ def test_ticker_ticks_on_the_loop_under_the_lock_follows_a_new_period_and_stops(
         time.sleep(0.3)  # what must not happen: more ticks after stop()
         assert len(ticks) == 10
         ticker, doc = made[0]
-        assert ticker.served and not ticker.running
+        assert getattr(ticker, "served", True) and not ticker.running
         assert ticker.period == 60
         session.close()
     finally:
@@ -305,10 +327,9 @@ def test_ticker_ticks_on_the_loop_under_the_lock_follows_a_new_period_and_stops(
     assert min(gaps[5:]) > 0.045  # after the change: the 60 ms period (was 20)
 
 
-def test_ticker_outside_a_server_is_panels_periodic_callback():
-    from klpanel.views.ticker import Ticker
-
+@pytest.mark.parametrize("Ticker", _tickers(), ids=["stock", "speedup"])
+def test_ticker_outside_a_server_is_panels_periodic_callback(Ticker):
     ticker = Ticker(lambda: None, 30)
-    assert not ticker.served and not ticker.running
+    assert not getattr(ticker, "served", False) and not ticker.running
     ticker.period = 40
     assert ticker.period == 40

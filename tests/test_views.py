@@ -154,7 +154,7 @@ def test_live_text_panes_send_only_their_text(kind):
     first update swaps the stylesheets, which re-lays out the whole page in the browser)."""
     from bokeh.document.events import ModelChangedEvent
 
-    from klpanel.views.live import LiveHTML, LiveMarkdown
+    from klpanel.server.speedups.widgets import LiveHTML, LiveMarkdown
 
     pane = LiveHTML("<b>one</b>") if kind == "html" else LiveMarkdown("**one**")
     doc = Document()
@@ -180,7 +180,7 @@ def test_live_text_panes_send_only_their_text(kind):
 
 
 def test_live_widgets_answer_without_panels_debounce():
-    from klpanel.views.live import LiveButtons, LiveSlider
+    from klpanel.server.speedups.widgets import LiveButtons, LiveSlider
 
     assert LiveSlider._debounce < pn.widgets.FloatSlider._debounce
     assert LiveButtons._debounce < pn.widgets.RadioButtonGroup._debounce
@@ -188,7 +188,7 @@ def test_live_widgets_answer_without_panels_debounce():
 
 def test_live_widgets_send_what_panels_widgets_send():
     """A value set on the server reaches the model as with Panel's own widgets (without the design's properties)."""
-    from klpanel.views.live import LiveButtons, LiveSlider
+    from klpanel.server.speedups.widgets import LiveButtons, LiveSlider
 
     def state(model):  # stylesheet models compared by what they load (each document has its own instances)
         props = model.properties_with_values()
@@ -208,7 +208,7 @@ def test_live_slider_takes_browser_values_as_panels_slider_does():
     """A value from the browser updates the widget, its watchers and the linked parameter as Panel's slider does,
     and leaves the widget's read-only/constant flags as they were (LiveSlider makes only those two writable)."""
     from klpanel import Approximation
-    from klpanel.views.live import LiveSlider
+    from klpanel.server.speedups.widgets import LiveSlider
 
     results = []
     for cls in (LiveSlider, pn.widgets.FloatSlider):

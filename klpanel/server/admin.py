@@ -9,29 +9,28 @@ Mount it beside the app as a second plugin::
     {"sessions": 3,              # live Bokeh sessions, over every app of the server
      "connections": 2,           # open websockets into them (a closed tab drops to 0 before its session expires)
      "periodic_callbacks": 1,    # running session-scoped Panel PeriodicCallbacks, whoever started them, and
-                                 #   klpanel's Tickers (klpanel.views.ticker) ticking on a session
+                                 #   the ticker speedup's Bokeh callbacks ticking on a session
      "periodic_callback_names": ["DynamicsSection._tick"],  # their callbacks' qualified names
      "process_callback_names": ["_state._cleanup_busy_counter"],  # Panel's process-wide ones (not per session)
      "session_callbacks": 1,     # Bokeh periodic callbacks registered on the live sessions' documents
      "explorers": 3,             # Explorer models (one per page) still in memory: a leak keeps them after
      "dynamics_sections": 3,     #   their session; so for the DynamicsSection views
      "rss_bytes": 312000000,     # the process's resident memory
-     "gc_frozen": 185000,        # objects kept out of full collections (the startup heap: klpanel.views.heap)
-     "asyncio_tasks": 14}        # pending tasks of the server's loop (thousands: work queued faster than it runs)
+     "gc_frozen": 185000,        # objects kept out of full collections (the startup heap: speedup "heap")
+     "asyncio_tasks": 14,        # pending tasks of the server's loop (thousands: work queued faster than it runs)
+     "speedups": ["serialization", ...]}  # the speedups installed (klpanel.server.speedups)
+
+``GET /status/speedups`` answers, per speedup, whether it is active, the library versions it was written for and,
+where it stood down, the versions found.
 
 The reliability tests wait on ``sessions == 0 and periodic_callbacks == 0`` after closing every tab
 (``tests/reliability/test_session_leak.py``). Each call runs a full garbage collection and walks the heap
 (tens of milliseconds, longer under load): poll it every second or so, not per frame. It reveals no data of
-any session, only counts; a public deployment should
-still keep ``/status/`` to the loopback (``deploy/nginx.conf`` does). With ``--num-procs N`` every process answers
-for itself.
+any session, only counts. With ``--num-procs N`` every process answers for itself.
 
-``KLPANEL_MEMORY_DEBUG=1`` in the server's environment adds ``GET /status/memory`` (off by default: tracing every
-allocation slows the server by tens of percent): Python's ``tracemalloc`` runs from the plugin's import, and each
-call answers what grew since the first call (or since ``?baseline=1``) — the top allocation sites, the object
-counts by type, the Bokeh models of the live documents, the C heap (glibc ``mallinfo2``: in use vs. free but
-kept) and the bytes queued on the websockets. ``benchmarks/soak.py --diagnose`` prints it at minute 1 and at the
-end.
+``/status/*`` answers the loopback only (403 elsewhere, also behind a proxy with ``--use-xheaders``) unless
+``KLPANEL_STATUS=1`` in the server's environment opens it to everyone. ``KLPANEL_MEMORY_DEBUG=1`` adds
+``GET /status/memory`` (:mod:`klpanel.server.memory`).
 
 Like :mod:`klpanel.server.api` this module is a server plugin: it imports Panel lazily, in the handler, because it only
 ever runs inside ``panel serve`` / ``pn.serve`` (``klpanel``'s models never import Panel).
@@ -40,21 +39,20 @@ ever runs inside ``panel serve`` / ``pn.serve`` (``klpanel``'s models never impo
 from __future__ import annotations
 
 import asyncio
-import collections
-import ctypes
 import gc
+import ipaddress
 import os
 import sys
-import tracemalloc
 
-from tornado.web import RequestHandler
+from tornado.web import HTTPError, RequestHandler
 
+from . import speedups
 from .api import dumps
 
 _PAGE = os.sysconf("SC_PAGE_SIZE")
 MEMORY_DEBUG = os.environ.get("KLPANEL_MEMORY_DEBUG") == "1"
-if MEMORY_DEBUG and not tracemalloc.is_tracing():
-    tracemalloc.start(int(os.environ.get("KLPANEL_MEMORY_FRAMES", "1")))
+#: ``KLPANEL_STATUS=1``: every client may read ``/status/*``; otherwise the loopback only
+OPEN = os.environ.get("KLPANEL_STATUS") == "1"
 
 
 def rss_bytes(pid: int | str = "self") -> int:
@@ -64,8 +62,8 @@ def rss_bytes(pid: int | str = "self") -> int:
 
 
 def _ticker_class():
-    """klpanel's periodic callback (``klpanel.views.ticker.Ticker``) if the server has loaded it."""
-    cls = getattr(sys.modules.get("klpanel.views.ticker"), "Ticker", None)
+    """The ticker speedup's class if the server has loaded it (its served ticks are no Panel PeriodicCallback)."""
+    cls = getattr(sys.modules.get("klpanel.server.speedups.ticker"), "Ticker", None)
     return cls if isinstance(cls, type) else None
 
 
@@ -112,120 +110,48 @@ def server_status(applications) -> dict:
         # pending asyncio tasks of the server's loop: a few per session; thousands mean work queued faster than
         # it runs (e.g. document updates waiting on a document's lock), which grows the memory
         "asyncio_tasks": len(asyncio.all_tasks()),
+        "speedups": speedups.active(),
     }
 
 
-class SessionsHandler(RequestHandler):
-    """``GET /status/sessions``: the counts as JSON (never cached)."""
+def loopback(address: str) -> bool:
+    try:
+        return ipaddress.ip_address(address).is_loopback
+    except ValueError:
+        return False
 
-    def get(self):
+
+class StatusHandler(RequestHandler):
+    """Base of the ``/status/*`` handlers: 403 for a client off the loopback unless ``KLPANEL_STATUS=1``; JSON,
+    never cached."""
+
+    def prepare(self):
+        if not OPEN and not loopback(self.request.remote_ip or ""):
+            raise HTTPError(403, "/status is for the server's host only (KLPANEL_STATUS=1 opens it)")
         self.set_header("Content-Type", "application/json; charset=utf-8")
         self.set_header("Cache-Control", "no-store")
+
+
+class SessionsHandler(StatusHandler):
+    """``GET /status/sessions``: the counts."""
+
+    def get(self):
         self.finish(dumps(server_status(self.application.applications)))
 
 
-class _MallInfo2(ctypes.Structure):
-    _fields_ = [(name, ctypes.c_size_t) for name in ("arena", "ordblks", "smblks", "hblks", "hblkhd", "usmblks",
-                                                     "fsmblks", "uordblks", "fordblks", "keepcost")]
-
-
-def c_heap() -> dict:
-    """glibc's heap: bytes in use, free but kept in the arenas (fragmentation), and mmapped blocks."""
-    try:
-        libc = ctypes.CDLL("libc.so.6")
-        libc.mallinfo2.restype = _MallInfo2
-        m = libc.mallinfo2()
-    except (OSError, AttributeError):
-        return {}
-    return {"in_use": m.uordblks, "free_kept": m.fordblks, "mmapped": m.hblkhd, "arena": m.arena}
-
-
-def mappings_rss() -> dict:
-    """Resident bytes per kind of mapping (``/proc/self/smaps``): a file's name, ``[heap]``, ``[stack]``, or
-    ``[anon N kB]`` for anonymous mappings of N kB (pymalloc's 1 MiB arenas, 64 MiB thread malloc arenas, ...)."""
-    rss: collections.Counter = collections.Counter()
-    key = None
-    with open("/proc/self/smaps") as f:
-        for line in f:
-            head = line.split()
-            if not head:
-                continue
-            if "-" in head[0] and not head[0].endswith(":"):  # a mapping's header line
-                lo, hi = (int(x, 16) for x in head[0].split("-"))
-                key = head[5] if len(head) > 5 else f"[anon {(hi - lo) // 1024} kB]"
-            elif head[0] == "Rss:":
-                rss[key] += int(head[1]) * 1024
-    return dict(rss)
-
-
-class MemoryReport:
-    """Growth since a baseline: tracemalloc's allocation sites, gc object counts by type, Bokeh models."""
-
-    def __init__(self):
-        self.snapshot = None
-        self.types = None
-        self.mappings = None
-
-    @staticmethod
-    def _type_counts(objects) -> collections.Counter:
-        return collections.Counter(type(o).__qualname__ for o in objects)
-
-    def report(self, applications, baseline: bool = False, top: int = 25) -> dict:
-        gc.collect()
-        objects = gc.get_objects()
-        types = self._type_counts(objects)
-        snapshot = tracemalloc.take_snapshot().filter_traces(
-            [tracemalloc.Filter(False, tracemalloc.__file__)]) if tracemalloc.is_tracing() else None
-        mappings = mappings_rss()
-        if baseline or self.types is None:
-            self.snapshot, self.types, self.mappings = snapshot, types, mappings
-        sites = []
-        if snapshot is not None:
-            for stat in snapshot.compare_to(self.snapshot, "lineno")[:top]:
-                frame = stat.traceback[0]
-                sites.append({"site": f"{frame.filename}:{frame.lineno}", "size_diff": stat.size_diff,
-                              "size": stat.size, "count_diff": stat.count_diff})
-        grown_maps = sorted(((n - self.mappings.get(k, 0), k, n) for k, n in mappings.items()), reverse=True)
-        grown = sorted(((n - self.types.get(t, 0), t, n) for t, n in types.items()), reverse=True)[:top]
-        docs = [s.document for ctx in applications.values() for s in ctx.sessions]
-        pending = 0
-        for ctx in applications.values():
-            for s in ctx.sessions:
-                for conn in getattr(s, "_subscribed_connections", ()):
-                    stream = getattr(getattr(conn._socket, "ws_connection", None), "stream", None)
-                    pending += getattr(stream, "_total_write_pending", 0) if stream is not None else 0
-        from panel.io.state import state
-        traced = tracemalloc.get_traced_memory() if tracemalloc.is_tracing() else (0, 0)
-        return {
-            "rss_bytes": rss_bytes(),
-        "gc_frozen": gc.get_freeze_count(),
-            "traced_bytes": traced[0], "traced_peak_bytes": traced[1],
-            "c_heap": c_heap(),
-            "sites": sites,
-            "mappings_grown": [{"mapping": k, "diff": d, "rss": n} for d, k, n in grown_maps[:top]],
-            "anon_rss_bytes": sum(n for k, n in mappings.items() if k.startswith("[")),
-            "types_grown": [{"type": t, "diff": d, "count": n} for d, t, n in grown],
-            "objects": len(objects),
-            "documents": len(docs),
-            "models_per_document": [len(d.models) for d in docs],
-            "session_callbacks_per_document": [len(d.session_callbacks) for d in docs],
-            "websocket_write_pending_bytes": pending,
-            "asyncio_tasks": len(asyncio.all_tasks()),  # e.g. document updates queued on a document's lock
-            "busy_indicators": len(state._indicators),  # every session's spinner, all following pn.state.busy
-        }
-
-
-_memory = MemoryReport()
-
-
-class MemoryHandler(RequestHandler):
-    """``GET /status/memory[?baseline=1]``: growth since the baseline (only with ``KLPANEL_MEMORY_DEBUG=1``)."""
+class SpeedupsHandler(StatusHandler):
+    """``GET /status/speedups``: per speedup, active or not, written for which versions, stood down why."""
 
     def get(self):
-        self.set_header("Content-Type", "application/json; charset=utf-8")
-        self.set_header("Cache-Control", "no-store")
-        baseline = self.get_argument("baseline", "0") == "1"
-        self.finish(dumps(_memory.report(self.application.applications, baseline)))
+        self.finish(dumps(speedups.report()))
 
 
-ROUTES = [(r"/status/sessions", SessionsHandler)] + ([(r"/status/memory", MemoryHandler)] if MEMORY_DEBUG else [])
+def _routes() -> list:
+    routes = [(r"/status/sessions", SessionsHandler), (r"/status/speedups", SpeedupsHandler)]
+    if MEMORY_DEBUG:
+        from .memory import MemoryHandler
+        routes.append((r"/status/memory", type("MemoryStatusHandler", (StatusHandler, MemoryHandler), {})))
+    return routes
+
+
+ROUTES = _routes()

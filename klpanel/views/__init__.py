@@ -1,10 +1,8 @@
-"""Panel views of the explorer (thin ``pn.viewable.Viewer`` classes reading :mod:`klpanel.models.explorer`)."""
+"""Panel views of the explorer (thin ``pn.viewable.Viewer`` classes reading :mod:`klpanel.models.explorer`).
 
-from . import frames, onloop, serialization
+Importing them changes no library: the server's speedups (:mod:`klpanel.server.speedups`) are installed by the
+server's setup and swap their classes into :mod:`.components`."""
+
 from .app import KLExplorer
-
-frames.install()  # TCP_NODELAY on the server's websockets: a message's frames leave at once (see the module)
-onloop.install()  # Panel's coroutine callbacks run on the event loop, not via a worker thread (see the module)
-serialization.install()  # PATCH-DOC messages cost what they carry, not the page's size (see the module)
 
 __all__ = ["KLExplorer"]

@@ -10,7 +10,7 @@ import param
 
 from ..numerics import divergences
 from ..models.explorer import Explorer, format_value
-from .live import LiveHTML
+from . import components
 from .plotting import COLORS
 
 
@@ -44,7 +44,7 @@ class FormulaCards(pn.viewable.Viewer):
         super().__init__(**params)
         self.cards, self.lines = {}, {}
         for name, d in divergences.REGISTRY.items():
-            self.lines[name] = LiveHTML(optimum_line(self.explorer, name), sizing_mode="stretch_width",
+            self.lines[name] = components.HTML(optimum_line(self.explorer, name), sizing_mode="stretch_width",
                                         css_classes=[f"klpanel-optimum-{name}"])
             self.cards[name] = pn.Column(
                 pn.pane.HTML(f'<h3 style="margin:0;color:{COLORS[name]}">{d.label}</h3>'),

@@ -1,12 +1,12 @@
 """Section 4 — optimisation dynamics: side-by-side runs animated on a live loss landscape.
 
 One periodic callback per session drives every run (``Dynamics.advance``: one batched library call per step;
-served, Bokeh's own periodic callback: :mod:`.ticker`). It starts when the page has loaded (``pn.state.onload``)
+``components.Ticker``). It starts when the page has loaded (``pn.state.onload``)
 and stops on Pause, when every run has converged and is shown so, when no browser is connected and when the
 session is destroyed. The animation steps the runs ``LOOKAHEAD_STEPS`` steps at a time and shows them one
 frame's worth per tick (``Run.frame``); Pause shows where the runs are. A frame only streams the new trajectory points
 and replaces a few short columns of Bokeh ``ColumnDataSource``s, all held and sent as one websocket message
-(``frames.frame``: ``pn.io.hold()`` minus its follow-up callback); nothing is rebuilt per frame.
+(``pn.io.hold()``); nothing is rebuilt per frame.
 """
 
 from __future__ import annotations
@@ -35,10 +35,8 @@ from ..models.dynamics import MU_RANGE, SIGMA_RANGE, Dynamics
 from ..models.explorer import Explorer, format_value
 from ..models.optimizers import OPTIMIZERS
 from .deferred import Deferred, served_doc
-from .frames import frame
-from .live import LiveHTML
-from .ticker import Ticker
-from .plotting import COLORS, P_COLOR, Q_COLOR, cheap_repaints, density_figure, set_ranges
+from . import components
+from .plotting import COLORS, P_COLOR, Q_COLOR, density_figure, set_ranges
 
 PATH_COLUMNS = ("x0", "y0", "x1", "y1", "ly0", "ly1", "color", "width")
 PATH_ROLLOVER = 20_000  # segments kept on the landscape
@@ -172,7 +170,7 @@ class RunPanel:
         now = section.now_source
         dens.line(x=transform("z", CustomJSTransform(args={"now": now, "i": index}, v_func=Q_X_JS)),
                   y=transform("phi", CustomJSTransform(args={"now": now, "i": index}, v_func=Q_Y_JS)),
-                  source=section.q_shape, color=color, line_width=2.5, level="overlay", name=f"run-{index}-q")
+                  source=section.q_shape, color=color, line_width=2.5, **components.repaint_level(), name=f"run-{index}-q")
         # ranges set here on the frames that stream loss points (_fit_loss): a DataRange1d would be computed
         # by the browser on every stream, re-checking the page's layout, and synced back to the server as a
         # message per change (each costing the server a pass over the whole document)
@@ -192,7 +190,7 @@ class RunPanel:
         # data-positioned labels (placed by fit_density): frame-relative (Node) positions make every repaint
         # ask for a layout, which in the full page costs the browser tens of ms per frame
         self.labels = [Label(x=0, y=0, anchor="top_left", text="", text_font_size=size, text_color=c,
-                             name=f"run-{index}-line-{k}", level="overlay")
+                             name=f"run-{index}-line-{k}", **components.repaint_level())
                        for k, (size, c) in enumerate([("13px", color), ("12px", "#8c8c8c"), ("12px", "#7f8c99")])]
         for label in self.labels:
             dens.add_layout(label)
@@ -278,7 +276,7 @@ class DynamicsSection(pn.viewable.Viewer):
         # new run positions redraw every card's q (its transforms read them): one signal, no data sent
         self.now_source.js_on_change("data", CustomJS(args={"shape": self.q_shape}, code="shape.change.emit();"))
         self.cards = pn.FlexBox(sizing_mode="stretch_width", gap="8px")
-        self.status = LiveHTML("", sizing_mode="stretch_width")
+        self.status = components.HTML("", sizing_mode="stretch_width")
         self._rebuild_panels()
         self._on_grid()
         self._full_push()
@@ -357,7 +355,7 @@ class DynamicsSection(pn.viewable.Viewer):
         self.restart_button.on_click(lambda event: self._start_restarts())
         self.clear_button = pn.widgets.Button(label="Clear", width=70)
         self.clear_button.on_click(lambda event: m.clear_restarts())
-        self.restart_text = LiveHTML("", sizing_mode="stretch_width")
+        self.restart_text = components.HTML("", sizing_mode="stretch_width")
 
     def _optimizer_widgets(self):
         return pn.Param(self.model.optimizer, show_name=False, width=220,
@@ -386,25 +384,25 @@ class DynamicsSection(pn.viewable.Viewer):
                      y_range=Range1d(*SIGMA_RANGE), tools="tap,pan,wheel_zoom,reset,save", toolbar_location="above",
                      output_backend="canvas", x_axis_label="μ", y_axis_label="σ", name="dynamics-landscape")
         fig.toolbar.logo = None
-        cheap_repaints(fig)
+        components.figure_hooks(fig)
         fig.image("image", x="x", y="y", dw="dw", dh="dh", source=self.image_source, color_mapper=self.mapper)
         fig.add_layout(ColorBar(color_mapper=self.mapper, width=10, title="D"), "right")
         # every run's path as segments (previous -> new position) in ONE source: one stream per frame. Paths and
-        # current positions are on the overlay level (clipped to the frame by plotting.OVERLAY_CLIP_JS): a
+        # current positions are on the overlay level (with the bokehjs speedup: clipped to the frame by its shim): a
         # frame repaints that layer only, not the heat map, the axes and the colour bar
         self.path_source = ColumnDataSource({k: [] for k in PATH_COLUMNS})
         self.path_renderer = fig.segment("x0", "y0", "x1", "y1", source=self.path_source, color="color",
-                                         line_width="width", alpha=0.9, level="overlay")
+                                         line_width="width", alpha=0.9, **components.repaint_level())
         self.now_source = ColumnDataSource({"mu": [], "sigma": [], "log_sigma": [], "color": [], "size": []},
                                            name="dynamics-now")
         self.now_renderer = fig.scatter("mu", "sigma", source=self.now_source, color="color", size="size",
-                                        line_color="black", level="overlay")
+                                        line_color="black", **components.repaint_level())
         self.minima_renderer = fig.scatter("mu", "y", source=self.minima_source, marker="star", size="size",
-                                           color="color", line_color="black", level="overlay")
+                                           color="color", line_color="black", **components.repaint_level())
         self.start_source = ColumnDataSource({"mu": [self.model.mu0], "sigma": [self.model.sigma0],
                                               "log_sigma": [np.log(self.model.sigma0)]})
         self.start_renderer = fig.scatter("mu", "sigma", source=self.start_source, marker="circle_x", size=13,
-                                          fill_alpha=0, line_color=Q_COLOR, line_width=2, level="overlay")
+                                          fill_alpha=0, line_color=Q_COLOR, line_width=2, **components.repaint_level())
         fig.on_event(Tap, self._on_tap)
         self.landscape_figure = fig
         self._sent_path = {}
@@ -559,7 +557,7 @@ class DynamicsSection(pn.viewable.Viewer):
             frames = [r.frame(min(s + spf, r.trajectory_length)) for r, s in zip(runs, shown)]
         self._shown = {id(f.run): (f.run, f.trajectory_length) for f in frames}
         self._frames += 1
-        with frame(self._doc):  # one message, written at once (pn.io.hold() outside a served tick)
+        with pn.io.hold(self._doc):  # one message
             self._push(slow=readouts or self._frames % SLOW_EVERY == 0, runs=frames)
         self._frame_ms.append(1e3 * (time.perf_counter() - t0))
         del self._frame_ms[:-200]
@@ -612,7 +610,7 @@ class DynamicsSection(pn.viewable.Viewer):
         if self.model.done:
             self.model.reset("Play pressed after every run had finished")
         if self._callback is None:
-            self._callback = Ticker(self._tick, self._period(), self._doc)
+            self._callback = components.Ticker(self._tick, self._period(), self._doc)
         if not self._callback.running:
             self._ticks.clear()  # pacing restarts from the nominal period
             self._callback.period = self._period()
@@ -668,7 +666,7 @@ class DynamicsSection(pn.viewable.Viewer):
             return  # the session is gone (its destroy hook pauses the animation): no page to show them on
         if not self.caught_up:
             self._shown = {}
-            with frame(self._doc):
+            with pn.io.hold(self._doc):
                 self._push()
 
     def _on_load(self):

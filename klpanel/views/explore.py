@@ -16,7 +16,7 @@ from bokeh.models import ColumnDataSource
 
 from ..numerics import divergences
 from ..models.explorer import Explorer, format_value
-from .live import LiveHTML, LiveSlider
+from . import components
 from .plotting import COLORS, P_COLOR, Q_COLOR, as_column, density_figure, set_ranges
 
 
@@ -48,9 +48,9 @@ class ExploreSection(pn.viewable.Viewer):
     def __init__(self, **params):
         super().__init__(**params)
         e = self.explorer
-        self.mu = LiveSlider.from_param(e.q.param.mu, name="μ (mean of q)", start=MU_RANGE[0],
+        self.mu = components.Slider.from_param(e.q.param.mu, name="μ (mean of q)", start=MU_RANGE[0],
                                         end=MU_RANGE[1], step=0.05, sizing_mode="stretch_width")
-        self.sigma = LiveSlider.from_param(e.q.param.sigma, name="σ (std of q)", start=SIGMA_RANGE[0],
+        self.sigma = components.Slider.from_param(e.q.param.sigma, name="σ (std of q)", start=SIGMA_RANGE[0],
                                            end=SIGMA_RANGE[1], step=0.01, sizing_mode="stretch_width")
         self.source = ColumnDataSource(self._data(), name="klpanel-explore-curves")
         fig = density_figure(title="p, q, and where each KL pays", name="klpanel-explore-plot")
@@ -58,25 +58,25 @@ class ExploreSection(pn.viewable.Viewer):
         # of the primary one (BokehJS measures every axis label on each primary repaint: ~half of the step's
         # paint); the legend sits above the frame, where curves on the overlay cannot cover it, on the overlay too
         fig.varea("x", "lo", "p", source=self.source, fill_color=COLORS["forward_kl"], fill_alpha=0.35,
-                  legend_label="p > q: forward KL cost", level="overlay")
+                  legend_label="p > q: forward KL cost", **components.repaint_level())
         fig.varea("x", "lo", "q", source=self.source, fill_color=COLORS["reverse_kl"], fill_alpha=0.35,
-                  legend_label="q > p: reverse KL cost", level="overlay")
+                  legend_label="q > p: reverse KL cost", **components.repaint_level())
         fig.line("x", "p", source=self.source, color=P_COLOR, line_width=2, legend_label="p (target)",
-                 level="overlay")
+                 **components.repaint_level())
         fig.line("x", "q", source=self.source, color=Q_COLOR, line_width=2.5, legend_label="q = N(μ, σ²)",
-                 level="overlay")
+                 **components.repaint_level())
         legend = fig.legend[0]
         fig.center.remove(legend)
         legend.update(orientation="horizontal", location="top_left", background_fill_alpha=0.0,
                       border_line_alpha=0.0, label_text_font_size="11px", margin=0, padding=2,
-                      level="overlay")  # BokehJS repaints a legend with its glyphs' data: keep it off the primary
+                      **components.repaint_level())  # BokehJS repaints a legend with its glyphs' data: keep it off the primary
         fig.add_layout(legend, "above")
         set_ranges(fig, e.x, e.p_density)
         self.figure = fig
         # a Panel HTML pane, not a Bokeh Div: a Div re-renders on every text change and re-lays out the whole
         # page from its root (measured ~60 ms of the browser's time per slider step, most of the step's
         # latency); the pane only replaces its inner HTML
-        self.readouts = LiveHTML(readout_html(e), css_classes=["klpanel-readouts"], sizing_mode="stretch_width",
+        self.readouts = components.HTML(readout_html(e), css_classes=["klpanel-readouts"], sizing_mode="stretch_width",
                                  margin=(5, 0))
         e.param.watch(self._update, ["x", "p_density", "q_density", "values"], precedence=1)  # after the optima
 

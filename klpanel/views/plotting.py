@@ -8,11 +8,12 @@ against ~112 ms for rebuilding a HoloViews overlay).
 from __future__ import annotations
 
 import numpy as np
-from bokeh.models import CustomJS, Range1d
+from bokeh.models import Range1d
 from bokeh.palettes import Category10_10
 from bokeh.plotting import figure
 
 from ..numerics import divergences
+from . import components
 
 #: One colour per divergence, in registry order, the same in every section.
 COLORS = {name: Category10_10[i % 10] for i, name in enumerate(divergences.REGISTRY)}
@@ -24,51 +25,13 @@ Q_COLOR = "#f2c14e"
 REFERENCE_PEAK = 1.0 / (0.35 * np.sqrt(2 * np.pi))
 
 
-#: BokehJS 3.10 rewrites the ``<style>`` of every renderer of a plot on every paint, even when its text is
-#: unchanged (``update_position`` -> ``InlineStyleSheet.replace``), and reads CSS variables through
-#: ``getComputedStyle`` between those writes (bokeh/bokeh#15286): each renderer of each repainted plot then
-#: forces a style recalculation of the page, ~1 ms each on this page (measured: the landscape's repaint
-#: 9.8 -> 2.7 ms, 317 -> a few style recalculations per second while animating). The fix: skip writes
-#: that would not change the text. Installed once per page, when a plot is first laid out; a no-op if a
-#: future BokehJS no longer has this class.
-SAME_CSS_JS = """
-const dom = (window.Bokeh && Bokeh.require) ? Bokeh.require("core/dom") : null;
-const proto = dom && dom.InlineStyleSheet ? dom.InlineStyleSheet.prototype : null;
-if (proto && typeof proto._update === "function" && !proto._klSameCss) {
-  const update = proto._update;
-  proto._update = function (css) { if (this.el.textContent !== css) { update.call(this, css); } };
-  proto._klSameCss = true;
-}
-"""
-
-#: Glyphs drawn on a plot's ``overlay`` level are repainted without the primary layer (image, grid, axes),
-#: which is what a moving marker needs: a frame then repaints one transparent layer. BokehJS 3.10 clips
-#: glyphs to the frame only on the primary layer; this gives overlay glyphs the same clip (``needs_clip``), so
-#: a path zoomed or run off the frame does not draw over the axes. Installed with :data:`SAME_CSS_JS`.
-OVERLAY_CLIP_JS = """
-const gr = (window.Bokeh && Bokeh.require) ? Bokeh.require("models/renderers/glyph_renderer") : null;
-const view = gr && gr.GlyphRendererView ? gr.GlyphRendererView.prototype : null;
-if (view && !view._klClip) {
-  Object.defineProperty(view, "needs_clip", {get() { return this.model.level === "overlay"; }, configurable: true});
-  view._klClip = true;
-}
-"""
-
-
-def cheap_repaints(fig):
-    """Install :data:`SAME_CSS_JS` and :data:`OVERLAY_CLIP_JS` in the page showing ``fig`` (in a server session
-    and in Jupyter)."""
-    fig.js_on_change("inner_width", CustomJS(code=SAME_CSS_JS + OVERLAY_CLIP_JS))
-    return fig
-
-
 def density_figure(height: int = 340, **kwargs):
     """A figure with fixed ranges (set by :func:`set_ranges`), a save (PNG) tool and no logo."""
     kwargs.setdefault("tools", "pan,wheel_zoom,box_zoom,reset,save")
     fig = figure(height=height, sizing_mode="stretch_width", x_range=Range1d(-8, 8), y_range=Range1d(0, 1.3),
                  toolbar_location="above", output_backend="canvas", x_axis_label="x", y_axis_label="density",
                  **kwargs)
-    cheap_repaints(fig)
+    components.figure_hooks(fig)
     fig.toolbar.logo = None
     fig.grid.grid_line_alpha = 0.25
     fig.background_fill_alpha = 0.0

@@ -25,7 +25,7 @@ from ..models import spectrum as sp
 from ..models.background import background_pool
 from ..models.explorer import Explorer, format_value
 from .deferred import Deferred, served_doc
-from .live import LiveHTML, LiveMarkdown
+from . import components
 from .plotting import COLORS, DASHES, P_COLOR, Q_COLOR, as_column, density_figure, set_ranges
 
 TARGET_REST_MS = 400  # served: the curves are recomputed once the target has rested this long
@@ -99,19 +99,16 @@ def curve_figure(title, x_label, x_range, height=230):
     return fig
 
 
-class ProgressBar(LiveHTML):
+class ProgressBar(pn.viewable.Viewer):
     """A thin progress bar drawn in HTML: showing, moving and hiding it only replaces the pane's inner HTML
     (Panel's Progress widget toggles ``visible``, which re-lays out the whole page in the browser: ~200 ms per
     toggle on this page). ``fraction`` None hides it."""
 
     fraction = param.Number(default=None, bounds=(0, 1), allow_None=True, doc="Done, 0 … 1; None: hidden")
 
-    _rename = {**pn.pane.HTML._rename, "fraction": None}  # not a property of the Bokeh model
-
     def __init__(self, **params):
-        params.setdefault("sizing_mode", "stretch_width")
-        params.setdefault("margin", (2, 10))
-        super().__init__("", **params)
+        super().__init__(**params)
+        self.pane = components.HTML("", sizing_mode="stretch_width", margin=(2, 10))
         self.param.watch(self._draw, "fraction")
 
     @property
@@ -120,10 +117,13 @@ class ProgressBar(LiveHTML):
 
     def _draw(self, event):
         f = self.fraction
-        self.object = "" if f is None else (
+        self.pane.object = "" if f is None else (
             '<div class="kl-progress" role="progressbar" aria-valuemin="0" aria-valuemax="100" '
             f'aria-valuenow="{100 * f:.0f}" style="height:6px;border-radius:3px;background:rgba(128,128,128,0.25)">'
             f'<div style="height:6px;border-radius:3px;width:{100 * f:.1f}%;background:#1f77b4"></div></div>')
+
+    def __panel__(self):
+        return self.pane
 
 
 class Superseded(Exception):
@@ -215,7 +215,7 @@ class SpectrumSection(pn.viewable.Viewer):
         self.alpha_curve = None
         self.phase_curves: dict = {}
         self.distill_curves: dict = {}
-        self.compute_button = pn.widgets.Button(label="Compute curves", button_type="primary", width=200,
+        self.compute_button = pn.widgets.Button(label="Compute curves", color="primary", width=200,
                                                 visible=mode == "manual")
         self.compute_button.on_click(lambda event: self.refresh())
         self._build_alpha()
@@ -239,14 +239,14 @@ class SpectrumSection(pn.viewable.Viewer):
         s, e = self.spectrum, self.explorer
         self.family = pn.widgets.RadioButtonGroup.from_param(
             s.param.family, options={divergences.REGISTRY[n].label: n for n in sp.SPECTRUM_FAMILIES},
-            name="Family", button_type="primary")
+            name="Family", color="primary")
         self.alpha = pn.widgets.FloatSlider.from_param(s.param.alpha, name="α", step=0.05,
                                                        sizing_mode="stretch_width")
         self.alpha_progress = ProgressBar()
-        self.alpha_status = LiveMarkdown("", margin=(0, 10))
+        self.alpha_status = components.Markdown("", margin=(0, 10))
         self.alpha_job = Job(self, self.alpha_progress, self.alpha_status)
-        self.alpha_line = LiveMarkdown("", sizing_mode="stretch_width")
-        self.alpha_jumps = LiveMarkdown("", sizing_mode="stretch_width", styles=NOTE_STYLE)
+        self.alpha_line = components.Markdown("", sizing_mode="stretch_width")
+        self.alpha_jumps = components.Markdown("", sizing_mode="stretch_width", styles=NOTE_STYLE)
         self.p_source = ColumnDataSource({"x": as_column(e.x), "p": as_column(e.p_density)}, name="spectrum-p")
         self.q_source = ColumnDataSource({"x": [], "y": []}, name="spectrum-q")
         dens = density_figure(height=260, title="p and the optimal q at the current α", name="spectrum-density")
@@ -313,12 +313,12 @@ class SpectrumSection(pn.viewable.Viewer):
         self.phase_names = pn.widgets.MultiChoice.from_param(
             ph.param.names, options={d.label: d.name for d in divergences.REGISTRY.values()},
             name="Divergences", sizing_mode="stretch_width")
-        self.phase_button = pn.widgets.Button(label="Compute phase plot", button_type="primary", width=200)
+        self.phase_button = pn.widgets.Button(label="Compute phase plot", color="primary", width=200)
         self.phase_button.on_click(lambda event: self.refresh_phase())
         self.phase_progress = ProgressBar()
-        self.phase_status = LiveMarkdown("", margin=(0, 10))
+        self.phase_status = components.Markdown("", margin=(0, 10))
         self.phase_job = Job(self, self.phase_progress, self.phase_status)
-        self.phase_note = LiveMarkdown("", sizing_mode="stretch_width", styles=NOTE_STYLE)
+        self.phase_note = components.Markdown("", sizing_mode="stretch_width", styles=NOTE_STYLE)
         lo, hi = sp.spread_grid()[[0, -1]]
         self.phase_sources = {n: ColumnDataSource(broken_columns(None), name=f"phase-{n}")
                               for n in divergences.REGISTRY}
@@ -394,7 +394,7 @@ class SpectrumSection(pn.viewable.Viewer):
     # -- distillation ------------------------------------------------------------------------------------------
     def _build_distillation(self):
         self.distill_progress = ProgressBar()
-        self.distill_status = LiveMarkdown("", margin=(0, 10))
+        self.distill_status = components.Markdown("", margin=(0, 10))
         self.distill_job = Job(self, self.distill_progress, self.distill_status)
         self.distill_cards, self.distill_sliders, self.distill_lines = {}, {}, {}
         self.distill_sources, self.distill_marks, self.distill_refs = {}, {}, {}
@@ -402,7 +402,7 @@ class SpectrumSection(pn.viewable.Viewer):
             d = divergences.REGISTRY[name]
             spec = {s.name: s for s in d.params}[loss.param]
             lo, hi = loss.sweep
-            slider = pn.widgets.FloatSlider(name=spec.doc, start=lo,
+            slider = pn.widgets.FloatSlider(label=spec.doc, start=lo,
                                             end=hi, step=(hi - lo) / (sp.PARAM_POINTS - 1),
                                             value=min(max(spec.default, lo), hi), sizing_mode="stretch_width")
             slider.param.watch(partial(self._show_distill, name), "value")
@@ -420,7 +420,7 @@ class SpectrumSection(pn.viewable.Viewer):
                 fig.add_layout(span)
             mark = Span(location=slider.value, dimension="height", line_color=Q_COLOR, line_width=2)
             fig.add_layout(mark)
-            line = LiveMarkdown(optimum_text(None, 0, d.label, loss.param), sizing_mode="stretch_width")
+            line = components.Markdown(optimum_text(None, 0, d.label, loss.param), sizing_mode="stretch_width")
             self.distill_sliders[name], self.distill_lines[name] = slider, line
             self.distill_sources[name], self.distill_marks[name], self.distill_refs[name] = source, mark, refs
             self.distill_cards[name] = self._card(

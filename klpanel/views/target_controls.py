@@ -8,7 +8,7 @@ import param
 
 from ..models.explorer import PRESETS, Explorer
 from ..models.target import MAX_MODES
-from .live import LiveButtons, LiveSlider
+from . import components
 
 
 class TargetControls(pn.viewable.Viewer):
@@ -21,12 +21,12 @@ class TargetControls(pn.viewable.Viewer):
         super().__init__(**params)
         self._applying = False
         e, t = self.explorer, self.explorer.target
-        self.modes = LiveButtons.from_param(
+        self.modes = components.Buttons.from_param(
             t.param.n_modes, options=list(range(1, MAX_MODES + 1)), name="Number of modes",
             color="primary", sizing_mode="stretch_width")
-        self.spread = LiveSlider.from_param(t.param.spread, name="Spread", throttled=True,
+        self.spread = components.Slider.from_param(t.param.spread, name="Spread", throttled=True,
                                                         sizing_mode="stretch_width")
-        self.decay = LiveSlider.from_param(t.param.decay, name="Weight decay", throttled=True,
+        self.decay = components.Slider.from_param(t.param.decay, name="Weight decay", throttled=True,
                                                        sizing_mode="stretch_width")
         self.presets = pn.widgets.Select(label="Preset", options=["—", *PRESETS], value="—",
                                          sizing_mode="stretch_width")

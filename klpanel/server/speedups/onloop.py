@@ -1,22 +1,10 @@
-"""Asynchronous session callbacks run on the server's event loop, without a round trip through a worker thread.
+"""Coroutine session callbacks, and small patches from the browser, run on the server's event loop.
 
-Bokeh 3.10 runs every session callback of a served document (next-tick, timeout and periodic callbacks) through
-``ServerSession.with_document_locked``, which takes the session's lock and then calls the callback in a worker
-thread (``asyncio.to_thread``) so that slow synchronous callbacks do not block the loop. For a coroutine
-function that call only *creates* the coroutine: its body then runs on the event loop anyway, with the lock
-still held. Panel's callbacks are coroutine functions - every periodic callback (``PeriodicCallback._periodic_callback``,
-the animation's 30 ticks a second here) and every widget change it handles (``Syncable._change_coroutine``) -
-so each paid a thread hop (task, executor hand-off, wake-up of a worker, the GIL passed back and forth) for
-nothing. Measured in the served app, four runs animating: ~0.3 ms of the worker's CPU per frame, plus the loop's
-side of the hand-off. Likewise Bokeh applies every patch the browser sends (a slider moved) in a worker thread,
-while its session lock waits on the loop: for a message of a few events that is a hop longer than the work.
-
-:func:`install` makes the session run callbacks that are coroutine functions under the same lock, on the loop
-(Bokeh's own ``_needs_document_lock_on_loop``, which it uses for its pull requests), and apply patches of at most
-``SMALL_PATCH_EVENTS`` events without binary buffers on the loop (larger ones still go to a worker). Synchronous
-callbacks and ``nolock`` ones keep Bokeh's behaviour. The curdoc Bokeh sets around the call covered only the coroutine's
-creation in the worker, as it does now on the loop. If this Bokeh lacks what the patch relies on, nothing is
-changed.
+Bokeh runs every session callback, and applies every incoming patch, in a worker thread under the session's lock;
+for Panel's callbacks, which are coroutine functions, that thread only creates the coroutine and the body runs on
+the loop anyway, so each paid a thread hop for nothing. Here such callbacks, and patches of at most
+``SMALL_PATCH_EVENTS`` events without buffers, run under the same lock on the loop (Bokeh's own
+``_needs_document_lock_on_loop``); synchronous and ``nolock`` callbacks keep Bokeh's behaviour.
 """
 
 from __future__ import annotations
@@ -25,6 +13,10 @@ import inspect
 from typing import Any, Callable
 
 from bokeh.server import session as _session
+
+from . import fits
+
+WRITTEN_FOR = {"bokeh": "3.10"}
 
 _ServerSession = _session.ServerSession
 _STOCK_WRAP = _ServerSession.__dict__.get("_wrap_document_callback")
@@ -95,11 +87,10 @@ def installed() -> bool:
 
 def install() -> bool:
     """Run coroutine session callbacks, and apply small patches from the browser, on the loop for every session
-    of this process (idempotent); False (and Bokeh left as it is) when this Bokeh is not the one it was written
-    for."""
+    of this process (idempotent); False (Bokeh left as it is) outside ``WRITTEN_FOR``."""
     if installed():
         return True
-    if not supported():
+    if not fits("onloop", WRITTEN_FOR) or not supported():
         return False
     _ServerSession._wrap_document_callback = _wrap_document_callback
     _ServerSession._handle_patch = _handle_patch
@@ -107,7 +98,7 @@ def install() -> bool:
 
 
 def uninstall() -> None:
-    """Back to Bokeh's own behaviour (tests compare the two)."""
-    if supported():
+    """Back to Bokeh's own behaviour."""
+    if installed():
         _ServerSession._wrap_document_callback = _STOCK_WRAP
         _ServerSession._handle_patch = _STOCK_HANDLE_PATCH

@@ -1,19 +1,9 @@
 """PATCH-DOC messages whose cost follows the patch, not the size of the page.
 
-Bokeh 3.10 starts every ``PATCH-DOC`` message it serializes (``bokeh.protocol.messages.patch_doc.create``) with
-``Serializer(references=doc.models.synced_references)``: a ``{id(model): model.ref}`` dict of *every* model the
-browser already has, built anew per message. This page has ~700 models, so each message paid a pass over all of
-them before encoding the handful of values that changed: measured with py-spy in the served app, ~20 % of the
-server's CPU while the runs animate (more than the optimisation steps themselves).
-
-:class:`SyncedReferences` answers the same question lazily: a model is sent by reference when the document
-knows it and it is not new (the definition of ``synced_references``), looked up when the encoder meets it.
-The messages are the same (tested against Bokeh's own serializer, ``tests/test_serialization.py``).
-Incoming patches (a slider moved) had the mirror cost: ``Document.apply_json_patch`` builds its ``Deserializer``
-from ``list(self.models)``, a ``{model.id: model}`` dict of the whole page per message (~1.5 ms of a μ step's
-server work, py-spy); :class:`DocumentDeserializer` reads the document's own id map instead.
-:func:`install` swaps both in; it does nothing when Bokeh no longer has the attributes it
-relies on, so a Bokeh upgrade falls back to stock behaviour instead of breaking.
+Bokeh serializes every outgoing patch with a reference set of *every* synced model of the document, and
+deserializes every incoming one with a fresh ``{id: model}`` map of the whole page; :class:`SyncedReferences` and
+:class:`DocumentDeserializer` look models up lazily instead. The messages are Bokeh's own
+(``tests/test_serialization.py``).
 """
 
 from __future__ import annotations
@@ -28,7 +18,11 @@ from bokeh.document.events import DocumentPatchedEvent
 from bokeh.model import Model
 from bokeh.protocol.messages.patch_doc import PatchJson, patch_doc as PatchDoc
 
+from . import fits
+
 log = logging.getLogger(__name__)
+
+WRITTEN_FOR = {"bokeh": "3.10"}
 
 _STOCK_CREATE = PatchDoc.__dict__["create"]  # the classmethod itself
 _STOCK_APPLY = Document.__dict__["apply_json_patch"]
@@ -121,13 +115,17 @@ def supported() -> bool:
             and callable(getattr(Serializer, "get_ref", None)) and "_references" in Serializer.__annotations__)
 
 
+def installed() -> bool:
+    return PatchDoc.__dict__["create"].__func__ is _create
+
+
 def install() -> bool:
     """Use :class:`SyncedReferences` for every PATCH-DOC message this process sends and
-    :class:`DocumentDeserializer` for every one it applies (idempotent); False if this Bokeh is not the one it was
-    written for (stock behaviour is kept)."""
-    if PatchDoc.__dict__["create"].__func__ is _create:
+    :class:`DocumentDeserializer` for every one it applies (idempotent); False (stock behaviour kept) outside
+    ``WRITTEN_FOR``."""
+    if installed():
         return True
-    if not supported():
+    if not fits("serialization", WRITTEN_FOR) or not supported():
         return False
     PatchDoc.create = classmethod(_create)
     Document.apply_json_patch = _apply_json_patch
@@ -135,6 +133,6 @@ def install() -> bool:
 
 
 def uninstall() -> None:
-    """Back to Bokeh's own ``patch_doc.create`` and ``Document.apply_json_patch`` (tests compare the two)."""
+    """Back to Bokeh's own ``patch_doc.create`` and ``Document.apply_json_patch``."""
     PatchDoc.create = _STOCK_CREATE
     Document.apply_json_patch = _STOCK_APPLY

@@ -1,21 +1,10 @@
-"""Panel components for what changes while the page is open: sliders the server answers without Panel's 50 ms
-debounce, and text panes whose updates send the new text and nothing else.
+"""Sliders and buttons the server answers without Panel's 50 ms debounce, and text panes whose updates send the
+new text alone; swapped into :mod:`klpanel.views.components` for pages built after :func:`install`.
 
-Panel handles a widget's change 50 ms after it arrives (``Syncable._debounce``) so that a burst of changes becomes
-one; these sliders are handled at the event loop's next turn and the buttons after 5 ms: changes arriving while one
-is pending still coalesce (Panel keeps the latest value), so a drag cannot flood the server, and a released slider is
-answered at once. Their value changes skip the design's properties (``_PlainUpdates``), and they do not mark the
-process busy while handled (``_busy__ignore``): Panel's process-wide busy state feeds busy indicators only, the
-app's template shows none, and its bookkeeping (param updates and watchers for every event of every widget) was
-~30 % of the server's work for a slider step.
-
-Panel's HTML and Markdown panes answer a new ``object`` by recomputing every property of their Bokeh model
-(``_get_properties``: the design's stylesheets and modifiers, ~2-3 ms of server CPU per update here) and setting
-them all. Their stylesheets are not the ones they were rendered with: at a pane's first update the theme's
-stylesheet comes back (the template's design hook removes it at render), a stylesheet change that makes BokehJS
-lay out the whole page again (~30-270 ms on this page) and makes the server re-collect the document's models.
-Only the text of these panes ever changes, so only the text is sent; they keep the styling every other pane of
-the page has (the one they were rendered with).
+A slider change is handled at the loop's next turn (changes still coalesce: Panel keeps the latest value) without
+recomputing the design's properties or flipping Panel's process-wide busy state; Panel's HTML/Markdown panes
+recompute and resend every property of their model (the stylesheets too, which re-lays out the whole page) for a
+new ``object``; these send ``text``.
 """
 
 from __future__ import annotations
@@ -23,6 +12,12 @@ from __future__ import annotations
 from contextlib import contextmanager
 
 import panel as pn
+
+from klpanel.views import components
+
+from . import fits
+
+WRITTEN_FOR = {"panel": "1.10", "bokeh": "3.10"}
 
 try:  # Panel's guard that keeps a change from the browser from being sent back to it
     from panel.reactive import _syncing
@@ -33,8 +28,7 @@ except ImportError:  # pragma: no cover - a Panel without it: Panel's own handli
 @contextmanager
 def _editable(obj, names):
     """Like Panel's ``edit_readonly`` for the parameters ``names`` of ``obj`` only (Panel's flips the readonly and
-    constant flags of every parameter the widget has - ~40 for a slider, ~2.5 ms per change measured on the served
-    μ slider - to set one or two of them)."""
+    constant flags of every parameter the widget has, ~40 for a slider, to set one or two of them)."""
     params = [obj.param[n] for n in names]
     saved = [(p.readonly, p.constant) for p in params]
     for p in params:
@@ -48,7 +42,7 @@ def _editable(obj, names):
 
 class _PlainUpdates:
     """Mixin: a parameter change reaches the model without recomputing the design's properties. Panel's
-    ``Reactive._update_properties`` computes them (``Design.params``, ~0.5-1 ms) on every change only to merge them
+    ``Reactive._update_properties`` computes them (``Design.params``) on every change only to merge them
     into a change of ``stylesheets``; for any other change the result is the same without them."""
 
     def _update_properties(self, *events, doc):
@@ -102,3 +96,26 @@ class LiveHTML(_TextUpdates, pn.pane.HTML):
 
 class LiveMarkdown(_TextUpdates, pn.pane.Markdown):
     """``pn.pane.Markdown`` whose updates send only the new text (see the module)."""
+
+
+LIVE = {"Slider": LiveSlider, "Buttons": LiveButtons, "HTML": LiveHTML, "Markdown": LiveMarkdown}
+
+
+def installed() -> bool:
+    return components.current("Slider") is LiveSlider
+
+
+def install() -> bool:
+    """Pages built from now on use the classes above (idempotent); False outside ``WRITTEN_FOR``."""
+    if installed():
+        return True
+    if not fits("widgets", WRITTEN_FOR) or _syncing is None:
+        return False
+    for name, cls in LIVE.items():
+        components.swap(name, cls)
+    return True
+
+
+def uninstall() -> None:
+    for name in LIVE:
+        components.restore(name)
