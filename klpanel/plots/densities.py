@@ -1,0 +1,128 @@
+"""Densities on x: p with each divergence's optimal q (:func:`optima`), and p against a chosen q with the
+regions each KL pays for (:func:`explore`).
+
+The values come from the models (``optimal_q`` through the shared optima cache, ``divergences.evaluate``);
+these functions only arrange them as HoloViews elements with named dimensions and the app's look.
+"""
+
+from __future__ import annotations
+
+import holoviews as hv
+import numpy as np
+
+from ..models.explorer import GRID_HALF_WIDTH, GRID_POINTS, format_value, normal_pdf
+from ..models.landscape import cached_optimum
+from ..numerics import divergences as dv
+from . import style
+
+X = hv.Dimension("x")
+P = hv.Dimension("p", label="density")
+Q = hv.Dimension("q", label="density")
+MU = hv.Dimension("mu", label="μ")
+SIGMA = hv.Dimension("sigma", label="σ")
+HEIGHT = hv.Dimension("height", label="density at μ")
+MINIMUM_TOOLTIPS = [("", "@divergence @kind"), ("μ", "@mu{0.000}"), ("σ", "@sigma{0.000}"),
+                    ("value", "@value{0.0000}")]
+
+
+def density_grid(target) -> np.ndarray:
+    """The app's grid on x: at least [−8, 8], and every component of p to ±4 of its σ."""
+    lo = min(-GRID_HALF_WIDTH, float(np.min(target.means - 4 * target.sigmas)))
+    hi = max(GRID_HALF_WIDTH, float(np.max(target.means + 4 * target.sigmas)))
+    return np.linspace(lo, hi, GRID_POINTS)
+
+
+def area_columns(x, lower, upper) -> dict:
+    """The data of the Bokeh ``patch`` an ``hv.Area`` between ``lower`` and ``upper`` renders to (the
+    renderer's source columns ``x``, ``y``): what a view writes to move a shaded region without HoloViews."""
+    x = np.asarray(x, dtype=float)
+    return {"x": np.append(x, x[::-1]), "y": np.append(np.asarray(lower, float), np.asarray(upper, float)[::-1])}
+
+
+def target_line(x, p) -> hv.Curve:
+    """p as a line (renderer ``klpanel-p``, columns ``x``, ``p``)."""
+    return hv.Curve((x, p), X, P, label="p (target)").opts(color=style.P_COLOR, line_width=2,
+                                                          hooks=[style.named("p")])
+
+
+def density_frame(element, x, title, *curves):
+    """The density plots' figure: x over the grid, density from 0 to above the tallest of ``curves``."""
+    return style.framed(element, title=title, xlim=(float(x[0]), float(x[-1])), ylim=style.density_ylim(*curves),
+                        height=340, xlabel="x", ylabel="density")
+
+
+def _names(divergence_names) -> list:
+    return list(dv.DEFAULT_NAMES if divergence_names is None else divergence_names)
+
+
+def minima_points(name: str, best) -> hv.Points:
+    """Every local minimum of ``best = optimal_q(p, name)`` at (μ, its q's peak); the global one filled and larger.
+    Hover: divergence, global/local, μ, σ, value."""
+    rows = [(m.mu, float(normal_pdf(m.mu, m.mu, m.sigma)), m.sigma, m.value, style.label(name),
+             "global minimum" if i == 0 else "local minimum") for i, m in enumerate(best.local_minima)]
+    kinds = {"global minimum": 1.0, "local minimum": 0.0}
+    return hv.Points(rows, [MU, HEIGHT], [SIGMA, "value", "divergence", "kind"], label=style.label(name)).opts(
+        color=style.COLORS[name], line_color=style.COLORS[name], line_width=2,
+        size=hv.dim("kind").categorize({"global minimum": style.GLOBAL_SIZE}, default=style.LOCAL_SIZE),
+        fill_alpha=hv.dim("kind").categorize(kinds, default=0.0), tools=["hover"],
+        hover_tooltips=MINIMUM_TOOLTIPS, hooks=[style.named(f"minima-{name}")])
+
+
+def optima(target, divergences=None, **params) -> hv.Overlay:
+    """p, the optimal Gaussian q of each divergence (a Curve in its registry colour and dash, labelled with its
+    plain-Unicode registry label) and every local minimum of each (:func:`minima_points`).
+
+    ``divergences``: registry names (default: the app's four); ``params``: their parameters (``alpha=…``,
+    ``beta=…``), as ``optimal_q`` takes them. A divergence without a finite optimum on this target is left out.
+    Renderers: ``klpanel-p-area``, ``klpanel-p``, ``klpanel-optimum-<name>`` (columns ``x``, ``<name>``) and
+    ``klpanel-minima-<name>``."""
+    names = _names(divergences)
+    chosen = dv.validate_params(names, **params)
+    x = density_grid(target)
+    p = target.pdf(x)
+    area = hv.Area((x, p), X, P, label="p (target)").opts(color=style.P_COLOR, fill_alpha=0.35, line_alpha=0,
+                                                          hooks=[style.named("p-area")])
+    layers, curves = [area, target_line(x, p)], []
+    for name in names:
+        best = cached_optimum(target, name, chosen[name])
+        if not (np.isfinite(best.value) and best.sigma > 0):
+            continue
+        q = normal_pdf(x, best.mu, best.sigma)
+        curves.append(q)
+        layers.append(hv.Curve((x, q), X, hv.Dimension(name, label="density"), label=style.label(name)).opts(
+            color=style.COLORS[name], line_dash=style.DASHES[name], line_width=2.5,
+            hooks=[style.named(f"optimum-{name}")]))
+        layers.append(minima_points(name, best))
+    layers[0] = density_frame(area, x, "p and the optimal Gaussian q of each divergence", p, *curves)
+    return hv.Overlay(layers).opts(
+        legend_position="top_right",
+        legend_opts={"click_policy": "hide", "background_fill_alpha": 0.6, "label_text_font_size": "11px"})
+
+
+def values_title(values: dict) -> str:
+    """The explore plot's title: each divergence's value at q (3 decimals, ``∞`` when infinite)."""
+    return "   ".join(f"{style.label(name)} = {format_value(v)}" for name, v in values.items()) or "p and q"
+
+
+def explore(target, q, divergences=None, **params) -> hv.Overlay:
+    """p, q = N(μ, σ²), and shaded where p > q (the mass forward KL charges for) and where q > p (reverse KL's);
+    the chosen divergences' values at q in the title (:func:`values_title`).
+
+    Both regions are bands from min(p, q) up to p or q, so a view moving q rewrites three sources:
+    ``klpanel-q`` (columns ``x``, ``q``), and ``klpanel-forward-cost`` / ``klpanel-reverse-cost``
+    (:func:`area_columns` of (x, min(p, q), p) and (x, min(p, q), q)); ``klpanel-p`` is p's line."""
+    names = _names(divergences)
+    x = density_grid(target)
+    p, qx = target.pdf(x), normal_pdf(x, q.mu, q.sigma)
+    lo = np.minimum(p, qx)
+    values = dv.evaluate(target, q, names, **params) if names else {}
+    lower = hv.Dimension("lower", label="min(p, q)")  # an Area's value dimensions: top, then bottom
+    forward = hv.Area((x, p, lo), X, [P, lower], label="p > q: forward KL cost").opts(
+        color=style.COLORS["forward_kl"], fill_alpha=0.35, line_alpha=0, hooks=[style.named("forward-cost")])
+    reverse = hv.Area((x, qx, lo), X, [Q, lower], label="q > p: reverse KL cost").opts(
+        color=style.COLORS["reverse_kl"], fill_alpha=0.35, line_alpha=0, hooks=[style.named("reverse-cost")])
+    p_line = density_frame(target_line(x, p), x, values_title(values), p).opts(fontsize={"title": "10pt"})
+    q_line = hv.Curve((x, qx), X, Q, label="q = N(μ, σ²)").opts(color=style.Q_COLOR, line_width=2.5,
+                                                               hooks=[style.named("q")])
+    return (forward * reverse * p_line * q_line).opts(
+        legend_position="top_left", legend_opts={"background_fill_alpha": 0.0, "label_text_font_size": "11px"})

@@ -1,0 +1,99 @@
+"""The loss landscape D(p, N(μ, σ²)) over (μ, σ) as an image with its local minima (:func:`landscape`), and
+optimisation runs as paths over the same axes (:func:`trajectories`); the two compose with ``*``.
+
+Values are the landscape model's (``models.landscape.landscape_grid``: exact, cached per grid). An infinite value
+(the α family where p^α q^(1−α) is not integrable) stays infinite in the element's data, so hover reads
+``Infinity``; it is drawn blank, as in the app, by giving values above the colour range a transparent colour.
+"""
+
+from __future__ import annotations
+
+import holoviews as hv
+import numpy as np
+
+from ..models.landscape import landscape_grid
+from . import style
+
+MU = hv.Dimension("mu", label="μ")
+SIGMA = hv.Dimension("sigma", label="σ")
+LOG_SIGMA = hv.Dimension("log_sigma", label="log σ")
+STEP = hv.Dimension("step")
+LOSS = hv.Dimension("loss", label="D")
+
+
+def sigma_dimension(log_sigma: bool) -> hv.Dimension:
+    """The y axis: σ, or log σ when the grid is spaced evenly in log σ."""
+    return LOG_SIGMA if log_sigma else SIGMA
+
+
+def color_limits(values) -> tuple[float, float]:
+    """A log colour range over the finite values (the app's: the smallest positive value, at least a millionth of
+    the largest, up to the largest)."""
+    finite = values[np.isfinite(values)]
+    positive = finite[finite > 0]
+    lo = float(positive.min()) if positive.size else 1e-3
+    hi = float(finite.max()) if finite.size else 1.0
+    return max(lo, hi * 1e-6, 1e-9), max(hi, lo * 1.01)
+
+
+def landscape(target, divergence, mu_range=(-5.0, 5.0), sigma_range=(0.15, 3.0), n=81, log_sigma=False,
+              **params) -> hv.Overlay:
+    """``divergence`` (a registry name; ``params`` its α/β) over an n × n grid of (μ, σ) — σ spaced evenly in log σ
+    with ``log_sigma`` — as an ``hv.Image`` (key dimensions ``mu``, ``sigma`` or ``log_sigma``, value dimension
+    the divergence's name, labelled with its registry label; log colour scale), and its local minima as stars
+    (the global one red and larger; hover: μ, σ, value).
+
+    Renderers: ``klpanel-landscape`` (the image), ``klpanel-landscape-minima``."""
+    g = landscape_grid(target, divergence, params, mu_range, sigma_range, n_mu=n, n_sigma=n, log_sigma=log_sigma)
+    y = sigma_dimension(log_sigma)
+    value = hv.Dimension(divergence, label=style.label(divergence))
+    infinite = not np.isfinite(g.values).all()
+    note = " (blank: infinite)" if infinite else ""
+    image = hv.Image((g.mu, g.y, g.values), kdims=[MU, y], vdims=[value]).opts(
+        cmap="viridis", logz=True, clim=color_limits(g.values), colorbar=True, clipping_colors={"max": "transparent"},
+        tools=["hover"], hooks=[style.named("landscape")])
+    image = style.framed(
+        image, title=f"Landscape of {style.label(divergence)} over (μ, {y.label}) — ★ local minima, red = global{note}",
+        xlim=(float(g.mu[0]), float(g.mu[-1])), ylim=(float(g.y[0]), float(g.y[-1])), height=430)
+    extra = [SIGMA] if log_sigma else []  # hover shows σ itself on a log σ axis
+    rows = [(m.mu, np.log(m.sigma) if log_sigma else m.sigma, *([m.sigma] if log_sigma else []), m.value,
+             "global minimum" if i == 0 else "local minimum") for i, m in enumerate(g.minima)]
+    points = hv.Points(rows, [MU, y], [*extra, value, "kind"], label="local minima").opts(
+        marker="star", line_color="black", tools=["hover"],
+        color=hv.dim("kind").categorize({"global minimum": style.GLOBAL_COLOR}, default=style.LOCAL_COLOR),
+        size=hv.dim("kind").categorize({"global minimum": 22}, default=15), show_legend=False, hooks=[style.named("landscape-minima")])
+    return image * points
+
+
+def run_color(run, restart: bool = False) -> str:
+    """A run's colour: its divergence's, or grey for a random restart."""
+    return style.RESTART_COLOR if restart else style.COLORS[run.divergence]
+
+
+def trajectories(runs, log_sigma=False, restarts=()) -> hv.Overlay:
+    """Each run's trajectory as an ``hv.Path`` over (μ, σ) (or (μ, log σ)) with value dimensions step and loss,
+    in its divergence's colour (runs in ``restarts``, thin and grey), a hollow circle where it started and a filled
+    dot where it is now.
+
+    Renderers: ``klpanel-path-<i>`` (run ``i``), ``klpanel-starts``, ``klpanel-ends`` (one row per run)."""
+    y = sigma_dimension(log_sigma)
+    restart_ids = {id(r) for r in restarts}
+    layers, starts, ends = [], [], []
+    for i, run in enumerate(runs):
+        tr = run.trajectory
+        ys = np.log(tr["sigma"]) if log_sigma else tr["sigma"]
+        restart = id(run) in restart_ids
+        color = run_color(run, restart)
+        layers.append(hv.Path([{"mu": tr["mu"], y.name: ys, "step": tr["step"], "loss": tr["loss"]}],
+                              [MU, y], [STEP, LOSS], label=style.label(run.divergence)).opts(
+            color=color, line_width=1.2 if restart else 2.5, alpha=0.9, show_legend=False, hooks=[style.named(f"path-{i}")]))
+        if tr["mu"].size:
+            label = style.label(run.divergence)
+            starts.append((tr["mu"][0], ys[0], label, color))
+            ends.append((tr["mu"][-1], ys[-1], label, color, int(tr["step"][-1]), float(tr["loss"][-1])))
+    start_points = hv.Points(starts, [MU, y], ["divergence", "color"], label="start").opts(
+        marker="circle_x", size=13, fill_alpha=0, line_color="color", line_width=2, tools=["hover"], show_legend=False,
+        hooks=[style.named("starts")])
+    end_points = hv.Points(ends, [MU, y], ["divergence", "color", STEP, LOSS], label="now").opts(
+        size=11, color="color", line_color="black", tools=["hover"], show_legend=False, hooks=[style.named("ends")])
+    return hv.Overlay([*layers, start_points, end_points])
