@@ -26,7 +26,8 @@ class Server:
         self.url = f"http://127.0.0.1:{self.port}"
         cmd = command(self.port) if command else [
             sys.executable, "-m", "panel", "serve", str(APP), "--plugins", "klpanel.server.api",
-            "--port", str(self.port), "--address", "127.0.0.1", "--allow-websocket-origin", f"127.0.0.1:{self.port}"]
+            "--port", str(self.port), "--address", "127.0.0.1", "--allow-websocket-origin", f"127.0.0.1:{self.port}",
+            "--setup", str(ROOT / "apps" / "server_setup.py")]  # the speedups KLPANEL_SPEEDUPS chooses, as served
         # a file, not a pipe: an undrained pipe fills up and blocks the server's logging
         self.log = tempfile.TemporaryFile("w+")
         self.proc = subprocess.Popen(cmd, cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT), **(env or {})},
