@@ -144,7 +144,8 @@ def test_landscape_log_sigma_axis(p):
     obj = plots.landscape(p, "reverse_kl", n=11, log_sigma=True)
     image = elements(obj, "Image")[0]
     assert [d.name for d in image.kdims] == ["mu", "log_sigma"]
-    np.testing.assert_allclose(sorted(set(image.dimension_values("log_sigma"))), np.linspace(np.log(0.15), np.log(3), 11))
+    np.testing.assert_allclose(sorted(set(image.dimension_values("log_sigma"))),
+                               np.linspace(np.log(0.15), np.log(3), 11))
 
 
 def test_trajectories_are_the_runs(runs, pictures):
@@ -157,6 +158,9 @@ def test_trajectories_are_the_runs(runs, pictures):
     start, end = elements(pictures["trajectories"], "Points")
     np.testing.assert_array_equal(start.dimension_values("mu"), [r.trajectory["mu"][0] for r in runs])
     np.testing.assert_array_equal(end.dimension_values("sigma"), [r.sigma for r in runs])
+    fig = hv.render(plots.trajectories(runs[:1], restarts=runs[1:]))
+    colors = {r.name: r.glyph.line_color for r in fig.select({"type": GlyphRenderer})}
+    assert colors["klpanel-path-0"] == style.COLORS["reverse_kl"] and colors["klpanel-path-1"] == style.RESTART_COLOR
 
 
 def test_spectrum_is_alpha_curve(p, pictures):

@@ -38,8 +38,8 @@ def color_limits(values) -> tuple[float, float]:
 
 def landscape(target, divergence, mu_range=(-5.0, 5.0), sigma_range=(0.15, 3.0), n=81, log_sigma=False,
               **params) -> hv.Overlay:
-    """``divergence`` (a registry name; ``params`` its α/β) over an n × n grid of (μ, σ) — σ spaced evenly in log σ
-    with ``log_sigma`` — as an ``hv.Image`` (key dimensions ``mu``, ``sigma`` or ``log_sigma``, value dimension
+    """``divergence`` (a registry name; ``params`` its α/β) over an n × n grid of (μ, σ) (σ spaced evenly in
+    log σ with ``log_sigma``) as an ``hv.Image`` (key dimensions ``mu``, ``sigma`` or ``log_sigma``, value dimension
     the divergence's name, labelled with its registry label; log colour scale), and its local minima as stars
     (the global one red and larger; hover: μ, σ, value).
 
@@ -52,48 +52,43 @@ def landscape(target, divergence, mu_range=(-5.0, 5.0), sigma_range=(0.15, 3.0),
     image = hv.Image((g.mu, g.y, g.values), kdims=[MU, y], vdims=[value]).opts(
         cmap="viridis", logz=True, clim=color_limits(g.values), colorbar=True, clipping_colors={"max": "transparent"},
         tools=["hover"], hooks=[style.named("landscape")])
-    image = style.framed(
-        image, title=f"Landscape of {style.label(divergence)} over (μ, {y.label}) — ★ local minima, red = global{note}",
-        xlim=(float(g.mu[0]), float(g.mu[-1])), ylim=(float(g.y[0]), float(g.y[-1])), height=430)
+    title = f"Landscape of {style.label(divergence)} over (μ, {y.label}) — ★ local minima, red = global{note}"
+    image = style.framed(image, title=title, xlim=(float(g.mu[0]), float(g.mu[-1])),
+                         ylim=(float(g.y[0]), float(g.y[-1])), height=430)
     extra = [SIGMA] if log_sigma else []  # hover shows σ itself on a log σ axis
     rows = [(m.mu, np.log(m.sigma) if log_sigma else m.sigma, *([m.sigma] if log_sigma else []), m.value,
              "global minimum" if i == 0 else "local minimum") for i, m in enumerate(g.minima)]
+    kind = hv.dim("kind")
     points = hv.Points(rows, [MU, y], [*extra, value, "kind"], label="local minima").opts(
-        marker="star", line_color="black", tools=["hover"],
-        color=hv.dim("kind").categorize({"global minimum": style.GLOBAL_COLOR}, default=style.LOCAL_COLOR),
-        size=hv.dim("kind").categorize({"global minimum": 22}, default=15), show_legend=False, hooks=[style.named("landscape-minima")])
+        marker="star", line_color="black", tools=["hover"], show_legend=False,
+        color=kind.categorize({"global minimum": style.GLOBAL_COLOR}, default=style.LOCAL_COLOR),
+        size=kind.categorize({"global minimum": 22}, default=15), hooks=[style.named("landscape-minima")])
     return image * points
 
 
-def run_color(run, restart: bool = False) -> str:
-    """A run's colour: its divergence's, or grey for a random restart."""
-    return style.RESTART_COLOR if restart else style.COLORS[run.divergence]
-
-
 def trajectories(runs, log_sigma=False, restarts=()) -> hv.Overlay:
-    """Each run's trajectory as an ``hv.Path`` over (μ, σ) (or (μ, log σ)) with value dimensions step and loss,
-    in its divergence's colour (runs in ``restarts``, thin and grey), a hollow circle where it started and a filled
-    dot where it is now.
+    """Each run's trajectory as an ``hv.Path`` over (μ, σ) (or (μ, log σ)) with value dimensions step and loss, in
+    its divergence's colour, then each of ``restarts`` (more runs: the dynamics section's random restarts) thin and
+    grey; a hollow circle where each started and a filled dot where it is now (hover: divergence, step, loss).
 
-    Renderers: ``klpanel-path-<i>`` (run ``i``), ``klpanel-starts``, ``klpanel-ends`` (one row per run)."""
+    Renderers: ``klpanel-path-<i>`` (the i-th of runs + restarts; columns ``xs``, ``ys``: one list each),
+    ``klpanel-starts``, ``klpanel-ends`` (one row per run)."""
     y = sigma_dimension(log_sigma)
-    restart_ids = {id(r) for r in restarts}
     layers, starts, ends = [], [], []
-    for i, run in enumerate(runs):
-        tr = run.trajectory
+    for i, run in enumerate([*runs, *restarts]):
+        tr, label, main = run.trajectory, style.label(run.divergence), i < len(runs)
         ys = np.log(tr["sigma"]) if log_sigma else tr["sigma"]
-        restart = id(run) in restart_ids
-        color = run_color(run, restart)
+        color = style.COLORS[run.divergence] if main else style.RESTART_COLOR
         layers.append(hv.Path([{"mu": tr["mu"], y.name: ys, "step": tr["step"], "loss": tr["loss"]}],
-                              [MU, y], [STEP, LOSS], label=style.label(run.divergence)).opts(
-            color=color, line_width=1.2 if restart else 2.5, alpha=0.9, show_legend=False, hooks=[style.named(f"path-{i}")]))
+                              [MU, y], [STEP, LOSS], label=label).opts(
+            color=color, line_width=2.5 if main else 1.2, alpha=0.9, show_legend=False,
+            hooks=[style.named(f"path-{i}")]))
         if tr["mu"].size:
-            label = style.label(run.divergence)
             starts.append((tr["mu"][0], ys[0], label, color))
             ends.append((tr["mu"][-1], ys[-1], label, color, int(tr["step"][-1]), float(tr["loss"][-1])))
     start_points = hv.Points(starts, [MU, y], ["divergence", "color"], label="start").opts(
-        marker="circle_x", size=13, fill_alpha=0, line_color="color", line_width=2, tools=["hover"], show_legend=False,
-        hooks=[style.named("starts")])
+        marker="circle_x", size=13, fill_alpha=0, line_color="color", line_width=2, tools=["hover"],
+        show_legend=False, hooks=[style.named("starts")])
     end_points = hv.Points(ends, [MU, y], ["divergence", "color", STEP, LOSS], label="now").opts(
         size=11, color="color", line_color="black", tools=["hover"], show_legend=False, hooks=[style.named("ends")])
     return hv.Overlay([*layers, start_points, end_points])

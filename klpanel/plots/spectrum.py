@@ -69,8 +69,8 @@ def spectrum(target, family: str = "alpha", points: int = sp.ALPHA_POINTS, alpha
               *(mark(a, color=style.P_COLOR, line_width=1, line_dash="dotted") for a in (0.0, 1.0))]
     if alpha is not None:
         layers.append(mark(alpha))
-    layers[0] = style.framed(layers[0], title=f"optimal μ*, σ* of {style.label(family)} against α (dots: local minima)",
-                             xlim=(lo, hi), height=260, ylabel="μ*, σ*")
+    title = f"optimal μ*, σ* of {style.label(family)} against α (dots: local minima)"
+    layers[0] = style.framed(layers[0], title=title, xlim=(lo, hi), height=260, ylabel="μ*, σ*")
     return hv.Overlay(layers).opts(legend_position="right", legend_opts={"background_fill_alpha": 0.0})
 
 
