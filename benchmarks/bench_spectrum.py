@@ -41,7 +41,7 @@ def main(quick=False):
     optimal_q(Target(), "alpha", alpha=0.3)  # compile/load the kernels once
     rows = []
     for settings in TARGETS[:2] if quick else TARGETS:
-        sp.CURVES._data.clear()
+        sp.CURVES.clear()
         p = Target(**settings)
         a, curve = timed(lambda: sp.alpha_curve(p, "alpha"))
         r, _ = timed(lambda: sp.alpha_curve(p, "renyi"))

@@ -5,8 +5,8 @@ a small machine (this one: 2 cores, the browser on the same machine) those threa
 event loop needed to answer the next slider step: a spread change waited hundreds of ms behind the previous
 target's α curve. Workers started with :func:`lower_priority` run at a lower scheduling priority (Linux
 ``setpriority`` on the thread: nice 10 has ~1/10 of a normal thread's share when both want the CPU, all of
-it when nothing else does), and :func:`is_background` lets the quadrature keep such work on its own thread
-instead of fanning it out to the shared, normal-priority pool.
+it when nothing else does), and keep their quadrature on their own thread instead of fanning it out to the
+shared, normal-priority pool (:func:`klpanel.numerics.quadrature.keep_rows_on_this_thread`).
 """
 
 from __future__ import annotations
@@ -15,6 +15,8 @@ import os
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
+from ..numerics.quadrature import keep_rows_on_this_thread
+
 NICENESS = 10
 _local = threading.local()
 
@@ -22,6 +24,7 @@ _local = threading.local()
 def lower_priority(niceness: int = NICENESS) -> None:
     """Thread initializer: mark this thread as background and lower its priority (where the OS allows)."""
     _local.background = True
+    keep_rows_on_this_thread()
     try:
         os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), niceness)
     except (AttributeError, OSError):  # not Linux, or not permitted: the flag alone still applies

@@ -1,27 +1,49 @@
-"""A small thread-safe LRU shared by every session (for pure functions of their key: optima, curves)."""
+"""The one LRU cache every model shares (for pure functions of their key: optima, landscapes, curves), and the
+optima cache built on it, which the explorer, the landscapes and the runs all read."""
 
 from __future__ import annotations
 
 import threading
-from collections import OrderedDict
+
+import cachetools
+
+from ..numerics.optima import optimal_q
 
 
 class LRUCache:
-    """Least-recently-used cache of at most ``size`` entries, safe to share across threads."""
+    """Least-recently-used cache of at most ``size`` entries (``cachetools.LRUCache``), safe to share across
+    threads. A value is computed outside the lock: two threads missing the same key both compute it."""
 
     def __init__(self, size: int = 128):
-        self._data, self._size, self._lock = OrderedDict(), size, threading.Lock()
+        self._data, self._lock = cachetools.LRUCache(maxsize=size), threading.Lock()
 
     def get(self, key):
+        """The cached value (now the most recently used), or None."""
         with self._lock:
-            if key in self._data:
-                self._data.move_to_end(key)
-                return self._data[key]
-        return None
+            return self._data.get(key)
 
     def put(self, key, value):
         with self._lock:
             self._data[key] = value
-            while len(self._data) > self._size:
-                self._data.popitem(last=False)
         return value
+
+    def get_or_compute(self, key, compute):
+        """The cached value, else ``compute()``, cached."""
+        value = self.get(key)
+        return value if value is not None else self.put(key, compute())
+
+    def clear(self):
+        with self._lock:
+            self._data.clear()
+
+    def __len__(self):
+        return len(self._data)
+
+
+OPTIMA = LRUCache(512)  # optimal_q by (target, divergence, parameters), shared by every session
+
+
+def cached_optimum(target, name: str, params: dict):
+    """``optimal_q(target, name, **params)``, computed once per (target, divergence, parameters)."""
+    return OPTIMA.get_or_compute((target.key, name, tuple(sorted(params.items()))),
+                                 lambda: optimal_q(target, name, **params))

@@ -26,8 +26,7 @@ import param
 
 from ..numerics import divergences
 from .approximation import Approximation
-from .cache import LRUCache
-from ..numerics.optima import optimal_q
+from .cache import cached_optimum
 from .target import Target
 
 GRID_POINTS = 501
@@ -109,20 +108,6 @@ DivergenceOptions = param.parameterized_class("DivergenceOptions", {
 DivergenceOptions.__doc__ = "Each registry divergence's parameters (α, β, ...), one param per (divergence, parameter)."
 
 
-# -- a small cache of optima shared by all sessions (optima are pure functions of their inputs) --
-class _OptimaCache:
-    """optimal_q results by (target, divergence, parameters), shared by every session."""
-
-    def __init__(self, size: int = 512):
-        self._lru = LRUCache(size)
-
-    def get(self, target: Target, name: str, params: dict):
-        key = (target.key, name, tuple(sorted(params.items())))
-        best = self._lru.get(key)
-        return best if best is not None else self._lru.put(key, optimal_q(target, name, **params))
-
-
-OPTIMA_CACHE = _OptimaCache()
 _POOL = ThreadPoolExecutor(max_workers=max(2, os.cpu_count() or 2), thread_name_prefix="klpanel-optima")
 
 
@@ -309,7 +294,7 @@ class Explorer(param.Parameterized):
         """Optima of ``names``, computed side by side on the machine's cores (the quadrature kernels
         release the GIL), each once per (target, divergence, parameters) thanks to the cache."""
         optima, densities, problems = {}, {}, {}
-        jobs = {name: _POOL.submit(OPTIMA_CACHE.get, self.target, name, self.divergence_params(name))
+        jobs = {name: _POOL.submit(cached_optimum, self.target, name, self.divergence_params(name))
                 for name in names}
         for name, job in jobs.items():
             try:

@@ -7,21 +7,16 @@ targets or divergences costs nothing the second time.
 
 from __future__ import annotations
 
-import threading
-from collections import OrderedDict
 from dataclasses import dataclass
 
 import numpy as np
 import param
 
 from ..numerics import divergences
-from .explorer import OPTIMA_CACHE
+from .cache import LRUCache, cached_optimum
 from .target import Target
 
-
-def cached_optimum(target, name: str, params: dict):
-    """``optimal_q(target, name, **params)``, shared with the explorer's cache."""
-    return OPTIMA_CACHE.get(target, name, params)
+__all__ = ["Landscape", "LandscapeGrid", "cached_optimum", "landscape_grid"]
 
 
 @dataclass(frozen=True)
@@ -42,28 +37,7 @@ class LandscapeGrid:
         return bool(np.isfinite(self.values).any())
 
 
-class _LRU:
-    def __init__(self, size):
-        self._data, self._size, self._lock = OrderedDict(), size, threading.Lock()
-
-    def get(self, key):
-        with self._lock:
-            return self._data.get(key)
-
-    def get_or_compute(self, key, compute):
-        with self._lock:
-            if key in self._data:
-                self._data.move_to_end(key)
-                return self._data[key]
-        value = compute()
-        with self._lock:
-            self._data[key] = value
-            while len(self._data) > self._size:
-                self._data.popitem(last=False)
-        return value
-
-
-_GRIDS = _LRU(64)
+_GRIDS = LRUCache(64)
 
 
 def landscape_grid(target, name, params=None, mu_range=(-5.0, 5.0), sigma_range=(0.15, 3.0), n_mu=121,

@@ -31,8 +31,9 @@ import param
 
 from ..numerics import divergences
 from .estimators import ESTIMATORS, make_rngs
-from .landscape import cached_optimum
+from .cache import cached_optimum
 from .optimizers import GradientDescent, Optimizer, make_optimizer, optimizer_name
+from .stepping import evaluate_runs, step_runs
 from .target import Target
 
 FIELDS = ("step", "mu", "sigma", "loss", "grad_norm")
@@ -95,35 +96,61 @@ class Run(param.Parameterized):
             raise ValueError(f"start q must have finite mu and sigma > 0, got ({self.mu0}, {self.sigma0})")
         self.resolved_params = divergences.validate_params([self.divergence], **self.divergence_params)[self.divergence]
         self._floor = float(self.sigma_floor or 0.0)  # read on every step: a param read costs ~µs, this not
-        # what _groups batches runs by (every part is a parameter whose change runs this reset)
-        self._group_base = (id(self.target), self.estimator, id(self.optimizer), self._floor, self.n_samples)
+        # runs with equal keys may be stepped together (every part is a parameter whose change runs this reset)
+        self.batch_key = (id(self.target), self.estimator, id(self.optimizer), self._floor, self.n_samples)
         self._target_key = self.target.key
         self._n = 0
-        self._theta = np.array([float(self.mu0), max(float(self.sigma0), self.floor)])
         self._grad = np.zeros(2)  # the gradient the next update uses (exact or Monte Carlo)
         self._loss = math.nan
         self._grad_norm = math.nan
-        self._state = {k: v[0] for k, v in self.optimizer.init_state(1).items()}
-        self._rng = make_rngs([self.seed])[0]
+        self.optimizer_state = {k: v[0] for k, v in self.optimizer.init_state(1).items()}
+        self.rng = make_rngs([self.seed])[0]  # the run's random stream (Monte-Carlo estimators)
         self.status = "running"
         self.message = ""
         self._minimum_index = None
         self._trajectory = {k: [] for k in FIELDS}
+        self._theta = np.array([float(self.mu0), max(float(self.sigma0), self.floor)])
         evaluate_runs([self])
         return self
 
     @param.depends("tol", "max_steps", watch=True, on_init=True)
     def _read_limits(self):
-        self._limits = (self.tol, self.max_steps)  # read on every step (see _floor)
+        self.limits = (self.tol, self.max_steps)  # (tol, max_steps), read on every step (see floor)
 
     @property
     def floor(self) -> float:
         return self._floor  # sigma_floor as a number (0 for None); set by reset, which any change of it runs
 
-    def _sync(self):
-        # a target edited in place (custom components, sliders) restarts the run, like the original page
+    def follow_target(self):
+        """Restart if the target was edited in place (custom components, sliders), like the original page."""
         if self.target.key != self._target_key:
             self.reset()
+
+    def record(self, theta, n_steps: int, loss, grad_norm, follow):
+        """Enter the state after step ``n_steps``: q at ``theta`` = (mu, sigma), its loss, the projected norm of
+        its exact gradient and the gradient the next update follows; the status follows (stopped on a non-finite
+        value, converged below ``tol``, stopped at ``max_steps``). The batched stepping calls it."""
+        self._theta = np.array(theta, dtype=float)
+        self._n = int(n_steps)
+        self._loss = float(loss)
+        self._grad_norm = float(grad_norm)
+        self._grad = follow
+        tr = self._trajectory
+        tr["step"].append(self._n)
+        tr["mu"].append(float(self._theta[0]))
+        tr["sigma"].append(float(self._theta[1]))
+        tr["loss"].append(self._loss)
+        tr["grad_norm"].append(self._grad_norm)
+        tol, max_steps = self.limits
+        if not (math.isfinite(self._loss) and np.all(np.isfinite(follow)) and math.isfinite(self._grad_norm)):
+            self.status = "stopped"
+            self.message = (f"{self.divergence} is not finite at q = N({self.mu:.3g}, {self.sigma:.3g}²) "
+                            f"(loss {self._loss}); the run stopped there.")
+        elif self._grad_norm < tol:
+            self.status = "converged"
+        elif self._n >= max_steps:
+            self.status = "stopped"
+            self.message = f"stopped after max_steps = {max_steps} steps without converging"
 
     def step(self, n: int = 1) -> "Run":
         """Take up to ``n`` optimizer steps (fewer once converged or stopped). Returns self."""
@@ -138,6 +165,11 @@ class Run(param.Parameterized):
     @property
     def sigma(self) -> float:
         return float(self._theta[1])
+
+    @property
+    def theta(self) -> np.ndarray:
+        """The current (mu, sigma) as an array (a copy)."""
+        return self._theta.copy()
 
     @property
     def n_steps(self) -> int:
@@ -169,7 +201,7 @@ class Run(param.Parameterized):
     @property
     def trajectory(self) -> dict:
         """Every visited state since the reset: dict of numpy arrays step, mu, sigma, loss, grad_norm."""
-        self._sync()
+        self.follow_target()
         return {k: np.asarray(v, dtype=int if k == "step" else float) for k, v in self._trajectory.items()}
 
     def trajectory_since(self, start: int, fields=None, end: int | None = None):
@@ -284,139 +316,6 @@ class RunFrame:
     def trajectory_since(self, start: int, fields=None):
         """``Run.trajectory_since`` up to this frame's entry."""
         return self.run.trajectory_since(start, fields, self._i + 1)
-
-
-# -- batched evaluation and stepping ----------------------------------------------------------------------------
-def _groups(runs):
-    """Partition runs into groups stepped together: same target object, estimator, optimizer object, sigma
-    floor and sample count, and divergence parameters that agree (one ``evaluate_grid`` call per group
-    serves every divergence in it: the quadrature rule is built once for all rows)."""
-    groups = defaultdict(list)  # base key -> list of (merged params, runs)
-    for run in runs:
-        base = run._group_base
-        for merged, members in groups[base]:
-            if all(merged.get(k, v) == v for k, v in run.resolved_params.items()):
-                merged.update(run.resolved_params)
-                members.append(run)
-                break
-        else:
-            groups[base].append((dict(run.resolved_params), [run]))
-    return [members for parts in groups.values() for _, members in parts]
-
-
-def _evaluate(group, mu, sigma):
-    """Loss (n,), exact gradient (n, 2) and the gradient to follow (n, 2) at rows (mu, sigma) of a group."""
-    r0 = group[0]
-    names = list(dict.fromkeys(r.divergence for r in group))
-    merged = {k: v for r in group for k, v in r.resolved_params.items()}
-    out = divergences.evaluate_grid(r0.target, mu, sigma, names=names, gradients=True, **merged)
-    which = np.array([names.index(r.divergence) for r in group])
-    rows = np.arange(len(group))
-    stacked = np.array([np.broadcast_to(np.asarray(out[n], dtype=float), (3, len(group))) for n in names])
-    value = stacked[which, 0, rows]
-    exact = np.stack([stacked[which, 1, rows], stacked[which, 2, rows]], axis=-1)
-    estimator = ESTIMATORS[r0.estimator]
-    if not estimator.stochastic:
-        return value, exact, exact
-    # every run's estimate in one batch (its own generator: the same draws as one call per divergence)
-    follow = estimator.batch_gradient(r0.target, [(r.divergence, r.resolved_params) for r in group], mu, sigma,
-                                      [r._rng for r in group], r0.n_samples, exact)
-    return value, exact, follow
-
-
-def _projected_norm(exact, sigma, floor):
-    g = exact.copy()
-    pinned = (sigma <= floor * (1 + 1e-12)) & (g[:, 1] > 0)
-    g[pinned, 1] = 0.0
-    return np.sqrt(np.sum(g * g, axis=1))
-
-
-def _record(run: Run, loss, grad_exact_norm, follow, tol, max_steps):
-    run._loss = float(loss)
-    run._grad_norm = float(grad_exact_norm)
-    run._grad = follow
-    tr = run._trajectory
-    tr["step"].append(run._n)
-    tr["mu"].append(float(run._theta[0]))
-    tr["sigma"].append(float(run._theta[1]))
-    tr["loss"].append(run._loss)
-    tr["grad_norm"].append(run._grad_norm)
-    if not (math.isfinite(run._loss) and np.all(np.isfinite(follow)) and math.isfinite(run._grad_norm)):
-        run.status = "stopped"
-        run.message = (f"{run.divergence} is not finite at q = N({run.mu:.3g}, {run.sigma:.3g}²) "
-                       f"(loss {run._loss}); the run stopped there.")
-    elif run._grad_norm < tol:
-        run.status = "converged"
-    elif run._n >= max_steps:
-        run.status = "stopped"
-        run.message = f"stopped after max_steps = {max_steps} steps without converging"
-
-
-def evaluate_runs(runs):
-    """Evaluate loss and gradients at every run's current q and record it (used by ``reset``)."""
-    for group in _groups(runs):
-        theta = np.array([r._theta for r in group])
-        value, exact, follow = _evaluate(group, theta[:, 0], theta[:, 1])
-        norms = _projected_norm(exact, theta[:, 1], group[0].floor)
-        for i, r in enumerate(group):
-            _record(r, value[i], norms[i], follow[i], r.tol, r.max_steps)
-
-
-def step_runs(runs, n: int = 1):
-    """Advance many runs by up to ``n`` steps each, vectorised: runs sharing target, estimator and optimizer
-    object (any divergences) are stepped together with one ``evaluate_grid`` call per step."""
-    n = int(n)
-    if n < 0:
-        raise ValueError(f"n must be >= 0, got {n}")
-    for r in runs:
-        r._sync()
-    for group in _groups([r for r in runs if r.active]):
-        _step_group(group, n)
-    return runs
-
-
-def _step_group(group, n):
-    opt = group[0].optimizer
-    floor = group[0].floor
-    log_sigma = opt.parameterization == "log_sigma"
-    state = {k: np.array([r._state[k] for r in group]) for k in opt.state_names}
-    theta = np.array([r._theta for r in group])
-    grad = np.array([r._grad for r in group])
-    steps = np.array([r._n for r in group])
-    live = np.ones(len(group), dtype=bool)
-    limits = [r._limits for r in group]
-    for _ in range(n):
-        idx = np.nonzero(live)[0]
-        if idx.size == 0:
-            break
-        th, g = theta[idx].copy(), grad[idx].copy()
-        if log_sigma:
-            g[:, 1] *= th[:, 1]  # dD/dlog sigma = sigma dD/dsigma
-            th[:, 1] = np.log(th[:, 1])
-        sub = {k: v[idx] for k, v in state.items()}
-        new = opt.update(th, g, sub, steps[idx] + 1)
-        for k in state:
-            state[k][idx] = sub[k]
-        if log_sigma:
-            new[:, 1] = np.exp(new[:, 1])
-        new[:, 1] = np.maximum(new[:, 1], floor)
-        new[:, 1] = np.where(np.isfinite(new[:, 1]) & (new[:, 1] > 0), new[:, 1], max(floor, 1e-6))
-        theta[idx] = new
-        steps[idx] += 1
-        members = [group[i] for i in idx]
-        value, exact, follow = _evaluate(members, new[:, 0], new[:, 1])
-        norms = _projected_norm(exact, new[:, 1], floor)
-        grad[idx] = follow
-        for j, i in enumerate(idx):
-            r = group[i]
-            r._theta = theta[i].copy()
-            r._n = int(steps[i])
-            _record(r, value[j], norms[j], follow[j], *limits[i])
-            if not r.active:
-                live[i] = False
-    for i, r in enumerate(group):
-        for k in state:
-            r._state[k] = state[k][i].copy()
 
 
 def random_starts(n: int, seed=0, mu_range=(-5.0, 5.0), sigma_range=(0.15, 3.0)):

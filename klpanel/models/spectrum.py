@@ -9,7 +9,7 @@ line drawn through the gap.
 :func:`track_optima` follows every local minimum by continuation: at anchors (every ``ANCHOR_EVERY`` points and
 both ends) a cold search from the moment-matched starts of :func:`klpanel.numerics.optima.moment_starts`; between
 anchors each minimum is carried to the next point by the library's batched Newton
-(:func:`klpanel.numerics.optima._newton`) started at the previous minimiser (2–4 batched steps instead of a cold search).
+(:func:`klpanel.numerics.optima.minima_from`) started at the previous minimiser (2–4 batched steps instead of a cold search).
 A minimum an anchor finds that the forward pass did not bring (a branch born between two anchors) is carried
 backwards until it disappears. Each minimum carries a branch id; the global curve is *connected* from t_{i−1} to
 t_i when both global minima are on the same branch, and broken (a jump) otherwise.
@@ -29,7 +29,7 @@ import param
 from .background import background_pool
 from .cache import LRUCache
 from ..numerics import divergences as dv
-from ..numerics.optima import _newton, minimum_rows, moment_starts, optimal_q
+from ..numerics.optima import minima_from, moment_starts, optimal_q
 from .target import Target
 
 ANCHOR_EVERY = 20  # a cold search every this many points (and at both ends)
@@ -86,13 +86,6 @@ class Curve:
         return {k: np.asarray(v) for k, v in cols.items()}
 
 
-def _minima_of(theta, v, g, H, *_):
-    """Rows of ``_newton``'s output (its σ bound unused) that are minima (the test
-    :func:`klpanel.numerics.optima.optimal_q` applies)."""
-    ok = minimum_rows(v, g, H)
-    return theta[ok], v[ok]
-
-
 def _cold(target, name, params):
     """Every local minimum from the moment-matched starts (as ``optimal_q``), skipping hopeless starts."""
     starts = moment_starts(target)
@@ -102,7 +95,7 @@ def _cold(target, name, params):
         return np.empty((0, 2)), np.empty(0)
     best = v[ok].min()
     ok &= v <= best + COLD_SLACK * (1.0 + abs(best))
-    return _minima_of(*_newton(target, name, starts[ok], params))
+    return minima_from(target, name, starts[ok], params)
 
 
 def _carry(target, name, params, theta):
@@ -110,7 +103,7 @@ def _carry(target, name, params, theta):
     index of the start that minimum k continues, or −1 when it came from further than ``MAX_MOVE``."""
     if theta.shape[0] == 0:
         return np.empty((0, 2)), np.empty(0), np.empty(0, dtype=int)
-    out, v = _minima_of(*_newton(target, name, theta, params))
+    out, v = minima_from(target, name, theta, params)
     if out.shape[0] == 0:
         return out, v, np.empty(0, dtype=int)
     dist = np.abs(out[:, None, :] - theta[None, :, :]).max(axis=2)

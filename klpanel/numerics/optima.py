@@ -176,6 +176,14 @@ def minimum_rows(v, g, H):
     return np.isfinite(v) & (eig >= -1e-6 * scale) & (gnorm <= 1e-5 * np.maximum(1.0, np.abs(v)))
 
 
+def minima_from(target, name: str, starts, params: dict):
+    """The local minima that batched Newton reaches from ``starts`` (rows of (μ, log σ)), with ``params`` the
+    divergence's validated parameters: (θ of the minima, their values); starts that meet are merged."""
+    theta, v, g, H, _ = _newton(target, name, np.asarray(starts, dtype=float), params)
+    ok = minimum_rows(v, g, H)
+    return theta[ok], v[ok]
+
+
 def optimal_q(target, name: str, **params) -> OptimalQ:
     """Global and local minima of divergence ``name`` over q = N(mu, sigma^2) for this target."""
     chosen = dv.validate_params([name], **params)[name]

@@ -30,11 +30,11 @@ quadrature at 30 digits. The kernel also returns exact second derivatives in (mu
 from __future__ import annotations
 
 import os
+import threading
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
-from ..models.background import is_background
 from . import kernels
 
 LOG_SQRT_2PI = 0.5 * np.log(2.0 * np.pi)
@@ -174,11 +174,23 @@ def target_sources(target):
 # -- the quadrature rule -------------------------------------------------------------------------------------
 _POOL = ThreadPoolExecutor(max_workers=max(1, min(4, os.cpu_count() or 1)), thread_name_prefix="klpanel-quad")
 PARALLEL_ROWS = 256  # split larger batches over the pool (the compiled kernel releases the GIL)
+_thread = threading.local()
 
 
-def integrate(target, mu, sigma, wanted, alphas=(), order=1):
+def keep_rows_on_this_thread(keep: bool = True) -> None:
+    """Make :func:`integrate` in the calling thread run every batch on that thread instead of the shared pool
+    (the default of its ``parallel`` argument). Schedulers call it in low-priority worker threads, whose work
+    would otherwise run at normal priority in the pool (:mod:`klpanel.models.background`)."""
+    _thread.serial = keep
+
+
+def integrate(target, mu, sigma, wanted, alphas=(), order=1, parallel: bool | None = None):
     """Run the compiled kernel: array (P, len(wanted), 6) of (∫, ∂/∂μ, ∂/∂σ, ∂²/∂μ², ∂²/∂μ∂σ, ∂²/∂σ²) for
-    each (code, c) in wanted; derivatives beyond ``order`` (0, 1, 2) are not computed (left 0)."""
+    each (code, c) in wanted; derivatives beyond ``order`` (0, 1, 2) are not computed (left 0). ``parallel``:
+    whether a large batch may be split over the shared thread pool (None: unless this thread said
+    :func:`keep_rows_on_this_thread`)."""
+    if parallel is None:
+        parallel = not getattr(_thread, "serial", False)
     mu = np.ascontiguousarray(mu, dtype=float).ravel()
     sigma = np.ascontiguousarray(sigma, dtype=float).ravel()
     a, m, s = _component_terms(target)
@@ -193,7 +205,7 @@ def integrate(target, mu, sigma, wanted, alphas=(), order=1):
     def run(rows):
         kernels.integrate_rows(mu[rows], sigma[rows], *args, out[rows])
 
-    if mu.size < PARALLEL_ROWS or _POOL._max_workers == 1 or is_background():  # background work: on its own thread
+    if mu.size < PARALLEL_ROWS or _POOL._max_workers == 1 or not parallel:
         run(slice(None))
     else:
         n = _POOL._max_workers
