@@ -1,0 +1,113 @@
+"""The distillation losses tab: a card per loss, with its optimal student as the loss' parameter moves."""
+
+from __future__ import annotations
+
+from functools import partial
+
+import panel as pn
+from bokeh.models import ColumnDataSource, DataRange1d, Span
+
+from ...numerics import divergences
+from ...models import spectrum as sp
+from .. import components
+from ..plotting import COLORS, Q_COLOR
+from .curves import NOTE_STYLE, broken_columns, curve_figure, optimum_text
+from .jobs import Job, ProgressBar
+
+CONVENTIONS = """
+**Reading other papers' and libraries' numbers.** Here every value is in nats and D(p‖q) has the target
+(teacher) p first.
+* PyTorch `F.kl_div(input, target)` takes `input = log q` (the student's log-probabilities) and
+  `target = p`, and returns KL(p‖q) — forward KL; reverse KL needs `kl_div(log p, q)`. Its default
+  `reduction="mean"` averages over every element; `"batchmean"` gives the per-example KL.
+* scipy `spatial.distance.jensenshannon(p, q)` returns the Jensen–Shannon *distance* √JSD (natural log by
+  default, `base=2` for bits): square it to compare with our JSD, which is ≤ ln 2.
+* scipy `stats.entropy(p, q)` is KL(p‖q). GKD's JSD(β) weights KL(p‖M) by β with M = βp + (1−β)q; some code
+  swaps β and 1 − β. DistiLLM's α is the share of the *other* distribution in the skewed mixture.
+* Minka's α-divergence (used here) has α → 0 reverse KL and α → 1 forward KL; Amari's α is 2α − 1 of ours;
+  Rényi's order α → 1 is forward KL. Hellinger here is squared, ½∫(√p − √q)², so D_½ = 4 H².
+* TV here is ½∫|p − q| (≤ 1); some papers drop the ½.
+"""
+
+
+class DistillationTab:
+    """The distillation losses part of :class:`~.section.SpectrumSection`."""
+
+    def _build_distillation(self):
+        self.distill_progress = ProgressBar()
+        self.distill_status = components.Markdown("", margin=(0, 10))
+        self.distill_job = Job(self, self.distill_progress, self.distill_status)
+        self.distill_cards, self.distill_sliders, self.distill_lines = {}, {}, {}
+        self.distill_sources, self.distill_marks, self.distill_refs = {}, {}, {}
+        for name, loss in sp.DISTILLATION.items():
+            d = divergences.REGISTRY[name]
+            spec = {s.name: s for s in d.params}[loss.param]
+            lo, hi = loss.sweep
+            slider = pn.widgets.FloatSlider(label=spec.doc, start=lo,
+                                            end=hi, step=(hi - lo) / (sp.PARAM_POINTS - 1),
+                                            value=min(max(spec.default, lo), hi), sizing_mode="stretch_width")
+            slider.param.watch(partial(self._show_distill, name), "value")
+            source = ColumnDataSource(broken_columns(None), name=f"distill-{name}")
+            fig = curve_figure("μ* (blue), σ* (green); thin: fwd KL, dashed: rev KL", loss.param, (lo, hi),
+                               height=200)
+            fig.y_range = DataRange1d()
+            fig.title.text_font_size = "10px"
+            fig.line("t", "mu", source=source, color="#1f77b4", line_width=2.5)
+            fig.line("t", "sigma", source=source, color="#2ca02c", line_width=2.5)
+            refs = {(ref, col): Span(location=0, dimension="width", line_color=color, line_width=1,
+                                     line_dash="solid" if ref == "forward_kl" else "dashed", visible=False)
+                    for ref in ("forward_kl", "reverse_kl") for col, color in (("mu", "#1f77b4"), ("sigma", "#2ca02c"))}
+            for span in refs.values():
+                fig.add_layout(span)
+            mark = Span(location=slider.value, dimension="height", line_color=Q_COLOR, line_width=2)
+            fig.add_layout(mark)
+            line = components.Markdown(optimum_text(None, 0, d.label, loss.param), sizing_mode="stretch_width")
+            self.distill_sliders[name], self.distill_lines[name] = slider, line
+            self.distill_sources[name], self.distill_marks[name], self.distill_refs[name] = source, mark, refs
+            self.distill_cards[name] = self._card(
+                name, loss.source, [slider, pn.pane.Bokeh(fig, sizing_mode="stretch_width"), line,
+                                    pn.pane.Markdown(loss.moves, styles=NOTE_STYLE, sizing_mode="stretch_width")])
+        self.distill_cards["minillm"] = self._card("reverse_kl", sp.SOURCES["reverse_kl"], [])
+        self.distill_cards["f-distill"] = pn.Column(
+            pn.pane.HTML('<h3 style="margin:0">f-distill</h3>'),
+            pn.pane.Markdown(sp.SOURCES["f-distill"] + " Forward and reverse KL as above, and:",
+                             sizing_mode="stretch_width"),
+            *(pn.pane.LaTeX(f"$${divergences.REGISTRY[n].latex}$$", renderer="katex", sizing_mode="stretch_width",
+                            styles={"font-size": "0.85em"}) for n in sp.F_DISTILL if n not in sp.SOURCES),
+            width=360, margin=8, styles={"border": "1px solid #9aa5b1", "border-radius": "8px", "padding": "8px"})
+
+    def _card(self, name, source, body):
+        d = divergences.REGISTRY[name]
+        return pn.Column(
+            pn.pane.HTML(f'<h3 style="margin:0;color:{COLORS[name]}">{d.label}</h3>'),
+            pn.pane.Markdown(f"*{source}*", sizing_mode="stretch_width"),
+            pn.pane.LaTeX(f"$${d.latex}$$", renderer="katex", sizing_mode="stretch_width",
+                          styles={"font-size": "0.9em"}),
+            *body, width=360, margin=8,
+            styles={"border": f"1px solid {COLORS[name]}", "border-radius": "8px", "padding": "8px"})
+
+    def refresh_distillation(self):
+        model = sp.Distillation(target=self.explorer.target.copy())
+
+        def compute(progress):
+            return model.curves(progress), model.references()
+        self.distill_job.run(compute, self._apply_distill, "the distillation losses' optima")
+
+    def _apply_distill(self, result):
+        curves, refs = result
+        self.distill_curves = curves
+        with pn.io.hold():
+            for name, curve in curves.items():
+                self.distill_sources[name].data = broken_columns(curve)
+                for (ref, col), span in self.distill_refs[name].items():
+                    span.update(location=getattr(refs[ref], col), visible=True)
+                self._show_distill(name)
+
+    def _show_distill(self, name, *events):
+        value = self.distill_sliders[name].value
+        self.distill_marks[name].location = value
+        curve = self.distill_curves.get(name)
+        label = divergences.REGISTRY[name].label
+        param_name = {"alpha": "α", "beta": "β"}.get(sp.DISTILLATION[name].param, sp.DISTILLATION[name].param)
+        self.distill_lines[name].object = optimum_text(curve, curve.at(value) if curve else 0, label, param_name,
+                                                       self._pending)
