@@ -26,6 +26,13 @@ def test_registry_entries_are_complete():
         assert d.to_dict()["name"] == d.name
 
 
+def test_labels_are_plain_unicode_and_unique():
+    """The registry label is what every checkbox, select, legend and card shows: no TeX markup in it."""
+    labels = [d.label for d in dv.REGISTRY.values()]
+    assert len(set(labels)) == len(labels)
+    assert not [s for s in labels if any(c in s for c in "^_\\{}$")]
+
+
 def test_default_readouts_match_the_original_page():
     values = dv.evaluate(Target(), Approximation(mu=0.0, sigma=0.8))
     assert list(values) == ALL

@@ -215,10 +215,8 @@ def test_look_defaults(pictures):
     assert all("^" not in s and "_" not in s for s in labels)
 
 
-def test_plain_labels():
-    assert style.plain("D^R_α(p‖q)") == "Dᴿα(p‖q)"
-    assert style.plain("SKL_α(p‖q)") == "SKLα(p‖q)"
-    assert style.plain("KL(p‖q)") == "KL(p‖q)"
+def test_labels_are_the_registry_labels():
+    assert [style.label(n) for n in dv.REGISTRY] == [d.label for d in dv.REGISTRY.values()]
 
 
 def test_opts_override(pictures):

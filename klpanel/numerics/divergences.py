@@ -46,7 +46,7 @@ class ParamSpec:
 @dataclass(frozen=True)
 class Divergence:
     name: str
-    label: str
+    label: str  # plain Unicode (no markup), the one name every checkbox, select, legend, readout and card shows
     latex: str
     behaviour: str
     distillation: str
@@ -215,7 +215,7 @@ REGISTRY: dict[str, Divergence] = {d.name: d for d in [
         "A symmetric, bounded alternative to KL that treats teacher and student alike.",
         *_direct(K.HELLINGER), symmetric=True, upper_bound=1.0, monte_carlo=mc.MCForm(mc.hellinger)),
     Divergence(
-        "alpha", "D_α(p‖q)",
+        "alpha", "Dα(p‖q)",
         r"D_\alpha(p\,\|\,q)=\frac{\int \alpha p+(1-\alpha)q-p^\alpha q^{1-\alpha}\,dx}{\alpha(1-\alpha)}",
         "Amari/Minka α-divergence: α → 0 is reverse KL (mode-seeking), α = 1 forward KL (mode-covering), "
         "α = ½ four times squared Hellinger. Infinite for α outside [0, 1] when p^α q^(1−α) is not integrable.",
@@ -223,7 +223,7 @@ REGISTRY: dict[str, Divergence] = {d.name: d for d in [
         lambda alpha: [(K.ALPHA_J, alpha)], _alpha_finish, params=(ParamSpec("alpha", 0.5, (-1.0, 2.0), _ALPHA),),
         power_family=True, monte_carlo=mc.MCForm(mc.alpha_divergence)),
     Divergence(
-        "renyi", "D^R_α(p‖q)", r"D^{R}_\alpha(p\,\|\,q)=\frac{1}{\alpha-1}\log\int p^\alpha q^{1-\alpha}\,dx",
+        "renyi", "Rényi Dα(p‖q)", r"D^{R}_\alpha(p\,\|\,q)=\frac{1}{\alpha-1}\log\int p^\alpha q^{1-\alpha}\,dx",
         "Rényi divergence of order α: order 1 is forward KL; small orders seek a mode, large orders cover. "
         "Infinite for α > 1 when p^α q^(1−α) is not integrable.",
         "Used as a tunable bound in variational inference (Rényi VI); order α trades covering for seeking.",
@@ -231,19 +231,19 @@ REGISTRY: dict[str, Divergence] = {d.name: d for d in [
         params=(ParamSpec("alpha", 0.5, (0.0, 2.0), "Order α"),), power_family=True,
         monte_carlo=mc.MCForm(mc.renyi_terms, mc.renyi_outer)),
     Divergence(
-        "skew_kl", "SKL_α(p‖q)", r"\mathrm{SKL}_\alpha=\mathrm{KL}\big(p\,\|\,\alpha p+(1-\alpha)q\big)",
+        "skew_kl", "SKLα(p‖q)", r"\mathrm{SKL}_\alpha=\mathrm{KL}\big(p\,\|\,\alpha p+(1-\alpha)q\big)",
         "Skew forward KL: α = 0 is forward KL; mixing p into the second argument bounds it by −log α.",
         "DistiLLM's skew KL (α = 0.1): forward KL made stable when the student puts no mass on a teacher mode.",
         *_direct(K.SKEW_KL, "alpha"), params=(ParamSpec("alpha", 0.1, (0.0, 1.0), "Skew α (share of p in the mixture)"),),
         monte_carlo=mc.MCForm(mc.skew_kl)),
     Divergence(
-        "skew_rkl", "SRKL_α(q‖p)", r"\mathrm{SRKL}_\alpha=\mathrm{KL}\big(q\,\|\,(1-\alpha)p+\alpha q\big)",
+        "skew_rkl", "SRKLα(q‖p)", r"\mathrm{SRKL}_\alpha=\mathrm{KL}\big(q\,\|\,(1-\alpha)p+\alpha q\big)",
         "Skew reverse KL: α = 0 is reverse KL; mixing q into the second argument bounds it by −log α.",
         "DistiLLM's skew reverse KL (α = 0.1): mode-seeking like MiniLLM but with bounded, stable gradients.",
         *_direct(K.SKEW_RKL, "alpha"), params=(ParamSpec("alpha", 0.1, (0.0, 1.0), "Skew α (share of q in the mixture)"),),
         monte_carlo=mc.MCForm(mc.skew_rkl)),
     Divergence(
-        "gkd_jsd", "JSD_β(p‖q)",
+        "gkd_jsd", "JSDβ(p‖q)",
         r"\mathrm{JSD}_\beta=\beta\,\mathrm{KL}(p\,\|\,M)+(1-\beta)\,\mathrm{KL}(q\,\|\,M),\quad M=\beta p+(1-\beta)q",
         "Generalised JSD: β = ½ is the JSD; it vanishes at β = 0 and β = 1 and is bounded for β in between.",
         "GKD's generalised JSD(β): β moves the loss between forward-KL-like and reverse-KL-like behaviour.",

@@ -1,5 +1,5 @@
 """The look every klpanel picture shares: one colour and dash per registry divergence, p's and q's colours,
-plain-Unicode labels, default HoloViews options, and Bokeh names for the renderers a view updates.
+the registry's plain-Unicode labels, default HoloViews options, and Bokeh names for the renderers a view updates.
 
 Views import these constants from here (one definition for the HoloViews figures and the hand-built ones).
 Nothing here imports Panel.
@@ -7,19 +7,21 @@ Nothing here imports Panel.
 
 from __future__ import annotations
 
-import re
-
 import numpy as np
-from bokeh.palettes import Category10_10
 
 from ..numerics import divergences
 
-#: One colour per divergence, in registry order, the same in every section.
-COLORS = {name: Category10_10[i % 10] for i, name in enumerate(divergences.REGISTRY)}
+#: One colour per divergence, in registry order, the same in every section: Okabe–Ito's colour-blind-safe hues
+#: (forward KL blue, reverse KL vermillion: never told apart by red/green), each at least 3:1 against both the
+#: light theme's white and the dark theme's #212121; the skew and generalised variants take a lighter shade of the
+#: family they vary, and every divergence also has its own dash pattern (:data:`DASHES`).
+PALETTE = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#808A1C", "#8E6BBF", "#A6761D", "#4A9BD6", "#E8742A",
+           "#3AA27F")
+COLORS = {name: PALETTE[i % len(PALETTE)] for i, name in enumerate(divergences.REGISTRY)}
 #: Dash patterns in registry order, so optima that coincide (reverse KL and JSD often do) stay visible.
 DASHES = {name: ("solid", "dashed", "dotdash", "dotted")[i % 4] for i, name in enumerate(divergences.REGISTRY)}
-P_COLOR = "#9aa5b1"
-Q_COLOR = "#f2c14e"
+P_COLOR = "#8C96A0"  # grey-blue, 3:1 on both themes' backgrounds
+Q_COLOR = "#B08600"  # dark gold, 3:1 on both
 MU_COLOR = "#1f77b4"  # μ* curves of the spectrum and distillation plots
 SIGMA_COLOR = "#2ca02c"  # σ* curves
 GLOBAL_COLOR = "#ff4d4d"  # the landscape's global minimum
@@ -32,20 +34,10 @@ GLOBAL_SIZE, LOCAL_SIZE = 14, 9
 #: Figure options every picture has (a user's ``.opts(...)`` overrides any of them).
 COMMON = dict(responsive=True, toolbar="above", show_grid=True, gridstyle={"grid_line_alpha": 0.25})
 
-_SUPERSCRIPT = str.maketrans("RABDEGHIJKLMNOPTUW", "ᴿᴬᴮᴰᴱᴳᴴᴵᴶᴷᴸᴹᴺᴼᴾᵀᵁᵂ")
-
-
-def plain(text: str) -> str:
-    """Registry label markup to plain Unicode: ``D^R_α(p‖q)`` -> ``Dᴿα(p‖q)``, ``SKL_α(p‖q)`` -> ``SKLα(p‖q)``
-    (legends and titles of a canvas show text, not TeX). Unicode has no subscript Greek letters, so ``_x`` keeps
-    the letter inline."""
-    text = re.sub(r"\^\{?([A-Z])\}?", lambda m: m.group(1).translate(_SUPERSCRIPT), text)
-    return re.sub(r"_\{?([^\s{}()])\}?", r"\1", text)
-
 
 def label(name: str) -> str:
-    """The registry divergence ``name``'s label in plain Unicode (see :func:`plain`)."""
-    return plain(divergences.REGISTRY[name].label)
+    """The registry divergence ``name``'s label (plain Unicode: legends and titles of a canvas show text, not TeX)."""
+    return divergences.REGISTRY[name].label
 
 
 def density_ylim(*curves) -> tuple[float, float]:

@@ -1,4 +1,4 @@
-"""Shared look of the density plots: one colour per registry divergence, one figure factory.
+"""Shared look of the density plots (colours from :mod:`klpanel.plots.style`), one figure factory.
 
 Plots are plain Bokeh figures (canvas backend) whose ``ColumnDataSource``s the sections update in
 place, so a slider step sends only the changed columns (measured: ~0.4 ms server time per update,
@@ -9,20 +9,10 @@ from __future__ import annotations
 
 import numpy as np
 from bokeh.models import Range1d
-from bokeh.palettes import Category10_10
 from bokeh.plotting import figure
 
-from ..numerics import divergences
+from ..plots.style import COLORS, DASHES, P_COLOR, Q_COLOR, REFERENCE_PEAK  # noqa: F401 (the sections' look)
 from . import components
-
-#: One colour per divergence, in registry order, the same in every section.
-COLORS = {name: Category10_10[i % 10] for i, name in enumerate(divergences.REGISTRY)}
-#: Dash patterns in registry order, so optima that coincide (reverse KL and JSD often do) stay visible.
-DASHES = {name: ("solid", "dashed", "dotdash", "dotted")[i % 4] for i, name in enumerate(divergences.REGISTRY)}
-P_COLOR = "#9aa5b1"
-Q_COLOR = "#f2c14e"
-#: Narrowest q the y-axis always has room for (σ = 0.35, the original page's component width).
-REFERENCE_PEAK = 1.0 / (0.35 * np.sqrt(2 * np.pi))
 
 
 def density_figure(height: int = 340, **kwargs):
