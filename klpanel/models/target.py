@@ -15,6 +15,11 @@ import param
 from scipy import special
 
 MAX_MODES = 8
+#: The components the numerics resolve exactly in double precision: |mean| ≤ MEAN_LIMIT, sigma within
+#: SIGMA_LIMITS, and |mean| ≤ SPAN_LIMIT × sigma (beyond that a component's own grid is coarser than its width).
+MEAN_LIMIT = 1e6
+SIGMA_LIMITS = (1e-6, 1e6)
+SPAN_LIMIT = 1e10
 COMPONENT_SIGMA = 0.35
 LOG_SQRT_2PI = 0.5 * np.log(2.0 * np.pi)
 
@@ -42,10 +47,11 @@ def _as_components(weights, means, sigmas):
         raise ValueError(f"weights must be > 0, got {w.tolist()}")
     if np.any(s <= 0):
         raise ValueError(f"sigmas must be > 0, got {s.tolist()}")
-    if np.any(np.abs(m) > 1e6) or np.any(s > 1e6) or np.any(s < 1e-6):
-        raise ValueError("means must lie within ±1e6 and sigmas within [1e-6, 1e6]")
-    if np.any(np.abs(m) > 1e10 * s):
-        raise ValueError("each |mean| must be at most 1e10 × its sigma (double precision)")
+    if np.any(np.abs(m) > MEAN_LIMIT) or np.any(s > SIGMA_LIMITS[1]) or np.any(s < SIGMA_LIMITS[0]):
+        raise ValueError(f"means must lie within ±{MEAN_LIMIT:g} and sigmas within [{SIGMA_LIMITS[0]:g}, "
+                         f"{SIGMA_LIMITS[1]:g}]")
+    if np.any(np.abs(m) > SPAN_LIMIT * s):
+        raise ValueError(f"means must each be at most {SPAN_LIMIT:g} × their sigma in size (double precision)")
     w = w / w.max()  # first, so that huge weights cannot overflow the sum
     return w / w.sum(), m, s
 

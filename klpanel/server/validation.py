@@ -1,10 +1,9 @@
-"""Input of the JSON API: one table of typed, bounded fields feeds both parsing and the OpenAPI spec.
+"""Input of the JSON API: one table of typed, bounded fields (:mod:`klpanel.server.fields`) per endpoint feeds
+both parsing and the OpenAPI spec.
 
-A field reads a raw value from a query string (``str``) or a JSON body (number, list, string) and
-returns a clean Python value, or raises :class:`BadRequest` carrying the HTTP status, a message that
-says what is wrong and what is allowed, and the offending field's name. ``klpanel.server.openapi`` renders
-the same fields as OpenAPI parameter and property schemas, so the documented and the enforced
-ranges cannot drift apart.
+The numbers accepted are the library's domain: every q that ``Approximation`` takes (and so every landscape
+point and run start) and every component ``Target`` takes; narrower only where a request's work is capped
+(grid sides, steps, samples), which the fields' docs and error messages say.
 
 No Panel or Tornado here: this module is plain Python over the numerics.
 """
@@ -12,14 +11,15 @@ No Panel or Tornado here: this module is plain Python over the numerics.
 from __future__ import annotations
 
 import json
-import math
-from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any, Mapping
+from typing import Mapping
 
 from ..numerics import divergences
 from ..models.approximation import Approximation
-from ..models.target import MAX_MODES, Target
+from ..models.target import MAX_MODES, MEAN_LIMIT, SIGMA_LIMITS, SPAN_LIMIT, Target
+from .fields import BadRequest, Field, param_field
+
+__all__ = ["BadRequest", "Field", "parse_query", "parse_object", "parse_json", "parse_run", "make_target"]
 
 #: Work caps per request (also published in the OpenAPI spec).
 MAX_GRID_SIDE = 400
@@ -27,167 +27,31 @@ MAX_BODY_BYTES = 64 * 1024
 MAX_STEPS = 2000
 MAX_SAMPLES = 4096
 MAX_SEED = 2**32 - 1
-#: Sanity bounds for locations (means, mu) and scales (sigmas, sigma) accepted over HTTP.
-LOCATION_BOUNDS = (-100.0, 100.0)
-SCALE_BOUNDS = (0.01, 100.0)
-WEIGHT_BOUNDS = (0.0, 1e6)  # exclusive minimum: every weight must be > 0
-
-
-class BadRequest(Exception):
-    """Invalid API input: ``status`` (400, 413, 503...), a human ``error`` and the ``field`` at fault."""
-
-    def __init__(self, error: str, field: str | None = None, status: int = 400, headers=None):
-        super().__init__(error)
-        self.error, self.field, self.status = error, field, status
-        self.headers = dict(headers or {})
-
-    def payload(self) -> dict:
-        return {"error": self.error, "field": self.field}
-
-
-def _fmt(x) -> str:
-    return f"{x:g}" if isinstance(x, float) else str(x)
-
-
-@dataclass(frozen=True)
-class Field:
-    """One input: ``kind`` is ``number``, ``integer``, ``numbers`` (a list: comma-separated in a
-    query, an array in JSON), ``name`` (one of ``choices``), ``names`` (a list of ``choices``) or
-    ``object`` (a nested JSON object, parsed by its own fields)."""
-
-    name: str
-    kind: str
-    doc: str
-    default: Any = None
-    minimum: float | None = None
-    maximum: float | None = None
-    exclusive_minimum: bool = False
-    exclusive_maximum: bool = False
-    max_items: int | None = None
-    choices: tuple | None = None
-    nullable: bool = False  # JSON null accepted (and returned as None)
-
-    # -- the allowed range, in words (used by every error message) -------------------------
-    def allowed(self) -> str:
-        if self.choices is not None:
-            return "one of " + ", ".join(self.choices)
-        lo = "-inf" if self.minimum is None else _fmt(self.minimum)
-        hi = "inf" if self.maximum is None else _fmt(self.maximum)
-        left = "(" if self.exclusive_minimum or self.minimum is None else "["
-        right = ")" if self.exclusive_maximum or self.maximum is None else "]"
-        what = "an integer" if self.kind == "integer" else "a finite number"
-        return f"{what} in {left}{lo}, {hi}{right}"
-
-    def fail(self, why: str, raw, field: str | None = None) -> BadRequest:
-        shown = repr(raw)
-        if len(shown) > 60:
-            shown = shown[:57] + "..."
-        name = field or self.name
-        return BadRequest(f"{name} {why}, got {shown}", name)
-
-    # -- parsing --------------------------------------------------------------------------
-    def parse(self, raw, field: str | None = None, json_value: bool = False):
-        """Clean value from a query string or (``json_value``) a JSON value, where numbers must be
-        JSON numbers and lists JSON arrays; ``field`` overrides the reported name (``q0.sigma``)."""
-        if json_value and isinstance(raw, str) and self.kind not in ("name", "object"):
-            raise self.fail(f"must be {'a JSON array' if self.kind in ('numbers', 'names') else self.allowed()}",
-                            raw, field)
-        if raw is None and self.nullable:
-            return None
-        if self.kind == "object":
-            if not isinstance(raw, dict):
-                raise self.fail("must be a JSON object", raw, field)
-            return raw
-        if self.kind in ("number", "integer"):
-            return self._scalar(raw, field)
-        if self.kind == "name":
-            if not isinstance(raw, str) or raw not in self.choices:
-                raise self.fail(f"must be {self.allowed()}", raw, field)
-            return raw
-        items = self._items(raw, field)
-        if json_value and self.kind == "numbers" and any(isinstance(x, str) for x in raw):
-            raise self.fail(f"values must each be {self.allowed()}", next(x for x in raw if isinstance(x, str)), field)
-        if self.kind == "names":
-            bad = [x for x in items if not isinstance(x, str) or x not in self.choices]
-            if bad:
-                raise self.fail(f"must list names, each {self.allowed()} (unknown: {bad[0]!r})", raw, field)
-            if len(set(items)) != len(items):
-                raise self.fail("must not repeat a name", raw, field)
-            return items
-        return [self._scalar(x, field, item=True) for x in items]
-
-    def _items(self, raw, field):
-        if isinstance(raw, str):
-            items = raw.split(",") if raw.strip() else []
-        elif isinstance(raw, list):
-            items = raw
-        else:
-            raise self.fail("must be a list", raw, field)
-        if not items:
-            raise self.fail("must not be empty", raw, field)
-        if self.max_items is not None and len(items) > self.max_items:
-            raise self.fail(f"must have at most {self.max_items} values (got {len(items)})", raw, field)
-        return [x.strip() if isinstance(x, str) else x for x in items]
-
-    def _scalar(self, raw, field, item=False):
-        must = "values must each be" if item else "must be"
-        if isinstance(raw, str):
-            try:
-                value = float(raw.strip())
-            except ValueError:
-                raise self.fail(f"{must} {self.allowed()}", raw, field) from None
-        elif isinstance(raw, (int, float)) and not isinstance(raw, bool):
-            value = float(raw)
-        else:
-            raise self.fail(f"{must} {self.allowed()}", raw, field)
-        if not math.isfinite(value):
-            raise self.fail(f"{must} {self.allowed()} (no NaN or infinity)", raw, field)
-        if self.kind == "integer":
-            if not value.is_integer():
-                raise self.fail(f"{must} {self.allowed()}", raw, field)
-            value = int(value)
-        too_low = self.minimum is not None and (
-            value <= self.minimum if self.exclusive_minimum else value < self.minimum)
-        too_high = self.maximum is not None and (
-            value >= self.maximum if self.exclusive_maximum else value > self.maximum)
-        if too_low or too_high:
-            raise self.fail(f"{must} {self.allowed()}", raw, field)
-        return value
-
-
-def _param_field(name: str, p, doc: str | None = None, maximum: float | None = None) -> Field:
-    """A field from a ``param.Number``/``param.Integer``/``param.Selector``: type, bounds, default and doc.
-    ``maximum`` caps a parameter that is unbounded above (the API bounds every number it accepts)."""
-    import param
-    if isinstance(p, param.Selector):
-        return Field(name, "name", doc or p.doc, default=p.default, choices=tuple(p.objects))
-    lo, hi = p.bounds or (None, None)
-    hi = maximum if hi is None else hi
-    inclusive = p.inclusive_bounds or (True, True)
-    kind = "integer" if isinstance(p, param.Integer) else "number"
-    return Field(name, kind, doc or p.doc, default=p.default, minimum=lo, maximum=hi,
-                 exclusive_minimum=lo is not None and not inclusive[0],
-                 exclusive_maximum=p.bounds is not None and p.bounds[1] is not None and not inclusive[1],
-                 nullable=p.allow_None)
+#: q's domain is ``Approximation``'s: the range on which the numbers are exact in double precision.
+Q_MU_BOUNDS = tuple(Approximation.param.mu.bounds)
+Q_SIGMA_BOUNDS = tuple(Approximation.param.sigma.bounds)
+Q_REASON = (f"the library's domain for q: |mu| ≤ {Q_MU_BOUNDS[1]:g} and {Q_SIGMA_BOUNDS[0]:g} ≤ sigma ≤ "
+            f"{Q_SIGMA_BOUNDS[1]:g}, where every number is exact in double precision")
+TARGET_REASON = (f"the library's domain for components: |mean| ≤ {MEAN_LIMIT:g}, {SIGMA_LIMITS[0]:g} ≤ sigma ≤ "
+                 f"{SIGMA_LIMITS[1]:g} and |mean| ≤ {SPAN_LIMIT:g} × sigma")
+WEIGHT_BOUNDS = (0.0, 1e6)  # exclusive minimum: every weight must be > 0 (weights are normalised)
 
 
 # -- the fields of every endpoint ------------------------------------------------------------
-GENERATOR_FIELDS = tuple(_param_field(n, Target.param[n]) for n in ("n_modes", "spread", "decay"))
+GENERATOR_FIELDS = tuple(param_field(n, Target.param[n]) for n in ("n_modes", "spread", "decay"))
 CUSTOM_FIELDS = (
     Field("weights", "numbers", "Mixture weights, each > 0 (normalised to sum to 1)",
           minimum=WEIGHT_BOUNDS[0], maximum=WEIGHT_BOUNDS[1], exclusive_minimum=True, max_items=MAX_MODES),
-    Field("means", "numbers", "Component means", minimum=LOCATION_BOUNDS[0], maximum=LOCATION_BOUNDS[1],
-          max_items=MAX_MODES),
-    Field("sigmas", "numbers", "Component standard deviations", minimum=SCALE_BOUNDS[0],
-          maximum=SCALE_BOUNDS[1], max_items=MAX_MODES),
+    Field("means", "numbers", f"Component means ({TARGET_REASON})", minimum=-MEAN_LIMIT, maximum=MEAN_LIMIT,
+          max_items=MAX_MODES, reason=TARGET_REASON),
+    Field("sigmas", "numbers", f"Component standard deviations ({TARGET_REASON})", minimum=SIGMA_LIMITS[0],
+          maximum=SIGMA_LIMITS[1], max_items=MAX_MODES, reason=TARGET_REASON),
 )
 TARGET_FIELDS = GENERATOR_FIELDS + CUSTOM_FIELDS
 
 Q_FIELDS = (
-    Field("mu", "number", "Mean of q", default=Approximation.param.mu.default,
-          minimum=LOCATION_BOUNDS[0], maximum=LOCATION_BOUNDS[1]),
-    Field("sigma", "number", "Standard deviation of q", default=Approximation.param.sigma.default,
-          minimum=SCALE_BOUNDS[0], maximum=SCALE_BOUNDS[1]),
+    param_field("mu", Approximation.param.mu, f"Mean of q ({Q_REASON})", reason=Q_REASON),
+    param_field("sigma", Approximation.param.sigma, f"Standard deviation of q ({Q_REASON})", reason=Q_REASON),
 )
 
 
@@ -217,10 +81,10 @@ DIVERGENCES_FIELD = Field("divergences", "names", "Divergences to evaluate (defa
 DIVERGENCE_FIELD = Field("divergence", "name", "Divergence", default="reverse_kl", choices=NAMES)
 LANDSCAPE_FIELDS = (
     DIVERGENCE_FIELD,
-    Field("mu_min", "number", "Smallest mu of the grid", -6.0, *LOCATION_BOUNDS),
-    Field("mu_max", "number", "Largest mu of the grid", 6.0, *LOCATION_BOUNDS),
-    Field("sigma_min", "number", "Smallest sigma of the grid", 0.15, *SCALE_BOUNDS),
-    Field("sigma_max", "number", "Largest sigma of the grid", 4.0, *SCALE_BOUNDS),
+    Field("mu_min", "number", f"Smallest mu of the grid ({Q_REASON})", -6.0, *Q_MU_BOUNDS, reason=Q_REASON),
+    Field("mu_max", "number", f"Largest mu of the grid ({Q_REASON})", 6.0, *Q_MU_BOUNDS, reason=Q_REASON),
+    Field("sigma_min", "number", f"Smallest sigma of the grid ({Q_REASON})", 0.15, *Q_SIGMA_BOUNDS, reason=Q_REASON),
+    Field("sigma_max", "number", f"Largest sigma of the grid ({Q_REASON})", 4.0, *Q_SIGMA_BOUNDS, reason=Q_REASON),
     Field("n", "integer", f"Grid points per side (at most {MAX_GRID_SIDE})", 50, 2, MAX_GRID_SIDE),
 )
 
@@ -234,7 +98,7 @@ def _optimizer_fields() -> tuple:
     for cls in OPTIMIZERS.values():
         for pname, p in cls.param.objects().items():
             if pname != "name" and pname not in fields:
-                fields[pname] = _param_field(pname, p, maximum=caps.get(pname, 1e3))
+                fields[pname] = param_field(pname, p, maximum=caps.get(pname, 1e3))
     return tuple(fields.values())
 
 
@@ -250,7 +114,7 @@ def _run_fields():
         DIVERGENCE_FIELD, *DIVERGENCE_PARAM_FIELDS,
         Field("steps", "integer", f"Optimizer steps (at most {MAX_STEPS}; fewer once converged)", 200, 1, MAX_STEPS),
         Field("sigma_floor", "number", "Lower bound on sigma after every step (0: none)", floor.default, 0.0,
-              SCALE_BOUNDS[1], nullable=True),
+              Q_SIGMA_BOUNDS[1], nullable=True),
         Field("tol", "number", "Converged once the gradient norm is below this", Run.param.tol.default, 0.0, 1.0),
     )
 

@@ -196,7 +196,7 @@ def test_bad_query_is_400_naming_the_field(api, path, query, field):
 
 
 def test_error_messages_say_what_is_allowed(api):
-    assert "[0.01, 100]" in strict_json(api.get("/api/evaluate", params={"sigma": "-1"}))["error"]
+    assert "[0.0001, 1e+06]" in strict_json(api.get("/api/evaluate", params={"sigma": "-1"}))["error"]
     assert "reverse_kl" in strict_json(api.get("/api/evaluate", params={"divergences": "kl"}))["error"]
     assert "[2, 400]" in strict_json(api.get("/api/landscape", params={"n": "1000"}))["error"]
     assert "skew_kl" in strict_json(api.get("/api/evaluate", params={"alpha": "1.5"}))["error"]
