@@ -147,8 +147,15 @@ def test_tap_on_the_landscape_sets_the_start_q(section):
 def test_add_and_remove_panels(section):
     section.add_select.value = "tv"
     section.add_button.clicks += 1
-    assert [p.density.renderers[-1].glyph.line_color for p in section.panels][-1] is not None
     assert len(section.panels) == 3 and len(section.cards.objects) == 3
+
+    def colors(panel):  # the run's q on its card and its loss curve
+        q_line = panel.density.select_one({"name": f"run-{panel.index}-q"})
+        return q_line.glyph.line_color, panel.loss.renderers[-1].glyph.line_color
+
+    added, others = colors(section.panels[-1]), [colors(p) for p in section.panels[:-1]]
+    assert added[0] == added[1]  # the new run's q and loss are drawn in one colour ...
+    assert all(added[0] not in pair for pair in others)  # ... which no other run on screen uses
     section.panels[0].remove.clicks += 1
     assert [r.divergence for r in section.model.runs] == ["reverse_kl", "tv"]
     assert len(section.cards.objects) == 2

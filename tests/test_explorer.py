@@ -56,9 +56,23 @@ def test_selection_and_options_drive_optima_and_values(explorer):
         divergences.evaluate(explorer.target, explorer.q, ["alpha"], alpha=0.9)["alpha"])
 
 
-def test_every_registry_parameter_is_an_option():
-    expected = {f"{d.name}_{s.name}" for d in divergences.REGISTRY.values() for s in d.params}
-    assert set(OPTION_SPECS) == expected
+PARAMETERS = [(d.name, spec) for d in divergences.REGISTRY.values() for spec in d.params]
+
+
+@pytest.mark.parametrize("name,spec", PARAMETERS, ids=[f"{n}-{s.name}" for n, s in PARAMETERS])
+def test_every_registry_parameter_moves_its_divergence(explorer, name, spec):
+    """Each divergence's α/β is a setting with the registry's range and default, and moving it moves that
+    divergence's readout and optimum to the library's values at the new setting."""
+    explorer.selected = [name]
+    option = next(o for o, (owner, s) in OPTION_SPECS.items() if owner == name and s.name == spec.name)
+    setting = explorer.options.param[option]
+    assert (setting.bounds, setting.default) == (tuple(spec.bounds), spec.default)
+    before = explorer.values[name]
+    new = round((spec.default + spec.bounds[1]) / 2, 3)
+    setattr(explorer.options, option, new)
+    expected = divergences.evaluate(explorer.target, explorer.q, [name], **{spec.name: new})[name]
+    assert explorer.values[name] == pytest.approx(expected, rel=1e-12) and expected != pytest.approx(before)
+    assert explorer.optima[name].value == pytest.approx(optimal_q(explorer.target, name, **{spec.name: new}).value)
 
 
 def test_infinite_values_read_as_infinity(explorer):

@@ -180,10 +180,25 @@ def test_live_text_panes_send_only_their_text(kind):
 
 
 def test_live_widgets_answer_without_panels_debounce():
+    """In a served session a slider step or a button click from the browser is applied after a shorter wait than
+    Panel's own widgets schedule (their 50 ms debounce): what a person dragging q feels as lag."""
     from klpanel.server.speedups.widgets import LiveButtons, LiveSlider
 
-    assert LiveSlider._debounce < pn.widgets.FloatSlider._debounce
-    assert LiveButtons._debounce < pn.widgets.RadioButtonGroup._debounce
+    def wait_after_browser_change(widget, attr, new):
+        doc = Document()
+        model = widget.get_root(doc)
+        session = object()
+        doc._session_context = lambda: session  # as served: Panel schedules the change instead of applying it
+        waits = []
+        doc.add_timeout_callback = lambda callback, ms: waits.append(ms)
+        widget._server_change(doc, model.ref["id"], None, attr, getattr(model, attr), new)
+        assert len(waits) == 1
+        return waits[0]
+
+    slider = wait_after_browser_change(LiveSlider(start=0, end=5), "value", 1.5)
+    assert slider == 0 and wait_after_browser_change(pn.widgets.FloatSlider(start=0, end=5), "value", 1.5) >= 50
+    buttons = wait_after_browser_change(LiveButtons(options=["a", "b"]), "active", 1)
+    assert buttons <= 5 < wait_after_browser_change(pn.widgets.RadioButtonGroup(options=["a", "b"]), "active", 1)
 
 
 def test_live_widgets_send_what_panels_widgets_send():
