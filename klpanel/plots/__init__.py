@@ -24,6 +24,7 @@ from .densities import area_columns, explore, optima, values_title
 from .landscape import landscape, trajectories
 from .spectrum import distillation, phase, spectrum
 from .style import renderer_name
+from .twod import bishop  # noqa: F401  (the 2-D picture, Bishop PRML fig. 10.2)
 
 if hv.Store.current_backend == "bokeh":
     # what hv.extension("bokeh") does after loading the backend: build hv.opts.Curve(...) etc. from its options
