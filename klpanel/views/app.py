@@ -19,6 +19,7 @@ from .explore import ExploreSection
 from .export import ExportPanel
 from .optimal import OptimalSection
 from .spectrum import SpectrumSection
+from .twod import TwoDSection
 
 TITLE = "Forward KL vs Reverse KL Divergence"
 SUBTITLE = ("Approximating a multimodal distribution p with one Gaussian q: forward KL(p‖q) is "
@@ -32,7 +33,7 @@ URL_EXPLORER = {"selected": "div", "custom": "components"}
 
 #: The page's sections, in order: attribute name -> Viewer class (each built with ``explorer=``).
 SECTIONS = {"optimal": OptimalSection, "cards": FormulaCards, "explore": ExploreSection,
-            "dynamics": DynamicsSection, "spectrum": SpectrumSection, "export": ExportPanel}
+            "dynamics": DynamicsSection, "spectrum": SpectrumSection, "twod": TwoDSection, "export": ExportPanel}
 
 
 #: Panel's Fast design without its Google-Fonts stylesheet, so the page loads nothing from outside the
