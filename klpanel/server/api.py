@@ -4,9 +4,9 @@ Mount it with ``panel serve apps/kl_explorer.py --plugins klpanel.server.api`` (
 ``pn.serve(..., extra_patterns=klpanel.server.api.ROUTES)``. Every endpoint, parameter and limit is described in
 ``GET /api/openapi.json`` (built by :mod:`klpanel.server.openapi` from the same field tables that validate input).
 
-* ``GET /api/health``, ``/api/divergences`` (the registry), ``/api/evaluate`` (values and gradients at q),
-  ``/api/optimal`` (global and local minima), ``/api/landscape`` (a grid of values), ``POST /api/run``
-  (an optimisation trajectory), ``GET /api/openapi.json``.
+* ``GET /api/health`` (503 ``{"status": "starting"}`` until the process has warmed up), ``/api/divergences``
+  (the registry), ``/api/evaluate`` (values and gradients at q), ``/api/optimal`` (global and local minima),
+  ``/api/landscape`` (a grid of values), ``POST /api/run`` (an optimisation trajectory), ``GET /api/openapi.json``.
 * Errors are JSON ``{"error": "<what is wrong and what is allowed>", "field": "<name or null>"}``: 400 for bad
   input, 413 for a body over ``validation.MAX_BODY_BYTES``, 404/405 for unknown paths and methods, 503 when the heavy-work
   pool is full.
@@ -37,6 +37,7 @@ from .. import __version__, optimal_q
 
 from ..numerics import divergences
 from . import validation as v
+from . import warmup
 from .openapi import spec_json
 from .validation import BadRequest
 
@@ -250,7 +251,13 @@ class APIHandler(RequestHandler):
 
 
 class HealthHandler(APIHandler):
+    """Readiness: 503 ``{"status": "starting"}`` while the process warms up (:mod:`.warmup`), then 200 ``ok``."""
+
     def get(self):
+        if not warmup.ready():
+            self.set_header("Retry-After", "1")
+            self.write_json({"status": "starting", "version": __version__}, 503)
+            return
         self.write_json({"status": "ok", "version": __version__,
                          "heavy": {"in_flight": HEAVY.in_flight, "limit": HEAVY.limit}})
 
@@ -300,6 +307,8 @@ class NotFoundHandler(APIHandler):
         raise HTTPError(404)
 
 
+from .api2d import ROUTES as ROUTES_2D  # noqa: E402  (its handlers build on the ones above)
+
 ROUTES = [
     (r"/api/health", HealthHandler),
     (r"/api/divergences", DivergencesHandler),
@@ -307,6 +316,7 @@ ROUTES = [
     (r"/api/optimal", OptimalHandler),
     (r"/api/landscape", LandscapeHandler),
     (r"/api/run", RunHandler),
+    *ROUTES_2D,
     (r"/api/openapi\.json", OpenAPIHandler),
     (r"/api(/.*)?", NotFoundHandler),  # last: any other /api path is a JSON 404
 ]

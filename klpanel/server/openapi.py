@@ -154,9 +154,10 @@ def _paths() -> dict:
                            "is_global": {"type": "boolean"}}), "nullable": True},
     }, required=["target", "divergence", "trajectory", "final", "converged", "status"])
     return {
-        "/api/health": _get("Liveness", "`status` is always `ok` while the server runs; `heavy` counts the heavy requests in flight "
-                            "in this process and their limit.", (),
-                            obj({"status": {"type": "string", "enum": ["ok"]}, "version": {"type": "string"},
+        "/api/health": _get("Readiness", "`status` is `ok` once the process has warmed up (numba kernels loaded, the "
+                            "default page's optima cached); before that the answer is 503 with `status` `starting`. "
+                            "`heavy` counts the heavy requests in flight in this process and their limit.", (),
+                            obj({"status": {"type": "string", "enum": ["ok", "starting"]}, "version": {"type": "string"},
                                  "heavy": obj({"in_flight": {"type": "integer"}, "limit": {"type": "integer"}})})),
         "/api/divergences": _get("The divergence registry", "Every divergence with its label, LaTeX formula, "
                                  "behaviour and parameters (defaults and ranges).", (),
@@ -189,6 +190,7 @@ def _paths() -> dict:
 
 
 def build_spec() -> dict:
+    from .api2d import openapi_paths
     return {
         "openapi": "3.0.3",
         "info": {
@@ -199,7 +201,7 @@ def build_spec() -> dict:
                             f"status 400 (413 for a body over {v.MAX_BODY_BYTES} bytes, 404 unknown path, 405 wrong "
                             f"method, 503 busy). {INFINITE_DOC}"),
         },
-        "paths": _paths(),
+        "paths": {**_paths(), **openapi_paths()},
         "components": {"schemas": {"Error": ERROR}},
     }
 
