@@ -1,7 +1,7 @@
 """Run once by the server process before its first session (``panel serve apps/kl_explorer.py --setup
-apps/server_setup.py``; ``klpanel serve`` runs :mod:`klpanel.server.startup`, the same): installs the served app's
-speedups (:mod:`klpanel.server.speedups`; ``KLPANEL_SPEEDUPS=0`` turns them off)."""
+apps/server_setup.py``): the same setup as ``klpanel serve``'s (:mod:`klpanel.server.startup`: warm-up, then the
+speedups; ``KLPANEL_SPEEDUPS=0`` turns the speedups off)."""
 
-from klpanel.server.speedups import install_all
+from klpanel.server.startup import setup
 
-install_all()
+setup()

@@ -1,11 +1,13 @@
 """The one LRU cache every model shares (for pure functions of their key: optima, landscapes, curves), and the
-optima cache built on it, which the explorer, the landscapes and the runs all read."""
+optima cache built on it, which the explorer, the landscapes and the runs all read. The caches are per process and
+shared by every session: what goes in is immutable (frozen dataclasses, read-only arrays: :func:`read_only`)."""
 
 from __future__ import annotations
 
 import threading
 
 import cachetools
+import numpy as np
 
 from ..numerics.optima import optimal_q
 
@@ -38,6 +40,12 @@ class LRUCache:
 
     def __len__(self):
         return len(self._data)
+
+
+def read_only(*arrays: np.ndarray) -> None:
+    """Mark arrays that go into a shared cache read-only: every session reads the same ones, none may write."""
+    for array in arrays:
+        array.flags.writeable = False
 
 
 OPTIMA = LRUCache(512)  # optimal_q by (target, divergence, parameters), shared by every session

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .background import background_pool
-from .cache import LRUCache
+from .cache import LRUCache, read_only
 from ..numerics import divergences as dv
 from ..numerics.optima import minima_from, moment_starts
 
@@ -210,7 +210,9 @@ def cached_track(key, name, problems, progress=None) -> Curve:
     needed: a target per spread costs more than a cache hit)."""
     curve = CURVES.get(key)
     if curve is None:
-        curve = CURVES.put(key, track_optima(name, problems(), progress=progress))
+        curve = track_optima(name, problems(), progress=progress)
+        read_only(curve.t, curve.mu, curve.sigma, curve.value, curve.jump)  # shared by every session
+        curve = CURVES.put(key, curve)
     elif progress is not None:
         progress(curve.t.size, curve.t.size)
     return curve

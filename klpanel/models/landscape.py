@@ -13,7 +13,7 @@ import numpy as np
 import param
 
 from ..numerics import divergences
-from .cache import LRUCache, cached_optimum
+from .cache import LRUCache, cached_optimum, read_only
 from .target import Target
 
 __all__ = ["Landscape", "LandscapeGrid", "cached_optimum", "landscape_grid"]
@@ -58,7 +58,9 @@ def landscape_grid(target, name, params=None, mu_range=(-5.0, 5.0), sigma_range=
         sigma = np.exp(y) if log_sigma else y
         values = divergences.evaluate_grid(target, mu[None, :], sigma[:, None], [name], **chosen)[name]
         minima = list(cached_optimum(target, name, chosen).local_minima) if with_minima else []
-        return LandscapeGrid(name, chosen, mu, sigma, y, np.asarray(values, dtype=float), minima, bool(log_sigma))
+        values = np.asarray(values, dtype=float)
+        read_only(mu, sigma, y, values)  # shared by every session through the cache
+        return LandscapeGrid(name, chosen, mu, sigma, y, values, minima, bool(log_sigma))
 
     return _GRIDS.get(key) if cached_only else _GRIDS.get_or_compute(key, compute)
 

@@ -1,7 +1,19 @@
 """Run once by the server process before its first session (``panel serve ... --setup`` this file; ``klpanel serve``
-passes it, and ``apps/server_setup.py`` does the same): installs the served app's speedups
-(:mod:`klpanel.server.speedups`; ``KLPANEL_SPEEDUPS=0`` turns them off)."""
+passes it, and ``apps/server_setup.py`` does the same): warms the process up (:mod:`klpanel.server.warmup`: the
+numba kernels compiled or loaded, the default page's optima and landscapes in the shared caches; ``/api/health``
+says ready after it), then installs the served app's speedups (:mod:`klpanel.server.speedups`; ``KLPANEL_SPEEDUPS=0``
+turns them off). The warm-up runs first and in this thread: the ``heap`` speedup freezes what exists when it is
+installed, and must not race a warm-up still creating objects."""
 
 from klpanel.server.speedups import install_all
+from klpanel.server.warmup import warm_up
 
-install_all()
+
+def setup() -> None:
+    warm_up()
+    install_all()
+
+
+# Panel runs this file as a script (module ``panel_setup_module``); an import runs nothing
+if __name__ != "klpanel.server.startup":
+    setup()
