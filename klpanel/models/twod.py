@@ -120,8 +120,8 @@ class Descent2D:
 
 
 class TwoD(param.Parameterized):
-    """The section's state: ``target`` and ``q`` (inputs), ``family``; ``mixture``, ``values`` (both KLs at q),
-    ``gradients`` and ``optima`` (both directions' optimal q in the family) follow them."""
+    """The section's state: ``target`` and ``q`` (inputs), ``family``; ``mixture``, ``values`` (both KLs at q) and
+    ``optima`` (both directions' optimal q in the family) follow them."""
 
     target = param.ClassSelector(class_=Target2D)
     q = param.ClassSelector(class_=Approximation2D)
@@ -129,7 +129,6 @@ class TwoD(param.Parameterized):
                             doc="q factorised (mean-field: diagonal covariance) or with a full covariance")
     mixture = param.Parameter(doc="p as a numerics Mixture2D (output)")
     values = param.Dict(default={}, doc="{direction: KL at q} (output)")
-    gradients = param.Dict(default={}, doc="{direction: gradient over (μ₁, μ₂, σ₁, σ₂, ρ)} (output)")
     optima = param.Dict(default={}, doc="{direction: Optimum2D} (output)")
 
     def __init__(self, **params):
@@ -145,7 +144,7 @@ class TwoD(param.Parameterized):
     def _on_target(self, *events):
         mixture = self.target.mixture
         optima = {d: cached_optimum(mixture, d, self.family) for d in g.DIRECTIONS}
-        self.param.update(mixture=mixture, optima=optima, **self._evaluate(mixture))
+        self.param.update(mixture=mixture, optima=optima, values=g.evaluate(mixture, self.q.gaussian))
 
     def _on_family(self, *events):
         with param.parameterized.batch_call_watchers(self):
@@ -155,11 +154,7 @@ class TwoD(param.Parameterized):
                 self.optima = {d: cached_optimum(self.mixture, d, self.family) for d in g.DIRECTIONS}
 
     def _on_q(self, *events):
-        self.param.update(**self._evaluate(self.mixture))
-
-    def _evaluate(self, mixture) -> dict:
-        both = g.evaluate(mixture, self.q.gaussian, gradient=True)
-        return {"values": {d: v for d, (v, _) in both.items()}, "gradients": {d: gr for d, (_, gr) in both.items()}}
+        self.values = g.evaluate(self.mixture, self.q.gaussian)
 
     def descents(self, lr: float = 0.1) -> list[Descent2D]:
         """A fresh gradient-descent run of each direction from the current q."""

@@ -310,13 +310,32 @@ def _from_free(x, family: str) -> Gaussian2D:
     return Gaussian2D(float(x[0]), float(x[1]), math.exp(x[2]), math.exp(x[3]), rho)
 
 
-def _reverse_objective(p: Mixture2D, family: str):
-    def fn(x):
-        q = _from_free(np.clip(x, -20, 20), family)
-        value, g = reverse_kl(p, q, gradient=True)
-        chain = np.array([1.0, 1.0, q.sigma1, q.sigma2, 1.0 - q.rho ** 2])[:x.size]
-        return value, g[:x.size] * chain
-    return fn
+class _ReverseObjective:
+    """KL(q‖p) and its gradient over (μ, log σ, atanh ρ) for BFGS; remembers its last point's E_q[∇log p zᵀ] (for
+    :func:`precision_of_expectation`) and answers a repeated point from memory."""
+
+    def __init__(self, p: Mixture2D, family: str):
+        self.p, self.family, self._last = p, family, (None, None)
+
+    def __call__(self, x):
+        key = x.tobytes()
+        if self._last[0] == key:
+            return self._last[1][:2]
+        q = _from_free(np.clip(x, -20, 20), self.family)
+        e, g_mean, m = expect_log_p(self.p, q.mean, q.chol, gradient=True)
+        r = q.rho
+        entropy_grad = np.array([1.0 / q.sigma1, 1.0 / q.sigma2, -r / (1.0 - r * r)])
+        grad = np.concatenate([-g_mean, -chol_gradient(q, m) - entropy_grad])
+        chain = np.array([1.0, 1.0, q.sigma1, q.sigma2, 1.0 - r * r])[:x.size]
+        result = (-q.entropy() - e, grad[:x.size] * chain, (q, m))
+        self._last = (key, result)
+        return result[:2]
+
+    def curvature(self, x):
+        """H = −E_q[∇²log p] at ``x`` (see :func:`precision_of_expectation`)."""
+        self(x)
+        q, m = self._last[1][2]
+        return precision_of_expectation(q, m)
 
 
 def reverse_starts(p: Mixture2D, family: str) -> list[Gaussian2D]:
@@ -344,10 +363,9 @@ def optimal_q(p: Mixture2D, direction: str, family: str = "factorised") -> Optim
     return Optimum2D(direction, family, q, value, [(q, value)])
 
 
-def precision_of_expectation(p: Mixture2D, q: Gaussian2D):
-    """H = −E_q[∇²log p] = −L⁻ᵀE_q[z ∇log pᵀ] (Stein's lemma; x = μ + Lz), the Hessian of KL(q‖p) in μ: the
-    search's first guess of its curvature. None where it is not positive definite (between modes)."""
-    _, _, m = expect_log_p(p, q.mean, q.chol, gradient=True)
+def precision_of_expectation(q: Gaussian2D, m):
+    """H = −E_q[∇²log p] = −L⁻ᵀE_q[z ∇log pᵀ] (Stein's lemma; x = μ + Lz; ``m`` = E_q[∇log p zᵀ]), the Hessian of
+    KL(q‖p) in μ: the search's first guess of its curvature. None where it is not positive definite (between modes)."""
     h = -np.linalg.solve(q.chol.T, m.T)
     h = 0.5 * (h + h.T)
     return h if h[0, 0] > 0 and h[0, 0] * h[1, 1] > h[0, 1] ** 2 else None
@@ -357,12 +375,13 @@ def _descend(p: Mixture2D, q: Gaussian2D, family: str) -> tuple[Gaussian2D, floa
     """BFGS in (μ, log σ, atanh ρ) from ``q``, its first inverse Hessian H⁻¹ in μ (:func:`precision_of_expectation`)
     and ½ in the rest (a Gaussian's curvature in log σ at its optimum is 2), so it starts as a Newton step."""
     x0 = _to_free(q, family)
+    objective = _ReverseObjective(p, family)
     inverse = 0.5 * np.eye(x0.size)
-    h = precision_of_expectation(p, q)
+    h = objective.curvature(x0)
     if h is not None:
         inverse[:2, :2] = np.linalg.inv(h)
         inverse[:2, :2] = 0.5 * (inverse[:2, :2] + inverse[:2, :2].T)
-    res = optimize.minimize(_reverse_objective(p, family), x0, jac=True, method="BFGS",
+    res = optimize.minimize(objective, x0, jac=True, method="BFGS",
                             options={"gtol": 1e-7, "maxiter": 200, "hess_inv0": inverse})
     return _from_free(res.x, family), float(res.fun)
 
