@@ -22,15 +22,19 @@ from numba import njit
 
 Z_MAX = 9.5
 
-#: standard-normal panel edges of both rules: 1.5 sd near q's centre, wider in the tails
+#: standard-normal panel edges of the inner rule (1.5 sd near q's centre, wider in the tails) and of the outer one
+#: (whose Kronrod nodes are twice as many, and whose panels are bisected where that is not enough)
 BASE_EDGES = np.array([-9.5, -6.5, -4.5, -3.0, -1.5, 0.0, 1.5, 3.0, 4.5, 6.5, 9.5])
-#: offsets, in widths, of the panel edges around a crossing (e^-27 of its softplus is left beyond)
-GRADES = np.array([-27.0, -9.0, -3.0, -1.0, 0.0, 1.0, 3.0, 9.0, 27.0])
+OUTER_EDGES = np.array([-9.5, -6.5, -4.0, -2.0, 0.0, 2.0, 4.0, 6.5, 9.5])
+#: offsets, in widths, of the panel edges around a crossing (e^-36 of its softplus is left beyond)
+GRADES = np.array([-36.0, -6.0, -1.0, 0.0, 1.0, 6.0, 36.0])
 #: outer panels are bisected until |Kronrod − Gauss| ≤ TOL × max(1, |E log p|); E_q[log p] then comes out within
 #: ~1e-11 (the tests hold it to 1e-9 against QUADPACK and the closed forms)
 TOL = 1e-9
 #: a crossing matters when its two terms are within this many nats of log p's largest term
 ACTIVE_GAP = 40.0
+#: a crossing's panels are graded only where its softplus (area ~ its width) weighs more than this under q
+NEGLIGIBLE = 1e-15
 #: widths at least this large (in sd of q) need no panels of their own: the base panels resolve them
 SMOOTH_WIDTH = 1.0
 MAX_LEVELS = 30
@@ -150,7 +154,10 @@ class Integrand:
             ok[ok] = self.leading(self.points(uu[ok], roots[ok]), pair[ok])
         if not ok.any():
             return base
-        extra = np.where(ok[..., None], roots[..., None] + width[..., None] * GRADES, np.nan)
+        # a crossing whose whole softplus weighs below NEGLIGIBLE (far out in q's tails) is an edge, not graded
+        graded = ok & (_phi(u)[:, None, None] * _phi(np.where(ok, roots, 0.0)) * width > NEGLIGIBLE)
+        extra = np.where(graded[..., None], roots[..., None] + width[..., None] * GRADES,
+                         np.where(ok[..., None] & (GRADES == 0.0), roots[..., None], np.nan))
         extra = extra.reshape(u.size, -1)
         count = int(np.isfinite(extra).sum(axis=1).max())
         extra = np.sort(extra, axis=1)[:, :count]  # NaN sort last: keep the widest row's count
@@ -160,66 +167,70 @@ class Integrand:
     def lines(self, u):
         """For each outer node u (N,): ∫ φ(v) f(u, v) dv for f = log p and, with gradients, the two components of
         ∇log p and of ∇log p · u and ∇log p · v (the entries of E[∇log p zᵀ]): (N, 1) or (N, 7)."""
-        edges = self.inner_edges(u)
-        lo, hi = edges[:, :-1], edges[:, 1:]
-        keep = hi > lo  # rows are padded to the same number of edges: skip their empty panels
-        rows = np.nonzero(keep)[0]
-        v, w = _panels(np.stack([lo[keep], hi[keep]], axis=1), GL_X, GL_W)
         prec, const = self.p._terms
         out = np.zeros((u.size, 7 if self.gradient else 1))
-        _line_sums(rows, v, w * _phi(v), u, self.mean, self.chol, self.p.means, prec, const, out)
+        _line_sums(np.ascontiguousarray(self.inner_edges(u)), u, GL_X, GL_W, self.mean, self.chol, self.p.means,
+                   prec, const, out)
         return out
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
-def _line_sums(rows, v, w, u, mean, chol, means, prec, const, out):
-    """out[row] += Σ w f(x) over the nodes v of each panel (its row: the outer node u), x = mean + chol (u, v);
-    f = log p, then (with 7 columns) ∂₁log p, ∂₂log p, ∂₁log p·u, ∂₁log p·v, ∂₂log p·u, ∂₂log p·v."""
+def _line_sums(edges, u, gx, gw, mean, chol, means, prec, const, out):
+    """out[i] = Σ over the panels between consecutive ``edges[i]`` (empty ones skipped) of the Gauss rule (gx, gw) of
+    φ(v) f(u[i], v), x = mean + chol (u, v); f = log p, then (with 7 columns) ∂₁log p, ∂₂log p, ∂₁log p·u,
+    ∂₁log p·v, ∂₂log p·u, ∂₂log p·v."""
     n_comp = means.shape[0]
     terms = np.empty(n_comp)
     gradient = out.shape[1] > 1
-    for i in range(v.shape[0]):
-        r = rows[i]
+    norm = 1.0 / math.sqrt(2.0 * math.pi)
+    for r in range(edges.shape[0]):
         uu = u[r]
-        for j in range(v.shape[1]):
-            vv, ww = v[i, j], w[i, j]
-            x0 = mean[0] + chol[0, 0] * uu + chol[0, 1] * vv
-            x1 = mean[1] + chol[1, 0] * uu + chol[1, 1] * vv
-            top = -np.inf
-            for k in range(n_comp):
-                d0, d1 = x0 - means[k, 0], x1 - means[k, 1]
-                t = const[k] - 0.5 * (prec[k, 0, 0] * d0 * d0 + 2.0 * prec[k, 0, 1] * d0 * d1 + prec[k, 1, 1] * d1 * d1)
-                terms[k] = t
-                if t > top:
-                    top = t
-            total = 0.0
-            g0 = 0.0
-            g1 = 0.0
-            for k in range(n_comp):
-                if terms[k] < top - 40.0:  # below double precision against the top term's 1
-                    continue
-                e = math.exp(terms[k] - top)
-                total += e
-                if gradient:
+        for e in range(edges.shape[1] - 1):
+            lo, hi = edges[r, e], edges[r, e + 1]
+            if not hi > lo:
+                continue
+            half, mid = 0.5 * (hi - lo), 0.5 * (hi + lo)
+            for j in range(gx.size):
+                vv = mid + half * gx[j]
+                ww = half * gw[j] * norm * math.exp(-0.5 * vv * vv)
+                x0 = mean[0] + chol[0, 0] * uu + chol[0, 1] * vv
+                x1 = mean[1] + chol[1, 0] * uu + chol[1, 1] * vv
+                top = -np.inf
+                for k in range(n_comp):
                     d0, d1 = x0 - means[k, 0], x1 - means[k, 1]
-                    g0 -= e * (prec[k, 0, 0] * d0 + prec[k, 0, 1] * d1)
-                    g1 -= e * (prec[k, 1, 0] * d0 + prec[k, 1, 1] * d1)
-            out[r, 0] += ww * (top + math.log(total))
-            if gradient:
-                g0 *= ww / total
-                g1 *= ww / total
-                out[r, 1] += g0
-                out[r, 2] += g1
-                out[r, 3] += g0 * uu
-                out[r, 4] += g0 * vv
-                out[r, 5] += g1 * uu
-                out[r, 6] += g1 * vv
+                    t = const[k] - 0.5 * (prec[k, 0, 0] * d0 * d0 + 2.0 * prec[k, 0, 1] * d0 * d1
+                                          + prec[k, 1, 1] * d1 * d1)
+                    terms[k] = t
+                    if t > top:
+                        top = t
+                total = 0.0
+                g0 = 0.0
+                g1 = 0.0
+                for k in range(n_comp):
+                    if terms[k] < top - 40.0:  # below double precision against the top term's 1
+                        continue
+                    ek = math.exp(terms[k] - top)
+                    total += ek
+                    if gradient:
+                        d0, d1 = x0 - means[k, 0], x1 - means[k, 1]
+                        g0 -= ek * (prec[k, 0, 0] * d0 + prec[k, 0, 1] * d1)
+                        g1 -= ek * (prec[k, 1, 0] * d0 + prec[k, 1, 1] * d1)
+                out[r, 0] += ww * (top + math.log(total))
+                if gradient:
+                    g0 *= ww / total
+                    g1 *= ww / total
+                    out[r, 1] += g0
+                    out[r, 2] += g1
+                    out[r, 3] += g0 * uu
+                    out[r, 4] += g0 * vv
+                    out[r, 5] += g1 * uu
+                    out[r, 6] += g1 * vv
 
 
 def _outer_panels(integrand: Integrand):
     """Outer panel edges: the base ones, and panels graded to its width around every u where a leading crossing
     curve runs along v (:meth:`Forms.turns`)."""
-    edges = [BASE_EDGES]
+    edges = [OUTER_EDGES]
     if integrand.forms is not None:
         us, vs, pair, width = integrand.forms.turns()
         if us.size:
