@@ -7,6 +7,8 @@ The sections share one :class:`~klpanel.models.explorer.Explorer` model; the opt
 
 from __future__ import annotations
 
+from functools import partial
+
 import panel as pn
 import param
 from panel.theme.fast import Fast
@@ -17,6 +19,7 @@ from .deferred import Deferred, served_doc
 from .dynamics import DynamicsSection
 from .explore import ExploreSection
 from .export import ExportPanel
+from .lazy import Lazy
 from .optimal import OptimalSection
 from .spectrum import SpectrumSection
 from .twod import TwoDSection
@@ -34,6 +37,10 @@ URL_EXPLORER = {"selected": "div", "custom": "components"}
 #: The page's sections, in order: attribute name -> Viewer class (each built with ``explorer=``).
 SECTIONS = {"optimal": OptimalSection, "cards": FormulaCards, "explore": ExploreSection,
             "dynamics": DynamicsSection, "spectrum": SpectrumSection, "twod": TwoDSection, "export": ExportPanel}
+#: sections below the first screen: served, each is built when it first comes into view (:mod:`.lazy`), its
+#: placeholder titled with the start of its heading; the page's first section is never deferred
+LAZY = {"cards": "2. The divergences", "dynamics": "4. Optimization dynamics", "spectrum": "5. The α spectrum",
+        "twod": "6. Two dimensions", "export": "Export"}
 
 
 #: Panel's Fast design without its Google-Fonts stylesheet, so the page loads nothing from outside the
@@ -57,10 +64,20 @@ class KLExplorer(pn.viewable.Viewer):
         self.header = pn.pane.Markdown(f"# {TITLE}\n{SUBTITLE}", sizing_mode="stretch_width")
         self._bad_values: dict = {}
         self.url_message = pn.pane.Alert("", alert_type="warning", visible=False, sizing_mode="stretch_width")
-        for name in SECTIONS:  # an attribute per section; None when not shown
-            setattr(self, name, SECTIONS[name](explorer=self.explorer) if name in self.sections else None)
-        self._layout = pn.Column(self.header, self.url_message, *(getattr(self, n) for n in SECTIONS if n in self.sections),
+        self._built: dict = {}  # the sections built so far (:meth:`section`)
+        shown = [n for n in SECTIONS if n in self.sections]
+        parts = {n: Lazy(partial(self.section, n), LAZY[n]) if n in LAZY and n != shown[0] else self.section(n)
+                 for n in shown}
+        self._layout = pn.Column(self.header, self.url_message, *(parts[n] for n in SECTIONS if n in self.sections),
                                  sizing_mode="stretch_width", max_width=1400)
+
+    def section(self, name: str):
+        """The section ``name`` (also ``app.<name>``), built on first use; None when it is not on the page."""
+        if name not in self.sections:
+            return None
+        if name not in self._built:
+            self._built[name] = SECTIONS[name](explorer=self.explorer)
+        return self._built[name]
 
     def sync_url(self, location=None) -> None:
         """Keep target, q, the chosen divergences and their parameters in the URL's query string."""
@@ -109,3 +126,7 @@ class KLExplorer(pn.viewable.Viewer):
 
     def __panel__(self):
         return self._layout
+
+
+for _name in SECTIONS:  # ``app.dynamics`` ...: the section, built on first use (None when not on the page)
+    setattr(KLExplorer, _name, property(partial(KLExplorer.section, name=_name), doc=f"The {_name} section"))

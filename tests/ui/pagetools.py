@@ -121,10 +121,42 @@ READY_JS = """() => window.Bokeh !== undefined && Bokeh.documents.length > 0
     && document.querySelector('#main') !== null"""
 
 
-def wait_ready(page) -> None:
-    """The page's Bokeh document has arrived and the readout values are painted."""
+#: every section placeholder in the page (klpanel.views.lazy: sections below the first screen are built when they
+#: first come into view); with ``show`` the first one is scrolled into view. Returns how many are left.
+PLACEHOLDERS_JS = """(show) => {
+  const found = [];
+  const walk = (node) => { for (const el of node.querySelectorAll('*')) {
+    if (el.classList.contains('kl-lazy-placeholder')) found.push(el);
+    if (el.shadowRoot) walk(el.shadowRoot); } };
+  walk(document);
+  if (show && found.length) found[0].scrollIntoView({block: 'start'});
+  return found.length;
+}"""
+TOP_JS = "() => { for (const el of [document.scrollingElement, document.querySelector('#main')]) if (el) el.scrollTop = 0; }"
+
+
+def wait_first_screen(page) -> None:
+    """The page's Bokeh document has arrived and the readout values are painted (the first screen)."""
     page.wait_for_function(READY_JS, timeout=LOAD_TIMEOUT_MS)
     page.locator("td.kl-readout").first.wait_for(timeout=LOAD_TIMEOUT_MS)
+
+
+def placeholders(page) -> int:
+    """How many sections are still placeholders (not yet scrolled to)."""
+    return page.evaluate(PLACEHOLDERS_JS, False)
+
+
+def show_every_section(page) -> None:
+    """Scroll down through the page, as a reader would, until every section has arrived; then back to the top."""
+    wait_until(lambda: page.evaluate(PLACEHOLDERS_JS, True) == 0, timeout=LOAD_TIMEOUT_MS / 1e3, interval=0.25,
+               what="every section to arrive as the page is scrolled through")
+    page.evaluate(TOP_JS)
+
+
+def wait_ready(page) -> None:
+    """The page's first screen is painted and every section below it has arrived (scrolled through)."""
+    wait_first_screen(page)
+    show_every_section(page)
 
 
 # -- reading and driving the Bokeh models in the page -----------------------------------------------------

@@ -1,0 +1,98 @@
+"""Sections built when they are first shown: a served page sends its first screen (header, section 1, Explore) at
+once, and each section below it as a short placeholder that is swapped for the section when it comes near the
+viewport.
+
+A new visitor's session used to build, lay out and serialise every section (~700 Bokeh models, ~1 s of the
+server's CPU) before the page could answer; a visitor who never scrolls now costs the first screen alone.
+:class:`Lazy` shows a :class:`Placeholder` (the section's heading and a "loading" line) whose browser side watches
+the page's scrolling (an ``IntersectionObserver``) and sets ``shown`` once it comes within :data:`AHEAD` of the
+viewport; the section is built then, on the session's thread, and replaces it. Outside a server session (Jupyter,
+tests, exports) there is nothing to defer: :class:`Lazy` builds at once.
+"""
+
+from __future__ import annotations
+
+from typing import Callable
+
+import panel as pn
+import param
+from panel.custom import JSComponent
+
+from .deferred import served_doc
+
+AHEAD = 400  # px: a placeholder this far below (or above) the visible part of the page starts its section
+PLACEHOLDER_HEIGHT = 800  # px, about a section's height: the ones below it stay out of reach until it is replaced
+PLACEHOLDER_CLASS = "kl-lazy-placeholder"  # the placeholder's box in the page
+
+
+class Placeholder(JSComponent):
+    """A section's stand-in: its heading and a "loading" line; ``shown`` turns True (once) when it nears the
+    visible part of the page. The observer's root is the element the page scrolls in (the template's main area),
+    so that the margin applies there and not only to the window."""
+
+    title = param.String(default="", doc="The section's heading (the start of it)")
+    shown = param.Boolean(default=False, doc="Set by the browser when the placeholder first nears the viewport")
+
+    _esm = f"""
+function scroller(node) {{
+  for (let n = node.parentNode || node.host; n; n = n.parentNode || n.host) {{
+    if (n instanceof Element && /(auto|scroll)/.test(getComputedStyle(n).overflowY) && n.scrollHeight > n.clientHeight)
+      return n
+  }}
+  return null
+}}
+
+export function render({{ model }}) {{
+  const box = document.createElement("div")
+  box.className = "{PLACEHOLDER_CLASS}"
+  box.style.minHeight = "{PLACEHOLDER_HEIGHT}px"
+  const heading = document.createElement("h2")
+  heading.textContent = model.title
+  const note = document.createElement("p")
+  note.innerHTML = "<em>Loading this section…</em>"
+  box.append(heading, note)
+  let observer = null, removed = false
+  const watch = () => {{
+    if (removed) return
+    if (!box.isConnected) {{ requestAnimationFrame(watch); return }}
+    observer = new IntersectionObserver((entries) => {{
+      if (entries.some((entry) => entry.isIntersecting)) {{
+        observer.disconnect()
+        model.shown = true
+      }}
+    }}, {{ root: scroller(box), rootMargin: "{AHEAD}px 0px {AHEAD}px 0px" }})
+    observer.observe(box)
+  }}
+  watch()
+  model.on("remove", () => {{ removed = true; if (observer) observer.disconnect() }})
+  return box
+}}
+"""
+
+
+class Lazy(pn.viewable.Viewer):
+    """``Lazy(build, title)``: in a server session, a placeholder titled ``title`` until the browser shows it, then
+    ``build()``; elsewhere ``build()`` at once. ``loaded`` says which."""
+
+    loaded = param.Boolean(default=False, doc="Whether the section has been built and shown")
+
+    def __init__(self, build: Callable[[], object], title: str, **params):
+        super().__init__(**params)
+        self._build = build
+        self._box = pn.Column(sizing_mode="stretch_width")
+        if served_doc() is None:
+            self.load()
+            return
+        self.placeholder = Placeholder(title=title, sizing_mode="stretch_width")
+        self.placeholder.param.watch(lambda event: self.load(), "shown")
+        self._box.objects = [self.placeholder]
+
+    def load(self) -> None:
+        """Build the section and show it in place of the placeholder (once)."""
+        if self.loaded:
+            return
+        self.loaded = True
+        self._box.objects = [self._build()]
+
+    def __panel__(self):
+        return self._box
