@@ -40,13 +40,28 @@ APPS = {"full": ROOT / "apps" / "kl_explorer.py", "dynamics": ROOT / "tests" / "
 
 
 def load_panel_models() -> None:
-    """Register every Panel Bokeh model, so that the Python client can deserialize a Panel document."""
+    """Register every Panel Bokeh model and klpanel's own components' data models, so that the Python client can
+    deserialize the page's document."""
     import panel.models
     for module in pkgutil.iter_modules(panel.models.__path__):
         try:
             importlib.import_module(f"panel.models.{module.name}")
         except Exception:  # an optional model whose dependency is missing: not in our page
             pass
+    import klpanel.views.lazy  # noqa: F401  (the section placeholders)
+
+
+def placeholders(document) -> list:
+    """The section placeholders in a client's copy of the page (klpanel.views.lazy)."""
+    return [m for m in document.models if getattr(m, "class_name", None) == "Placeholder"]
+
+
+def show_sections(session, until: float) -> None:
+    """Report every section placeholder as in view, as a browser does when the page is scrolled through, and wait
+    until the sections have replaced them (or ``until``)."""
+    for placeholder in placeholders(session.document):
+        placeholder.data.shown = True
+    session._connection._loop_until(lambda: time.monotonic() >= until or not placeholders(session.document))
 
 
 PLAY_LABELS = ("Play", "Pause")
@@ -74,6 +89,7 @@ class Session(threading.Thread):
         loop = IOLoop.current()
         try:
             session = pull_session(url=self.url, io_loop=loop)
+            show_sections(session, time.monotonic() + 120)
             handle = session._handle_patch
 
             play = next((m for m in session.document.models
