@@ -1,6 +1,7 @@
 """Explorer app benchmark: server cost and websocket bytes per change, and browser repaint latency.
 
 Server side (in-process, a real Bokeh Document, changes made through the widgets as a browser would):
+  * a new session: the page built and rendered to Bokeh models (CPU time), and its number of models;
   * slider step (μ/σ)   -> model -> readouts + plot columns patched; time and PATCH-DOC bytes;
   * target change       -> all optima recomputed (uncached targets) -> plots patched;
   * target change to a target seen before (optima cache).
@@ -86,6 +87,28 @@ def server_side(n_steps: int, n_targets: int, sections) -> dict:
     timed(lambda: setattr(controls.modes, "value", 3))  # back to the spreads measured above
     seen = [timed(lambda s=s: setattr(controls.spread, "value", float(s))) for s in spreads[::-1]]
     return {"slider": slider, "fresh": fresh + modes, "seen": seen}
+
+
+def session_cost(sections, n: int = 7) -> dict:
+    """A new session's server CPU (``KLExplorer`` built and rendered to Bokeh models, as ``panel serve`` does for
+    each visitor; process CPU time, so other load on the machine counts less) and its number of Bokeh models,
+    after one warm-up session."""
+    import panel as pn
+    from bokeh.document import Document
+    from panel.io.state import set_curdoc
+
+    from klpanel import KLExplorer
+
+    def one():
+        doc = Document()
+        with set_curdoc(doc):
+            t0 = time.process_time()
+            doc.add_root(pn.panel(KLExplorer(sections=list(sections))).get_root(doc))
+            return (time.process_time() - t0) * 1e3, len(doc.models)
+
+    one()
+    runs = [one() for _ in range(n)]
+    return {"cpu": [c for c, _ in runs], "models": runs[-1][1]}
 
 
 # -- browser side -------------------------------------------------------------------------------
@@ -211,6 +234,7 @@ def rows_for(label, n_steps, n_targets, sections, browser, tmpdir):
     st, sb = [t for t, _ in server["slider"]], [b for _, b in server["slider"]]
     ft, fb = [t for t, _ in server["fresh"]], [b for _, b in server["fresh"]]
     seen = [t for t, _ in server["seen"]]
+    session = session_cost(sections)
     rows = [
         (label, "server: slider step (model + patch)", f"{statistics.median(st):.1f}", f"{pct(st, 95):.1f}", "ms",
          f"≤ {TARGETS['slider'][0]:.0f} p95 end to end"),
@@ -222,6 +246,9 @@ def rows_for(label, n_steps, n_targets, sections, browser, tmpdir):
          "—"),
         (label, "server: target seen before (cached optima)", f"{statistics.median(seen):.1f}",
          f"{pct(seen, 95):.1f}", "ms", "—"),
+        (label, "server: new session (build + render), CPU", f"{statistics.median(session['cpu']):.0f}",
+         f"{max(session['cpu']):.0f}", "ms", "—"),
+        (label, "server: Bokeh models per session", f"{session['models']}", "", "", "—"),
     ]
     if browser:
         b = browser_side(n_steps, n_targets, sections, tmpdir)

@@ -158,6 +158,7 @@ def test_renyi_order_zero_has_no_optimum():
 
 def test_the_view_builds_and_follows_the_target():
     pn = pytest.importorskip("panel")
+    from klpanel import plots
     from klpanel.models.explorer import Explorer
     from klpanel.views.spectrum import SpectrumSection
 
@@ -166,11 +167,11 @@ def test_the_view_builds_and_follows_the_target():
     pn.panel(view).get_root()  # renders to Bokeh models
     curve = sp.alpha_curve(explorer.target, "alpha")
     assert view.alpha_curve is curve
-    assert len(view.curve_source.data["t"]) == curve.t.size + curve.jump.sum()
+    assert len(plots.sources(view.alpha_figure)["spectrum-mu"].data["alpha"]) == curve.t.size + curve.jump.sum()
     view.spectrum.alpha = 1.0
     sigma = curve.sigma[curve.at(1.0)]
     assert "N(" in view.alpha_line.object and f"{sigma:.3f}" in view.alpha_line.object
-    assert view.alpha_mark.location == 1.0
+    assert [mark.location for mark in view.alpha_marks] == [1.0]
     assert np.max(view.q_source.data["y"]) == pytest.approx(1 / (sigma * math.sqrt(2 * math.pi)), rel=1e-5)
     assert set(view.distill_curves) == set(sp.DISTILLATION)
     assert all(f"{view.distill_curves[n].t[view.distill_curves[n].at(s.value)]:.2f}" in view.distill_lines[n].object
@@ -190,6 +191,10 @@ def test_the_view_builds_and_follows_the_target():
 
 def test_phase_plot_on_request_with_progress():
     pytest.importorskip("panel")
+    from bokeh.document import Document
+    from bokeh.models import Span
+
+    from klpanel import plots
     from klpanel.models.explorer import Explorer
     from klpanel.views.spectrum import SpectrumSection
 
@@ -209,10 +214,16 @@ def test_phase_plot_on_request_with_progress():
     view.compute_button.clicks += 1  # Jupyter: the button computes in place
     assert view.alpha_curve is sp.alpha_curve(explorer.target, "alpha")
     assert set(view.distill_curves) == set(sp.DISTILLATION)
-    assert all(mark.location == 3.0 for _, mark in view.phase_figures.values())
     assert view.phase_curves  # same modes and decay: the cached phase plot stays
     assert all(view.phase_curves[n] is curves[n] for n in curves)  # cached per settings
-    assert len(view.phase_sources["hellinger"].data["t"]) >= 41
-    legend = {item.label.value: item.visible for item in view.phase_figures["sigma"][0].legend[0].items}
-    assert [k for k, v in legend.items() if v] == [divergences.REGISTRY[n].label for n in ("reverse_kl", "hellinger")]
+    doc = Document()
+    doc.add_root(view.phase_plot.get_root(doc))
+    figures = [m for m in doc.models if type(m).__name__ == "figure"]
+    assert len(figures) == 2
+    for fig in figures:  # σ* and μ*: the spread is marked where it moved, the computed curves are in the legend
+        assert [r.location for r in fig.renderers if isinstance(r, Span)] == [3.0]
+        legend = [item.label.value for item in fig.legend[0].items]
+        assert legend == [divergences.REGISTRY[n].label for n in ("reverse_kl", "hellinger")]
+    (sigma,) = [f for f in figures if "phase-sigma-hellinger" in plots.sources(f)]
+    assert len(plots.sources(sigma)["phase-sigma-hellinger"].data["spread"]) >= 41
     assert "Computed for 2 modes" in view.phase_note.object

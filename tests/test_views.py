@@ -9,15 +9,27 @@ import pytest
 from bokeh.document import Document
 from panel.io.location import Location
 
-from klpanel import KLExplorer, divergences
+from klpanel import KLExplorer, divergences, plots
 from klpanel.models.explorer import PRESETS, Explorer
 
 
 @pytest.fixture(scope="module")
-def app():
-    app = KLExplorer()
-    pn.panel(app).get_root(Document())  # render once, as a session would
-    return app
+def page():
+    """The app rendered once into a document, as a session would: (app, document)."""
+    app, doc = KLExplorer(), Document()
+    doc.add_root(pn.panel(app).get_root(doc))
+    return app, doc
+
+
+@pytest.fixture(scope="module")
+def app(page):
+    return page[0]
+
+
+def optimal_plot(page):
+    """Section 1's figure (drawn by its HoloViews pane) and its data sources by ``plots.sources`` key."""
+    fig = page[1].get_model_by_name("klpanel-optimal-plot")
+    return fig, plots.sources(fig)
 
 
 @pytest.fixture(autouse=True)
@@ -32,9 +44,12 @@ def reset(app):
 def test_explore_plot_and_readouts_follow_q(app):
     e = app.explorer
     e.q.param.update(mu=-1.5, sigma=1.2)
-    data = app.explore.source.data
-    np.testing.assert_allclose(data["q"], e.q.pdf(e.x), rtol=1e-6, atol=1e-7)
-    np.testing.assert_allclose(data["lo"], np.minimum(e.p_density, e.q.pdf(e.x)), rtol=1e-6, atol=1e-7)
+    sources, q = app.explore.sources, e.q.pdf(e.x)
+    np.testing.assert_allclose(sources["q"].data["q"], q, rtol=1e-6, atol=1e-7)
+    lo = np.minimum(e.p_density, q)  # both regions run from min(p, q) up to p or q (plots.area_columns)
+    for key, top in (("forward-cost", e.p_density), ("reverse-cost", q)):
+        np.testing.assert_allclose(sources[key].data["y"], plots.area_columns(e.x, lo, top)["y"], rtol=1e-6,
+                                   atol=1e-7)
     for name, value in divergences.evaluate(e.target, e.q, e.selected).items():
         assert f'data-divergence="{name}"' in app.explore.readouts.object
         assert f">{value:.3f}<" in app.explore.readouts.object
@@ -50,25 +65,12 @@ def test_readouts_show_infinity_never_nan(app):
     e.options.alpha_alpha = 0.5
 
 
-def test_optimal_curves_follow_the_target(app):
-    e = app.explorer
-    e.target.n_modes = 5
-    data = app.optimal.curves.data
-    np.testing.assert_allclose(data["p"], e.target.pdf(e.x), rtol=1e-6, atol=1e-7)
-    for name in e.selected:
-        best = e.optima[name]
-        np.testing.assert_allclose(data[name], np.exp(-0.5 * ((e.x - best.mu) / best.sigma) ** 2)
-                                   / (best.sigma * np.sqrt(2 * np.pi)), rtol=1e-5, atol=1e-7)
-    markers = app.optimal.markers.data
-    assert len(markers["mu"]) == sum(len(b.local_minima) for b in e.optima.values())
-    assert list(markers["kind"]).count("global minimum") == len(e.optima)
-    assert app.optimal.figure.y_range.end >= float(np.max(e.p_density))
-
-
-def test_selection_shows_lines_cards_and_readouts(app):
+def test_selection_shows_lines_cards_and_readouts(app, page):
     e = app.explorer
     e.selected = ["forward_kl", "hellinger"]
-    visible = {name for name, line in app.optimal.lines.items() if line.visible}
+    fig, _ = optimal_plot(page)
+    visible = {r.name.removeprefix("klpanel-optimum-") for r in fig.renderers
+               if r.name and r.name.startswith("klpanel-optimum-") and r.visible}
     assert visible == {"forward_kl", "hellinger"}
     assert {n for n, card in app.cards.cards.items() if card.visible} == {"forward_kl", "hellinger"}
     assert 'data-divergence="hellinger"' in app.explore.readouts.object
@@ -81,14 +83,15 @@ def test_card_line_states_the_library_optimum(app):
     assert f"N({best.mu:.3f}, {best.sigma:.3f}²)" in app.cards.lines["reverse_kl"].object
 
 
-def test_invalid_components_show_a_message_and_keep_the_plot(app):
+def test_invalid_components_show_a_message_and_keep_the_plot(app, page):
     e = app.explorer
-    before = app.optimal.curves.data["p"].copy()
+    p_source = optimal_plot(page)[1]["p"]
+    before = np.array(p_source.data["p"])
     controls = app.optimal.controls
     controls.weights.value = "1, 2, oops"
     controls.apply.clicks += 1
     assert controls.message.visible and "numbers" in controls.message.object
-    np.testing.assert_array_equal(app.optimal.curves.data["p"], before)
+    np.testing.assert_array_equal(p_source.data["p"], before)
     controls.weights.value = "1, 1, 1"
     controls.apply.clicks += 1
     assert not controls.message.visible and e.target.mode == "custom"

@@ -68,16 +68,21 @@ def minima_points(name: str, best) -> hv.Points:
         hover_tooltips=MINIMUM_TOOLTIPS, hooks=[style.named(f"minima-{name}")])
 
 
-def optima(target, divergences=None, **params) -> hv.Overlay:
+def optima(target, divergences=None, divergence_params=None, **params) -> hv.Overlay:
     """p, the optimal Gaussian q of each divergence (a Curve in its registry colour and dash, labelled with its
     plain-Unicode registry label) and every local minimum of each (:func:`minima_points`).
 
     ``divergences``: registry names (default: the app's four); ``params``: their parameters (``alpha=…``,
-    ``beta=…``), as ``optimal_q`` takes them. A divergence without a finite optimum on this target is left out.
+    ``beta=…``), as ``optimal_q`` takes them, or per divergence (``divergence_params={"renyi": {"alpha": 0.7}}``,
+    e.g. α-divergence and Rényi at different orders). A divergence without a finite optimum on this target is left
+    out.
     Renderers: ``klpanel-p-area``, ``klpanel-p``, ``klpanel-optimum-<name>`` (columns ``x``, ``<name>``) and
     ``klpanel-minima-<name>``."""
     names = _names(divergences)
     chosen = dv.validate_params(names, **params)
+    for name, own in (divergence_params or {}).items():
+        if name in chosen:
+            chosen[name] = dv.validate_params([name], **own)[name]
     x = density_grid(target)
     p = target.pdf(x)
     area = hv.Area((x, p), X, P, label="p (target)").opts(color=style.P_COLOR, fill_alpha=0.35, line_alpha=0,

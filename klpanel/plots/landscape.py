@@ -37,14 +37,19 @@ def color_limits(values) -> tuple[float, float]:
 
 
 def landscape(target, divergence, mu_range=(-5.0, 5.0), sigma_range=(0.15, 3.0), n=81, log_sigma=False,
-              **params) -> hv.Overlay:
+              grid=None, **params) -> hv.Overlay:
     """``divergence`` (a registry name; ``params`` its α/β) over an n × n grid of (μ, σ) (σ spaced evenly in
     log σ with ``log_sigma``) as an ``hv.Image`` (key dimensions ``mu``, ``sigma`` or ``log_sigma``, value dimension
     the divergence's name, labelled with its registry label; log colour scale), and its local minima as stars
     (the global one red and larger; hover: μ, σ, value).
 
+    ``grid``: a computed ``LandscapeGrid`` to draw instead (e.g. a ``models.landscape.Landscape``'s, which may be
+    a coarse preview); it gives the divergence, the axes and the values, and the other arguments are not used.
+
     Renderers: ``klpanel-landscape`` (the image), ``klpanel-landscape-minima``."""
-    g = landscape_grid(target, divergence, params, mu_range, sigma_range, n_mu=n, n_sigma=n, log_sigma=log_sigma)
+    g = grid if grid is not None else landscape_grid(target, divergence, params, mu_range, sigma_range, n_mu=n,
+                                                     n_sigma=n, log_sigma=log_sigma)
+    divergence, log_sigma = g.divergence, g.log_sigma
     y = sigma_dimension(log_sigma)
     value = hv.Dimension(divergence, label=style.label(divergence))
     infinite = not np.isfinite(g.values).all()
@@ -59,10 +64,13 @@ def landscape(target, divergence, mu_range=(-5.0, 5.0), sigma_range=(0.15, 3.0),
     rows = [(m.mu, np.log(m.sigma) if log_sigma else m.sigma, *([m.sigma] if log_sigma else []), m.value,
              "global minimum" if i == 0 else "local minimum") for i, m in enumerate(g.minima)]
     kind = hv.dim("kind")
+    # no minima (a preview grid): plain values, as an empty column mapped through dim() is float, not colours
+    color = kind.categorize({"global minimum": style.GLOBAL_COLOR}, default=style.LOCAL_COLOR) if rows \
+        else style.LOCAL_COLOR
     points = hv.Points(rows, [MU, y], [*extra, value, "kind"], label="local minima").opts(
-        marker="star", line_color="black", tools=["hover"], show_legend=False,
-        color=kind.categorize({"global minimum": style.GLOBAL_COLOR}, default=style.LOCAL_COLOR),
-        size=kind.categorize({"global minimum": 22}, default=15), hooks=[style.named("landscape-minima")])
+        marker="star", line_color="black", tools=["hover"], show_legend=False, color=color,
+        size=kind.categorize({"global minimum": 22}, default=15) if rows else 15,
+        hooks=[style.named("landscape-minima")])
     return image * points
 
 

@@ -52,14 +52,16 @@ def mark(at: float, **opts) -> hv.VLine:
     return hv.VLine(float(at)).opts(**{"color": style.Q_COLOR, "line_width": 2, **opts})
 
 
-def spectrum(target, family: str = "alpha", points: int = sp.ALPHA_POINTS, alpha: float | None = None) -> hv.Overlay:
+def spectrum(target, family: str = "alpha", points: int = sp.ALPHA_POINTS, alpha: float | None = None,
+             curve: sp.Curve | None = None) -> hv.Overlay:
     """μ*(α) and σ*(α), the optimal Gaussian under the α-divergence (``family="alpha"``) or the Rényi divergence
     (``"renyi"``) of every order α on ``points`` values over the registry's range, broken where the optimum jumps,
     with every local minimum as a dot, dotted lines at α = 0 (reverse KL) and 1 (forward KL), and ``alpha`` marked.
+    ``curve``: the computed ``alpha_curve`` to draw (a view that computed it elsewhere), ``points`` then unused.
 
     Renderers: ``klpanel-spectrum-mu``, ``klpanel-spectrum-sigma`` (columns ``alpha``, ``mu``/``sigma``),
     ``klpanel-spectrum-minima-mu``, ``klpanel-spectrum-minima-sigma``."""
-    curve = sp.alpha_curve(target, family, points)
+    curve = sp.alpha_curve(target, family, points) if curve is None else curve
     t = path_dimension("alpha")
     lo, hi = sp.order_bounds(family)
     layers = [minima_dots(curve, t, "sigma", "spectrum-minima-sigma"),
@@ -74,17 +76,20 @@ def spectrum(target, family: str = "alpha", points: int = sp.ALPHA_POINTS, alpha
     return hv.Overlay(layers).opts(legend_position="right", legend_opts={"background_fill_alpha": 0.0})
 
 
-def phase(target=None, divergences=sp.PHASE_NAMES, points: int = sp.SPREAD_POINTS, **params) -> hv.Layout:
+def phase(target=None, divergences=sp.PHASE_NAMES, points: int = sp.SPREAD_POINTS, curves: dict | None = None,
+          **params) -> hv.Layout:
     """σ* and μ* against the spread of the target's generator (its ``n_modes`` and ``decay``; spread 1.5 … 5 on
     ``points`` values) for each of ``divergences`` (``params``: their α/β), in registry colours and dashes and
     broken at jumps: where each divergence stops covering and collapses onto one mode. The target's own spread is
-    marked when it comes from the generator (custom components have no spread).
+    marked when it comes from the generator (custom components have no spread). ``curves``: {name: Curve} computed
+    elsewhere (``SpreadPhase.curves()``) to draw instead of ``divergences``.
 
     Renderers: ``klpanel-phase-sigma-<name>``, ``klpanel-phase-mu-<name>`` (columns ``spread``, ``sigma``/``mu``)."""
     target = Target() if target is None else target
-    chosen = dv.validate_params(list(divergences), **params)
-    curves = sp.SpreadPhase(n_modes=target.n_modes, decay=target.decay, names=list(divergences), params=chosen,
-                            points=points).curves()
+    if curves is None:
+        chosen = dv.validate_params(list(divergences), **params)
+        curves = sp.SpreadPhase(n_modes=target.n_modes, decay=target.decay, names=list(divergences), params=chosen,
+                                points=points).curves()
     lo, hi = (float(v) for v in sp.spread_grid(points)[[0, -1]])
     panels = []
     for column, title in (("sigma", "optimal σ* against the target's spread"),
@@ -99,14 +104,17 @@ def phase(target=None, divergences=sp.PHASE_NAMES, points: int = sp.SPREAD_POINT
     return hv.Layout(panels).cols(2)
 
 
-def distillation(target, points: int = sp.PARAM_POINTS, values: dict | None = None) -> hv.Layout:
+def distillation(target, points: int = sp.PARAM_POINTS, values: dict | None = None, curves: dict | None = None,
+                 references: dict | None = None) -> hv.Layout:
     """For each distillation loss of ``models.spectrum.DISTILLATION`` (DistiLLM's skew KLs, GKD's JSD(β)): μ* and
     σ* as its parameter sweeps its range, with the forward-KL (solid) and reverse-KL (dashed) optima as horizontal
-    lines — the two ends the loss moves between. ``values``: {loss name: parameter value} to mark.
+    lines — the two ends the loss moves between. ``values``: {loss name: parameter value} to mark. ``curves`` and
+    ``references``: ``Distillation.curves()`` and ``.references()`` computed elsewhere, to draw instead.
 
     Renderers: ``klpanel-distillation-<name>-mu``, ``klpanel-distillation-<name>-sigma``."""
     model = sp.Distillation(target=target, points=points)
-    refs, curves = model.references(), model.curves()
+    refs = model.references() if references is None else references
+    curves = model.curves() if curves is None else curves
     panels = []
     for name, loss in sp.DISTILLATION.items():
         curve = curves[name]

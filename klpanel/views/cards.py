@@ -11,7 +11,7 @@ import param
 from ..numerics import divergences
 from ..models.explorer import Explorer, format_value
 from . import components
-from .plotting import COLORS
+from ..plots.style import COLORS
 
 
 def card_text(name: str) -> str:

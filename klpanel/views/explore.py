@@ -1,8 +1,9 @@
 """Section 3 — move q yourself: μ and σ sliders, p and q with the cost regions shaded, live readouts.
 
-Shading: where p > q the mass that forward KL charges for ("forward KL cost"), where q > p the mass
-that reverse KL charges for ("reverse KL cost"). Both are bands between min(p, q) and p or q, so a
-slider step sends just two float32 columns (q and min(p, q)) and the readout text.
+Shading: where p > q the mass that forward KL charges for ("forward KL cost"), where q > p the mass that reverse KL
+charges for ("reverse KL cost"). The plot is ``plots.explore`` rendered once and then written directly (q's line
+and both regions' edges per slider step): a μ/σ drag sends 20+ steps a second, which a HoloViews update per step
+could not keep up with.
 """
 
 from __future__ import annotations
@@ -12,16 +13,19 @@ import html
 import numpy as np
 import panel as pn
 import param
-from bokeh.models import ColumnDataSource
 
+from .. import plots
 from ..numerics import divergences
 from ..models.explorer import Explorer, format_value
+from ..plots.style import COLORS
 from . import components
-from .plotting import COLORS, P_COLOR, Q_COLOR, as_column, density_figure, set_ranges
-
+from .plotting import as_column, render, set_ranges
 
 MU_RANGE = (-5.0, 5.0)
 SIGMA_RANGE = (0.15, 3.0)
+TITLE = "p, q, and where each KL pays"  # the values are read out beside the plot, not in its title
+#: the name of q's data source in the served page (tools and benchmarks watch its ``q`` column for a q step)
+Q_SOURCE_NAME = "klpanel-explore-curves"
 
 
 def readout_html(explorer: Explorer) -> str:
@@ -40,6 +44,23 @@ def readout_html(explorer: Explorer) -> str:
     return '<table class="kl-readouts" style="border-spacing:6px 2px">' + "".join(rows) + "</table>"
 
 
+def explore_figure(explorer: Explorer):
+    """``plots.explore`` for the explorer's p and q, rendered with the page's look: every glyph and the legend on
+    the repaint level (a slider step repaints that one layer, not the axes, grid and title; BokehJS measures every
+    axis label on each primary repaint), the legend in a row above the frame, where the curves cannot cover it."""
+    picture = plots.explore(explorer.target, explorer.q, divergences=[]).opts(title=TITLE)
+    fig = render(picture, "klpanel-explore-plot")
+    level = components.repaint_level()
+    for r in fig.renderers:
+        r.update(**level)
+    legend = fig.legend[0]
+    fig.center.remove(legend)
+    legend.update(orientation="horizontal", location="top_left", background_fill_alpha=0.0, border_line_alpha=0.0,
+                  label_text_font_size="11px", margin=0, padding=2, **level)
+    fig.add_layout(legend, "above")
+    return fig
+
+
 class ExploreSection(pn.viewable.Viewer):
     """μ/σ sliders bound to ``explorer.q``; the plot and readouts follow the explorer's outputs."""
 
@@ -49,55 +70,50 @@ class ExploreSection(pn.viewable.Viewer):
         super().__init__(**params)
         e = self.explorer
         self.mu = components.Slider.from_param(e.q.param.mu, name="μ (mean of q)", start=MU_RANGE[0],
-                                        end=MU_RANGE[1], step=0.05, sizing_mode="stretch_width")
+                                               end=MU_RANGE[1], step=0.05, sizing_mode="stretch_width")
         self.sigma = components.Slider.from_param(e.q.param.sigma, name="σ (std of q)", start=SIGMA_RANGE[0],
-                                           end=SIGMA_RANGE[1], step=0.01, sizing_mode="stretch_width")
-        self.source = ColumnDataSource(self._data(), name="klpanel-explore-curves")
-        fig = density_figure(title="p, q, and where each KL pays", name="klpanel-explore-plot")
-        # every curve on the overlay level: a slider step repaints that one layer, not the axes, grid and title
-        # of the primary one (BokehJS measures every axis label on each primary repaint: ~half of the step's
-        # paint); the legend sits above the frame, where curves on the overlay cannot cover it, on the overlay too
-        fig.varea("x", "lo", "p", source=self.source, fill_color=COLORS["forward_kl"], fill_alpha=0.35,
-                  legend_label="p > q: forward KL cost", **components.repaint_level())
-        fig.varea("x", "lo", "q", source=self.source, fill_color=COLORS["reverse_kl"], fill_alpha=0.35,
-                  legend_label="q > p: reverse KL cost", **components.repaint_level())
-        fig.line("x", "p", source=self.source, color=P_COLOR, line_width=2, legend_label="p (target)",
-                 **components.repaint_level())
-        fig.line("x", "q", source=self.source, color=Q_COLOR, line_width=2.5, legend_label="q = N(μ, σ²)",
-                 **components.repaint_level())
-        legend = fig.legend[0]
-        fig.center.remove(legend)
-        legend.update(orientation="horizontal", location="top_left", background_fill_alpha=0.0,
-                      border_line_alpha=0.0, label_text_font_size="11px", margin=0, padding=2,
-                      **components.repaint_level())  # BokehJS repaints a legend with its glyphs' data: keep it off the primary
-        fig.add_layout(legend, "above")
-        set_ranges(fig, e.x, e.p_density)
-        self.figure = fig
+                                                  end=SIGMA_RANGE[1], step=0.01, sizing_mode="stretch_width")
+        self.figure = explore_figure(e)
+        self.sources = plots.sources(self.figure)
+        self.sources["q"].name = Q_SOURCE_NAME
+        self._write_target()
         # a Panel HTML pane, not a Bokeh Div: a Div re-renders on every text change and re-lays out the whole
         # page from its root (measured ~60 ms of the browser's time per slider step, most of the step's
         # latency); the pane only replaces its inner HTML
-        self.readouts = components.HTML(readout_html(e), css_classes=["klpanel-readouts"], sizing_mode="stretch_width",
-                                 margin=(5, 0))
+        self.readouts = components.HTML(readout_html(e), css_classes=["klpanel-readouts"],
+                                        sizing_mode="stretch_width", margin=(5, 0))
         e.param.watch(self._update, ["x", "p_density", "q_density", "values"], precedence=1)  # after the optima
 
-    def _data(self) -> dict:
-        e = self.explorer
-        return {"x": as_column(e.x), "p": as_column(e.p_density), **self._q_columns()}
+    def _write_target(self):
+        """Every source and the ranges for the explorer's grid and p (a new target)."""
+        e, s = self.explorer, self.sources
+        x = as_column(e.x)
+        self._x2 = as_column(np.append(e.x, e.x[::-1]))  # the regions' outlines: along x, then back
+        self._p_back = as_column(e.p_density[::-1])
+        s["p"].data = {"x": x, "p": as_column(e.p_density)}
+        s["q"].data = {"x": x, "q": as_column(e.q_density)}
+        for key in ("forward-cost", "reverse-cost"):
+            s[key].data = {"x": self._x2, "y": np.zeros_like(self._x2)}
+        self._write_q()
+        set_ranges(self.figure, e.x, e.p_density)
 
-    def _q_columns(self) -> dict:
-        """q and the lower edge of both shaded regions, min(p, q)."""
-        e = self.explorer
-        return {"q": as_column(e.q_density), "lo": as_column(np.minimum(e.p_density, e.q_density))}
+    def _write_q(self):
+        """q and both regions (``plots.area_columns``: from min(p, q) up to p or q), only the columns that move."""
+        e, s = self.explorer, self.sources
+        q = as_column(e.q_density)
+        lo = np.minimum(as_column(e.p_density), q)
+        s["q"].data.update(q=q)
+        s["forward-cost"].data.update(y=np.concatenate([lo, self._p_back]))
+        s["reverse-cost"].data.update(y=np.concatenate([lo, q[::-1]]))
 
     def _update(self, *events):
         e = self.explorer
         changed = {ev.name for ev in events}
         with pn.io.hold():
             if changed & {"x", "p_density"}:
-                self.source.data = self._data()
-                set_ranges(self.figure, e.x, e.p_density)
-            elif "q_density" in changed:  # a slider step: send only the two columns that moved
-                self.source.data.update(self._q_columns())
+                self._write_target()
+            elif "q_density" in changed:  # a slider step: send only the columns that moved
+                self._write_q()
             if "values" in changed:
                 self.readouts.object = readout_html(e)
 

@@ -1,18 +1,25 @@
-"""Shared look of the density plots (colours from :mod:`klpanel.plots.style`), one figure factory.
+"""How the sections show :mod:`klpanel.plots`' pictures, and the one hand-built figure left (the run cards' and the
+α tab's density, which no picture defines).
 
-Plots are plain Bokeh figures (canvas backend) whose ``ColumnDataSource``s the sections update in
-place, so a slider step sends only the changed columns (measured: ~0.4 ms server time per update,
-against ~112 ms for rebuilding a HoloViews overlay).
+Two paths. A picture that changes on a target or option change is a ``pn.pane.HoloViews`` of an ``hv.DynamicMap``
+bound to the models (:func:`holoviews_pane`). A picture that changes 20-30 times a second (the Explore q, the
+animated runs) is rendered once (:func:`render`) and its Bokeh ``ColumnDataSource``s, found by
+``plots.sources(fig)``, are written directly: a HoloViews update costs milliseconds to tens of milliseconds of
+server time where the source write costs microseconds.
 """
 
 from __future__ import annotations
 
+import holoviews as hv
 import numpy as np
+import panel as pn
 from bokeh.models import Range1d
 from bokeh.plotting import figure
 
-from ..plots.style import COLORS, DASHES, P_COLOR, Q_COLOR, REFERENCE_PEAK  # noqa: F401 (the sections' look)
+from ..plots.style import density_ylim
 from . import components
+
+HOOKED = "klpanel-hooked"  # a HoloViews plot's handle marking its figure as already given the page's hooks
 
 
 def density_figure(height: int = 340, **kwargs):
@@ -31,11 +38,65 @@ def density_figure(height: int = 340, **kwargs):
 
 def set_ranges(fig, x, *curves) -> None:
     """Fix the ranges to the grid and the tallest curve (changes only when the target changes)."""
-    peak = max([REFERENCE_PEAK] + [float(np.max(c)) for c in curves if c is not None and len(c)])
     fig.x_range.update(start=float(x[0]), end=float(x[-1]))
-    fig.y_range.update(start=0.0, end=round(1.08 * peak, 3))
+    lo, hi = density_ylim(*curves)
+    fig.y_range.update(start=lo, end=hi)
 
 
 def as_column(values) -> np.ndarray:
     """Plot data travels as float32 (half the websocket bytes; far below the screen's resolution)."""
     return np.asarray(values, dtype=np.float32)
+
+
+def page_look(fig, name: str | None = None):
+    """What every figure of the page has besides its picture: the figure hooks (:data:`components.FIGURE_HOOKS`),
+    no Bokeh logo, a transparent background (the page's theme shows through), and ``name`` for tests and tools."""
+    components.figure_hooks(fig)
+    fig.toolbar.logo = None
+    fig.background_fill_alpha = fig.border_fill_alpha = 0.0
+    if name:
+        fig.name = name
+    return fig
+
+
+def render(element, name: str | None = None):
+    """``element`` (a :mod:`klpanel.plots` picture) rendered once to a Bokeh figure with the page's look."""
+    return page_look(hv.render(element, backend="bokeh"), name)
+
+
+def look_hook(name: str | None = None, then=None):
+    """A HoloViews hook giving a figure the page's look (:func:`page_look`) the first time it is drawn, then
+    calling ``then(plot)`` (the HoloViews plot, whose ``state`` is the figure: e.g. to add a view's own renderers);
+    a later frame of the same plot does nothing."""
+    def hook(plot, element):
+        if plot.handles.get(HOOKED):
+            return
+        plot.handles[HOOKED] = True
+        page_look(plot.state, name)
+        if then is not None:
+            then(plot)
+    return hook
+
+
+def holoviews_pane(obj, **kwargs) -> pn.pane.HoloViews:
+    """A pane serving ``obj`` (a DynamicMap of :mod:`klpanel.plots` pictures), its axes linked to no other pane's
+    (Panel links shared dimension names across panes by default: the landscape's σ and the phase plot's σ* are
+    different things)."""
+    kwargs.setdefault("sizing_mode", "stretch_width")
+    return pn.pane.HoloViews(obj, linked_axes=False, **kwargs)
+
+
+def framewise(picture):
+    """``picture`` (an overlay, or a layout of overlays) with its axes following each frame (its xlim/ylim options
+    and data), as the hand-built figures' ranges followed the target. The option sits on each overlay's first
+    layer, which carries the figure's options (``plots.style.framed``)."""
+    overlays = picture.values() if isinstance(picture, hv.Layout) else [picture]
+    for overlay in overlays:
+        (overlay.get(0) if isinstance(overlay, hv.Overlay) else overlay).opts(framewise=True)
+    return picture
+
+
+def vline_spans(plot) -> list:
+    """The Bokeh ``Span``s drawing the ``hv.VLine`` marks of an overlay's HoloViews ``plot``, in the overlay's order:
+    a view moves a mark (the current α, a loss' parameter) by writing its ``location``, not by a HoloViews update."""
+    return [sub.handles["glyph"] for sub in plot.subplots.values() if isinstance(sub.current_frame, hv.VLine)]

@@ -77,6 +77,23 @@ def selected_names(page) -> list[str]:
     return list(readouts(page))
 
 
+def optimal_columns(page, key: str, keys) -> dict:
+    """Columns of section 1's data source ``key`` (``plots.sources``' key: ``p``, ``optimum-<name>``,
+    ``minima-<name>``), as the browser holds them; None for a divergence not drawn."""
+    return js(page, "([key, keys]) => { const fig = klNamed('klpanel-optimal-plot'); "
+                    "const r = fig.renderers.find(r => r.name === 'klpanel-' + key); "
+                    "return Object.fromEntries(keys.map(k => [k, r ? klColumn(r.data_source, k) : null])); }",
+              [key, list(keys)])
+
+
+def optimal_curves(page, names) -> dict:
+    """{"x": …, "p": …, name: q's density of that divergence's optimum, …} as section 1 shows them."""
+    data = optimal_columns(page, "p", ["x", "p"])
+    for name in names:
+        data[name] = optimal_columns(page, f"optimum-{name}", [name])[name]
+    return data
+
+
 def library_optima(target: Target, names) -> dict:
     """name -> ``optimal_q`` of the library (computed once per expectation, not per poll)."""
     return {name: optimal_q(target, name) for name in names}
@@ -87,15 +104,20 @@ def optimal_curves_mismatch(page, target: Target, optima: dict) -> str:
     names = selected_names(page)
     if set(names) != set(optima):
         return f"divergences on show {names}, expected {list(optima)}"
-    data = columns(page, "klpanel-optimal-curves", ["x", "p", *names])
+    data = optimal_curves(page, names)
     x = np.asarray(data["x"], dtype=float)
     if not np.allclose(data["p"], target.pdf(x), rtol=1e-4, atol=1e-6):
         return "p(x) is not the target's density"
-    markers = columns(page, "klpanel-optimal-minima", ["mu", "sigma"])
+    markers = {"mu": [], "sigma": []}
+    for name in names:
+        for k, v in optimal_columns(page, f"minima-{name}", ["mu", "sigma"]).items():
+            markers[k] += v or []
     expected_markers = []
     for name in names:
         best = optima[name]
         q = Approximation(mu=best.mu, sigma=best.sigma).pdf(x)
+        if data[name] is None:
+            return f"{name}: no curve drawn"
         if not np.allclose(data[name], q, rtol=1e-4, atol=1e-5):
             i = int(np.argmax(data[name]))
             return (f"{name}: curve peaks at x={x[i]:.3f}, height {data[name][i]:.4f}; library optimum "
@@ -119,7 +141,7 @@ def expect_optimal_curves(page, target: Target) -> dict:
         wait_until(agree, timeout=TARGET_TIMEOUT, interval=0.2, what="optimal-q curves of the library")
     except TimeoutError as exc:
         raise AssertionError(f"section 1 does not show the optima of {target.to_dict()}: {last['why']}") from exc
-    return columns(page, "klpanel-optimal-curves", list(optima))
+    return optimal_curves(page, list(optima))
 
 
 def mode_button(page, n: int):
@@ -360,7 +382,7 @@ def test_clicking_the_landscape_sets_the_start_q(page):
 
 
 def test_invalid_components_show_a_message_and_keep_the_plot(page):
-    before = columns(page, "klpanel-optimal-curves", ["p", *selected_names(page)])
+    before = optimal_curves(page, selected_names(page))
     shown = readouts(page)
     editor = page.locator(".card-header", has_text="Edit components")
     editor.click()
@@ -375,7 +397,7 @@ def test_invalid_components_show_a_message_and_keep_the_plot(page):
         expect(message).to_be_visible()
         expect(message).to_contain_text(why)
         expect(message).not_to_contain_text("Traceback")
-        after = columns(page, "klpanel-optimal-curves", list(before))
+        after = optimal_curves(page, [k for k in before if k not in ("x", "p")])
         assert all(np.array_equal(after[k], before[k]) for k in before), "the plot changed"
         assert readouts(page) == shown
         weights.fill("0.5, 0.3, 0.2")  # back to something valid for the next round's bad field

@@ -48,7 +48,11 @@ def test_curves_arrive_in_the_browser_and_follow_the_target():
             page.get_by_text("α = 0.50: optimal q = N(-3.000, 0.350²)").wait_for(timeout=30_000)
             section = sections[-1]
             assert section._mode == "background" and section.alpha_curve is not None
-            assert len(section.curve_source.data["t"]) == sp.ALPHA_POINTS + 1  # one break: one jump
+            points_shown = ("() => { const r = [...Bokeh.documents[0]._all_models.values()]"
+                            ".find(m => m.name === 'klpanel-spectrum-mu'); const d = r.data_source.data; "
+                            "return (d instanceof Map ? d.get('alpha') : d.alpha).length; }")
+            wait_until(lambda: page.evaluate(points_shown) == sp.ALPHA_POINTS + 1,  # one break: one jump
+                       timeout=30, what="the α curve drawn in the browser")
 
             page.locator("button.bk-btn").filter(has_text=re.compile(r"^\s*2\s*$")).first.click()
             wait_until(lambda: section.explorer.target.n_modes == 2, timeout=30)
@@ -62,7 +66,7 @@ def test_curves_arrive_in_the_browser_and_follow_the_target():
             page.get_by_text("Compute phase plot").click()
             page.get_by_text("Computed for 2 modes").wait_for(timeout=120_000)
             assert set(section.phase_curves) == set(sp.PHASE_NAMES)
-            assert not section.phase_progress.shown and section.phase_progress.object == ""
+            assert not section.phase_progress.shown and section.phase_progress.pane.object == ""
             page.get_by_text("Distillation losses", exact=True).click()
             page.get_by_text("PyTorch").first.wait_for(timeout=30_000)
             wait_until(lambda: section.distill_curves, timeout=120)

@@ -16,7 +16,7 @@ import panel as pn
 from bokeh.core.property.validation import validate
 
 from .. import components
-from ..plotting import COLORS, Q_COLOR
+from ...plots.style import COLORS, Q_COLOR
 from .landscape import PATH_COLUMNS, PATH_ROLLOVER, RESTART_COLOR, restart_color
 
 TICK_BUDGET = 0.4  # share of the callback period the stepping may use

@@ -1,7 +1,8 @@
 """The run cards: per run, p with the run's current q, three readout lines, and the loss-vs-step curve.
 
-A card's q is drawn in the browser from the run positions the landscape already receives (``dynamics-now``), so a
-frame sends (μ, σ) per run, not a curve per card.
+The cards are plain Bokeh figures written directly at every frame (30 a second, no ``klpanel.plots`` picture draws
+them). A card's q is drawn in the browser from the run positions the landscape already receives (``dynamics-now``),
+so a frame sends (μ, σ) per run, not a curve per card.
 """
 
 from __future__ import annotations
@@ -18,7 +19,8 @@ from bokeh.transform import transform
 from ...numerics import divergences
 from ...models.explorer import format_value
 from .. import components
-from ..plotting import COLORS, P_COLOR, density_figure, set_ranges
+from ...plots.style import COLORS, P_COLOR
+from ..plotting import density_figure, set_ranges
 
 #: q's shape on a fixed z grid, drawn by every card as x = mu + sigma z, y = phi(z) / sigma (Q_X_JS, Q_Y_JS),
 #: flat to far beyond the plot's edges (the overlay layer clips it to the frame)

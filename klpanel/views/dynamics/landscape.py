@@ -1,30 +1,30 @@
-"""The loss landscape: the divergence over (μ, σ) as a heat map with its local minima, the runs' paths and
-current positions, and the start marker; a click there moves the Explore q (the runs' start)."""
+"""The loss landscape: the divergence over (μ, σ) as a heat map with its local minima (``plots.landscape`` of the
+model's grid, served as a HoloViews pane of a DynamicMap: it changes on a target, divergence or axis change), with
+the runs' paths, current positions and start drawn on it by hand and written directly at every frame (30 a second:
+far more than a HoloViews update could keep up with); a click there moves the Explore q (the runs' start)."""
 
 from __future__ import annotations
 
 import math
 from functools import partial
 
+import holoviews as hv
 import numpy as np
 import panel as pn
 from bokeh.events import Tap
-from bokeh.models import ColorBar, ColumnDataSource, LogColorMapper, Range1d
-from bokeh.palettes import Viridis256
-from bokeh.plotting import figure
+from bokeh.models import ColumnDataSource, TapTool
 
-from ...numerics import divergences
+from ... import plots
 from ...models.background import background_pool
-from ...models.dynamics import MU_RANGE, SIGMA_RANGE, Dynamics
+from ...models.dynamics import Dynamics
+from ...plots.style import GLOBAL_COLOR, LOCAL_COLOR, Q_COLOR, RESTART_COLOR
 from .. import components
-from ..plotting import Q_COLOR
+from ..plotting import framewise, holoviews_pane, look_hook
 
 PATH_COLUMNS = ("x0", "y0", "x1", "y1", "ly0", "ly1", "color", "width")
 PATH_ROLLOVER = 20_000  # segments kept on the landscape
 PATH_STEP = (0.03, 0.01)  # (mu, sigma) a run must move before its path gets a new segment
-RESTART_COLOR = "#9a9a9a"
-GLOBAL_COLOR = "#ff4d4d"
-LOCAL_COLOR = "#ffffff"
+FIGURE_NAME = "dynamics-landscape"
 
 WORKER = background_pool(1, "klpanel-landscape")
 
@@ -51,68 +51,64 @@ class LandscapePlot:
     """The landscape figure of :class:`~.section.DynamicsSection` (its sources, renderers and reactions)."""
 
     def _build_landscape(self):
-        self.mapper = LogColorMapper(palette=Viridis256, low=0.1, high=10, nan_color=(0, 0, 0, 0))
-        self.image_source = ColumnDataSource({"image": [], "x": [], "y": [], "dw": [], "dh": []})
-        self.minima_source = ColumnDataSource({"mu": [], "y": [], "label": [], "size": [], "color": []})
-        fig = figure(height=430, sizing_mode="stretch_width", x_range=Range1d(*MU_RANGE),
-                     y_range=Range1d(*SIGMA_RANGE), tools="tap,pan,wheel_zoom,reset,save", toolbar_location="above",
-                     output_backend="canvas", x_axis_label="μ", y_axis_label="σ", name="dynamics-landscape")
-        fig.toolbar.logo = None
-        components.figure_hooks(fig)
-        fig.image("image", x="x", y="y", dw="dw", dh="dh", source=self.image_source, color_mapper=self.mapper)
-        fig.add_layout(ColorBar(color_mapper=self.mapper, width=10, title="D"), "right")
-        # every run's path as segments (previous -> new position) in ONE source: one stream per frame. Paths and
-        # current positions are on the overlay level (with the bokehjs speedup: clipped to the frame by its shim): a
-        # frame repaints that layer only, not the heat map, the axes and the colour bar
+        self.landscape_figure = None  # the Bokeh figure, once the pane has drawn it
+        self.landscape_picture = hv.DynamicMap(pn.bind(self._landscape_picture, self.model.landscape.param.grid))
+        self.landscape_pane = holoviews_pane(self.landscape_picture)
+        # every run's path as segments (previous -> new position) in ONE source: one stream per frame
         self.path_source = ColumnDataSource({k: [] for k in PATH_COLUMNS})
-        self.path_renderer = fig.segment("x0", "y0", "x1", "y1", source=self.path_source, color="color",
-                                         line_width="width", alpha=0.9, **components.repaint_level())
         self.now_source = ColumnDataSource({"mu": [], "sigma": [], "log_sigma": [], "color": [], "size": []},
                                            name="dynamics-now")
-        self.now_renderer = fig.scatter("mu", "sigma", source=self.now_source, color="color", size="size",
-                                        line_color="black", **components.repaint_level())
-        self.minima_renderer = fig.scatter("mu", "y", source=self.minima_source, marker="star", size="size",
-                                           color="color", line_color="black", **components.repaint_level())
         self.start_source = ColumnDataSource({"mu": [self.model.mu0], "sigma": [self.model.sigma0],
                                               "log_sigma": [np.log(self.model.sigma0)]})
-        self.start_renderer = fig.scatter("mu", "sigma", source=self.start_source, marker="circle_x", size=13,
-                                          fill_alpha=0, line_color=Q_COLOR, line_width=2, **components.repaint_level())
+        self._sent_path = {}
+
+    def _landscape_picture(self, grid):
+        picture = framewise(plots.landscape(self.model.target, grid.divergence, grid=grid))
+        image = picture.get(0)  # carries the figure's options: the title gets the click hint
+        image.opts(title=image.opts.get("plot").kwargs["title"] + "; click to start the runs there")
+        return picture.opts(hooks=[look_hook(FIGURE_NAME, then=self._draw_runs)])
+
+    def _draw_runs(self, plot):
+        """The runs on the landscape figure: paths and current positions on the repaint level (with the bokehjs
+        speedup: clipped to the frame by its shim), so a frame repaints that layer only, not the heat map, the axes
+        and the colour bar; a tap moves the start."""
+        fig, y = plot.state, self._y()
+        self.path_renderer = fig.segment("x0", "y0", "x1", "y1", source=self.path_source, color="color",
+                                         line_width="width", alpha=0.9, **components.repaint_level())
+        self.now_renderer = fig.scatter("mu", y, source=self.now_source, color="color", size="size",
+                                        line_color="black", **components.repaint_level())
+        self.start_renderer = fig.scatter("mu", y, source=self.start_source, marker="circle_x", size=13,
+                                          fill_alpha=0, line_color=Q_COLOR, line_width=2,
+                                          **components.repaint_level())
+        self._set_path_fields()
+        fig.add_tools(TapTool())
         fig.on_event(Tap, self._on_tap)
         self.landscape_figure = fig
-        self._sent_path = {}
+
+    @property
+    def image_source(self):
+        """The heat map's data source (``plots.landscape``'s), once drawn."""
+        return plots.sources(self.landscape_figure)["landscape"]
+
+    @property
+    def minima_source(self):
+        """The local minima's data source (``plots.landscape``'s), once drawn."""
+        return plots.sources(self.landscape_figure)["landscape-minima"]
 
     def _y(self) -> str:
         return "log_sigma" if self.model.log_sigma else "sigma"
 
+    def _set_path_fields(self):
+        y = self._y()
+        for r in (self.now_renderer, self.start_renderer):
+            r.glyph.y = y
+        self.path_renderer.glyph.update(y0="ly0" if y == "log_sigma" else "y0", y1="ly1" if y == "log_sigma" else "y1")
+
     def _on_grid(self, *events):
-        g = self.model.landscape.grid
-        finite = g.values[np.isfinite(g.values)]
-        positive = finite[finite > 0]
-        lo = float(positive.min()) if positive.size else 1e-3
-        hi = float(finite.max()) if finite.size else 1.0
-        fig = self.landscape_figure
-        y0, y1 = float(g.y[0]), float(g.y[-1])
-        label = divergences.REGISTRY[g.divergence].label
-        with pn.io.hold():
-            self.image_source.data = {"image": [np.where(np.isfinite(g.values), g.values, np.nan).astype(np.float32)],
-                                      "x": [float(g.mu[0])], "y": [y0], "dw": [float(g.mu[-1] - g.mu[0])],
-                                      "dh": [y1 - y0]}
-            self.mapper.update(low=max(lo, hi * 1e-6, 1e-9), high=max(hi, lo * 1.01))
-            ys = [np.log(m.sigma) if g.log_sigma else m.sigma for m in g.minima]
-            self.minima_source.data = {"mu": [m.mu for m in g.minima], "y": ys,
-                                       "label": [f"{m.value:.4g}" for m in g.minima],
-                                       "size": [22 if i == 0 else 15 for i in range(len(g.minima))],
-                                       "color": [GLOBAL_COLOR if i == 0 else LOCAL_COLOR for i in range(len(g.minima))]}
-            fig.y_range.update(start=y0, end=y1)
-            fig.yaxis.axis_label = "log σ" if g.log_sigma else "σ"
-            note = "" if finite.size == g.values.size else " (blank: infinite)"
-            fig.title.text = (f"Landscape of {label} over (μ, {fig.yaxis.axis_label}) — ★ local minima, red = "
-                              f"global; click to start the runs there{note}")
-            y = self._y()
-            for r in (self.now_renderer, self.start_renderer):
-                r.glyph.y = y
-            self.path_renderer.glyph.update(y0="ly0" if y == "log_sigma" else "y0",
-                                            y1="ly1" if y == "log_sigma" else "y1")
+        """The runs follow the grid's σ or log σ axis (the heat map follows by itself: the pane's DynamicMap)."""
+        if self.landscape_figure is not None:
+            with pn.io.hold():
+                self._set_path_fields()
 
     def _apply_grid(self, done, grid):
         with pn.io.hold(self._doc):

@@ -20,7 +20,7 @@ from ...models.explorer import Explorer
 from ...models.optimizers import OPTIMIZERS
 from ..deferred import Deferred, served_doc
 from .. import components
-from ..plotting import COLORS
+from ...plots.style import COLORS
 from .animation import Animator, banner
 from .cards import Q_SHAPE, RunPanel, fit_density
 from .landscape import LandscapePlot, refine_in_background
@@ -187,7 +187,7 @@ class DynamicsSection(LandscapePlot, Animator, pn.viewable.Viewer):
         landscape = pn.Column(
             pn.Row(self.landscape_controls, pn.Column(self.restart_controls,
                                                       pn.Row(self.restart_button, self.clear_button))),
-            pn.pane.Bokeh(self.landscape_figure, sizing_mode="stretch_width"), self.restart_text,
+            self.landscape_pane, self.restart_text,
             sizing_mode="stretch_width")
         return pn.Column(
             pn.pane.Markdown(

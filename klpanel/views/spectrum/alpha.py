@@ -1,19 +1,29 @@
-"""The α spectrum tab: p with the optimal q at the chosen α, and the optimal μ*, σ* against α."""
+"""The α spectrum tab: p with the optimal q at the chosen α, and the optimal μ*, σ* against α.
+
+The μ*, σ* plot is ``plots.spectrum`` of the computed curve, served as a HoloViews pane of a DynamicMap that
+changes when a curve arrives; the α slider (20+ steps a second when dragged) moves its α mark and the density
+plot's q by direct writes. The density plot (p and the optimal q at α; no ``klpanel.plots`` picture) is drawn by
+hand.
+"""
 
 from __future__ import annotations
 
 import math
 
+import holoviews as hv
 import panel as pn
-from bokeh.models import ColumnDataSource, DataRange1d, HoverTool, Span
+from bokeh.models import ColumnDataSource
 
+from ... import plots
 from ...numerics import divergences
 from ...models import spectrum as sp
+from ...plots.style import P_COLOR, Q_COLOR
 from .. import components
-from ..plotting import P_COLOR, Q_COLOR, as_column, density_figure, set_ranges
-from .curves import (NOTE_STYLE, broken_columns, curve_figure, gauss_curve, jumps_text, minima_columns,
-                     optimum_text)
+from ..plotting import as_column, density_figure, framewise, holoviews_pane, look_hook, set_ranges, vline_spans
+from .curves import NOTE_STYLE, empty_curve, gauss_curve, jumps_text, optimum_text
 from .jobs import Job, ProgressBar
+
+ALPHA_PLOT = "spectrum-alpha-plot"
 
 
 class AlphaTab:
@@ -41,29 +51,22 @@ class AlphaTab:
         dens.legend.background_fill_alpha = 0.6
         set_ranges(dens, e.x, e.p_density)
         self.density = dens
-        lo, hi = sp.order_bounds(s.family)
-        self.curve_source = ColumnDataSource(broken_columns(None), name="spectrum-curve")
-        self.minima_source = ColumnDataSource(minima_columns(None), name="spectrum-minima")
-        fig = curve_figure("optimal μ*, σ* against α (dots: local minima)", "α", (lo, hi), height=260)
-        fig.y_range = DataRange1d()
-        fig.scatter("t", "sigma", source=self.minima_source, size=4, color="#2ca02c", alpha=0.35)
-        fig.scatter("t", "mu", source=self.minima_source, size=4, color="#1f77b4", alpha=0.35)
-        mu = fig.line("t", "mu", source=self.curve_source, color="#1f77b4", line_width=3, legend_label="μ*")
-        sig = fig.line("t", "sigma", source=self.curve_source, color="#2ca02c", line_width=3, legend_label="σ*")
-        fig.add_tools(HoverTool(renderers=[mu, sig], tooltips=[("α", "@t{0.00}"), ("μ*", "@mu{0.000}"),
-                                                               ("σ*", "@sigma{0.000}")]))
-        fig.legend.background_fill_alpha = 0.0
-        fig.add_layout(fig.legend[0], "right")
-        for at in (0.0, 1.0):  # reverse KL (α → 0) and forward KL (α = 1) for the α-divergence
-            fig.add_layout(Span(location=at, dimension="height", line_color="#9aa5b1", line_dash="dotted"))
-        self.alpha_mark = Span(location=s.alpha, dimension="height", line_color=Q_COLOR, line_width=2)
-        fig.add_layout(self.alpha_mark)
-        self.alpha_figure = fig
+        self.alpha_marks = []  # the α mark of each drawn figure (a Bokeh Span)
+        self.alpha_figure = None  # the μ*, σ* figure, once the pane has drawn it
+        self.alpha_plot = holoviews_pane(hv.DynamicMap(pn.bind(self._alpha_picture, self.param.alpha_drawn)))
+
+    def _alpha_picture(self, drawn):
+        family, curve = drawn if drawn is not None else (self.spectrum.family, empty_curve())
+        picture = plots.spectrum(self.explorer.target, family, curve=curve, alpha=self.spectrum.alpha)
+        return framewise(picture).opts(toolbar="right", hooks=[look_hook(ALPHA_PLOT, self._alpha_drawn_on)])
+
+    def _alpha_drawn_on(self, plot):
+        self.alpha_figure = plot.state
+        self.alpha_marks.append(vline_spans(plot)[-1])  # plots.spectrum draws α's mark last
 
     def _on_family(self, *events):
         lo, hi = sp.order_bounds(self.spectrum.family)
         self.alpha.param.update(start=lo, end=hi)
-        self.alpha_figure.x_range.update(start=lo, end=hi)
         self.refresh_alpha()
 
     def refresh_alpha(self):
@@ -74,14 +77,14 @@ class AlphaTab:
     def _apply_alpha(self, curve):
         self.alpha_curve = curve
         with pn.io.hold():
-            self.curve_source.data = broken_columns(curve)
-            self.minima_source.data = minima_columns(curve)
+            self.alpha_drawn = (self.spectrum.family, curve)
             self.alpha_jumps.object = jumps_text(curve, "α")
             self._show_alpha()
 
     def _show_alpha(self, *events):
         curve = self.alpha_curve
-        self.alpha_mark.location = self.spectrum.alpha
+        for mark in self.alpha_marks:
+            mark.location = self.spectrum.alpha
         label = divergences.REGISTRY[self.spectrum.family].label
         if curve is None or len(curve.t) != self.spectrum.points:
             self.alpha_line.object = optimum_text(None, 0, label, "α", self._pending)

@@ -1,12 +1,10 @@
-"""What the spectrum tabs share: a computed curve as plot columns and as text, and the curve figure."""
+"""What the spectrum tabs share: a computed curve as text, an empty curve, and q's density at an optimum."""
 
 from __future__ import annotations
 
 import math
 
 import numpy as np
-from bokeh.models import DataRange1d, Range1d
-from bokeh.plotting import figure
 
 from ...models import spectrum as sp
 from ...models.explorer import format_value
@@ -21,18 +19,10 @@ def gauss_curve(mu: float, sigma: float) -> dict:
     return {"x": as_column(x), "y": as_column(np.exp(-0.5 * GAUSS_Z**2) / (sigma * math.sqrt(2 * math.pi)))}
 
 
-def broken_columns(curve: sp.Curve | None) -> dict:
-    """Plot columns t, mu, sigma with NaN at every jump (empty before the curve exists)."""
-    if curve is None:
-        return {"t": [], "mu": [], "sigma": []}
-    t, mu = curve.broken("mu")
-    return {"t": t, "mu": mu, "sigma": curve.broken("sigma")[1]}
-
-
-def minima_columns(curve: sp.Curve | None) -> dict:
-    if curve is None:
-        return {"t": [], "mu": [], "sigma": [], "value": [], "rank": []}
-    return curve.all_minima()
+def empty_curve() -> sp.Curve:
+    """A curve with no points: what a plot shows before its curve is computed."""
+    none = np.empty(0)
+    return sp.Curve(t=none, mu=none, sigma=none, value=none, jump=np.zeros(0, dtype=bool), minima=())
 
 
 def optimum_text(curve, i, label, name_of_t, pending="*computing…*") -> str:
@@ -52,13 +42,3 @@ def jumps_text(curve, name_of_t) -> str:
         return "The global optimum moves continuously over this range."
     where = ", ".join(f"{t:.2f}" for t in curve.jumps_at)
     return f"The global optimum jumps between modes at {name_of_t} ≈ {where} (the curve breaks there)."
-
-
-def curve_figure(title, x_label, x_range, height=230):
-    fig = figure(height=height, sizing_mode="stretch_width", title=title, x_range=Range1d(*x_range),
-                 y_range=DataRange1d(start=0), tools="pan,wheel_zoom,box_zoom,reset,save", output_backend="canvas",
-                 x_axis_label=x_label)
-    fig.toolbar.logo = None
-    fig.grid.grid_line_alpha = 0.25
-    fig.background_fill_alpha = fig.border_fill_alpha = 0.0
-    return fig

@@ -1,18 +1,27 @@
-"""The distillation losses tab: a card per loss, with its optimal student as the loss' parameter moves."""
+"""The distillation losses tab: a card per loss, with its optimal student as the loss' parameter moves.
+
+Each card's plot is its loss' panel of ``plots.distillation`` for the computed curves, served as a HoloViews pane of a
+DynamicMap that changes when curves arrive; the card's slider (dragged: 20+ steps a second) moves the plot's mark by
+a direct write.
+"""
 
 from __future__ import annotations
 
 from functools import partial
 
+import holoviews as hv
 import panel as pn
-from bokeh.models import ColumnDataSource, DataRange1d, Span
 
+from ... import plots
 from ...numerics import divergences
 from ...models import spectrum as sp
+from ...plots.style import COLORS
 from .. import components
-from ..plotting import COLORS, Q_COLOR
-from .curves import NOTE_STYLE, broken_columns, curve_figure, optimum_text
+from ..plotting import framewise, holoviews_pane, look_hook, vline_spans
+from .curves import NOTE_STYLE, empty_curve, optimum_text
 from .jobs import Job, ProgressBar
+
+NOT_DRAWN = object()
 
 CONVENTIONS = """
 **Reading other papers' and libraries' numbers.** Here every value is in nats and D(p‖q) has the target
@@ -38,7 +47,8 @@ class DistillationTab:
         self.distill_status = components.Markdown("", margin=(0, 10))
         self.distill_job = Job(self, self.distill_progress, self.distill_status)
         self.distill_cards, self.distill_sliders, self.distill_lines = {}, {}, {}
-        self.distill_sources, self.distill_marks, self.distill_refs = {}, {}, {}
+        self.distill_plots, self.distill_marks = {}, {name: [] for name in sp.DISTILLATION}
+        self._distill_layout = (NOT_DRAWN, None)  # (what it draws, plots.distillation of it): one for every card
         for name, loss in sp.DISTILLATION.items():
             d = divergences.REGISTRY[name]
             spec = {s.name: s for s in d.params}[loss.param]
@@ -47,25 +57,11 @@ class DistillationTab:
                                             end=hi, step=(hi - lo) / (sp.PARAM_POINTS - 1),
                                             value=min(max(spec.default, lo), hi), sizing_mode="stretch_width")
             slider.param.watch(partial(self._show_distill, name), "value")
-            source = ColumnDataSource(broken_columns(None), name=f"distill-{name}")
-            fig = curve_figure("μ* (blue), σ* (green); thin: fwd KL, dashed: rev KL", loss.param, (lo, hi),
-                               height=200)
-            fig.y_range = DataRange1d()
-            fig.title.text_font_size = "10px"
-            fig.line("t", "mu", source=source, color="#1f77b4", line_width=2.5)
-            fig.line("t", "sigma", source=source, color="#2ca02c", line_width=2.5)
-            refs = {(ref, col): Span(location=0, dimension="width", line_color=color, line_width=1,
-                                     line_dash="solid" if ref == "forward_kl" else "dashed", visible=False)
-                    for ref in ("forward_kl", "reverse_kl") for col, color in (("mu", "#1f77b4"), ("sigma", "#2ca02c"))}
-            for span in refs.values():
-                fig.add_layout(span)
-            mark = Span(location=slider.value, dimension="height", line_color=Q_COLOR, line_width=2)
-            fig.add_layout(mark)
+            plot = holoviews_pane(hv.DynamicMap(pn.bind(self._distill_picture, self.param.distill_drawn, name)))
             line = components.Markdown(optimum_text(None, 0, d.label, loss.param), sizing_mode="stretch_width")
-            self.distill_sliders[name], self.distill_lines[name] = slider, line
-            self.distill_sources[name], self.distill_marks[name], self.distill_refs[name] = source, mark, refs
+            self.distill_sliders[name], self.distill_lines[name], self.distill_plots[name] = slider, line, plot
             self.distill_cards[name] = self._card(
-                name, loss.source, [slider, pn.pane.Bokeh(fig, sizing_mode="stretch_width"), line,
+                name, loss.source, [slider, plot, line,
                                     pn.pane.Markdown(loss.moves, styles=NOTE_STYLE, sizing_mode="stretch_width")])
         self.distill_cards["minillm"] = self._card("reverse_kl", sp.SOURCES["reverse_kl"], [])
         self.distill_cards["f-distill"] = pn.Column(
@@ -75,6 +71,18 @@ class DistillationTab:
             *(pn.pane.LaTeX(f"$${divergences.REGISTRY[n].latex}$$", renderer="katex", sizing_mode="stretch_width",
                             styles={"font-size": "0.85em"}) for n in sp.F_DISTILL if n not in sp.SOURCES),
             width=360, margin=8, styles={"border": "1px solid #9aa5b1", "border-radius": "8px", "padding": "8px"})
+
+    def _distill_picture(self, drawn, name):
+        """Loss ``name``'s panel of ``plots.distillation``: μ*, σ* of the computed curves (empty before), the
+        forward- and reverse-KL optima, the slider's value marked."""
+        if self._distill_layout[0] is not drawn:
+            curves, refs = drawn if drawn is not None else ({n: empty_curve() for n in sp.DISTILLATION}, None)
+            values = {n: s.value for n, s in self.distill_sliders.items()}
+            self._distill_layout = (drawn, plots.distillation(self.explorer.target, values=values, curves=curves,
+                                                              references=refs))
+        panel = self._distill_layout[1].values()[list(sp.DISTILLATION).index(name)]
+        hook = look_hook(then=lambda plot: self.distill_marks[name].append(vline_spans(plot)[-1]))  # its mark: last
+        return framewise(panel).opts(toolbar="right", hooks=[hook])
 
     def _card(self, name, source, body):
         d = divergences.REGISTRY[name]
@@ -97,15 +105,14 @@ class DistillationTab:
         curves, refs = result
         self.distill_curves = curves
         with pn.io.hold():
-            for name, curve in curves.items():
-                self.distill_sources[name].data = broken_columns(curve)
-                for (ref, col), span in self.distill_refs[name].items():
-                    span.update(location=getattr(refs[ref], col), visible=True)
+            self.distill_drawn = (curves, refs)
+            for name in curves:
                 self._show_distill(name)
 
     def _show_distill(self, name, *events):
         value = self.distill_sliders[name].value
-        self.distill_marks[name].location = value
+        for mark in self.distill_marks[name]:
+            mark.location = value
         curve = self.distill_curves.get(name)
         label = divergences.REGISTRY[name].label
         param_name = {"alpha": "α", "beta": "β"}.get(sp.DISTILLATION[name].param, sp.DISTILLATION[name].param)

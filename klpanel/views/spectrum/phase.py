@@ -1,15 +1,20 @@
-"""The spread phase plot tab: the optimal σ* and μ* of each divergence as the target's modes move apart."""
+"""The spread phase plot tab: the optimal σ* and μ* of each divergence as the target's modes move apart.
+
+The two plots are ``plots.phase`` of the computed curves, served as a HoloViews pane of a DynamicMap that changes
+when curves arrive or the target (the spread mark) changes: seconds of computing per change, never per frame.
+"""
 
 from __future__ import annotations
 
+import holoviews as hv
 import panel as pn
-from bokeh.models import ColumnDataSource, DataRange1d, HoverTool, Span
 
+from ... import plots
 from ...numerics import divergences
 from ...models import spectrum as sp
 from .. import components
-from ..plotting import COLORS, DASHES, Q_COLOR
-from .curves import NOTE_STYLE, broken_columns, curve_figure
+from ..plotting import framewise, holoviews_pane, look_hook
+from .curves import NOTE_STYLE, empty_curve
 from .jobs import Job, ProgressBar
 
 
@@ -27,31 +32,16 @@ class PhaseTab:
         self.phase_status = components.Markdown("", margin=(0, 10))
         self.phase_job = Job(self, self.phase_progress, self.phase_status)
         self.phase_note = components.Markdown("", sizing_mode="stretch_width", styles=NOTE_STYLE)
-        lo, hi = sp.spread_grid()[[0, -1]]
-        self.phase_sources = {n: ColumnDataSource(broken_columns(None), name=f"phase-{n}")
-                              for n in divergences.REGISTRY}
-        self.phase_figures = {}
-        for column, title in (("sigma", "optimal σ* against the target's spread"),
-                              ("mu", "optimal μ* against the target's spread")):
-            fig = curve_figure(title, "spread", (lo, hi), height=260)
-            if column == "mu":
-                fig.y_range = DataRange1d()
-            lines = []
-            for name, d in divergences.REGISTRY.items():
-                lines.append(fig.line("t", column, source=self.phase_sources[name], color=COLORS[name],
-                                      line_dash=DASHES[name], line_width=2.5, legend_label=d.label,
-                                      visible=False))
-            for item in fig.legend[0].items:
-                item.visible = False
-            fig.legend.click_policy = "hide"
-            fig.legend.label_text_font_size = "10px"
-            fig.legend.background_fill_alpha = 0.0
-            fig.add_layout(fig.legend[0], "right")
-            fig.add_tools(HoverTool(renderers=lines, tooltips=[("spread", "@t{0.00}"), (column, f"@{column}{{0.000}}")]))
-            mark = Span(location=self.explorer.target.spread, dimension="height", line_color=Q_COLOR, line_width=2)
-            fig.add_layout(mark)
-            self.phase_figures[column] = (fig, mark)
-        self._show_phase_mark()
+        self.phase_plot = holoviews_pane(hv.DynamicMap(pn.bind(self._phase_picture, self.param.phase_drawn)))
+        self._show_phase_note()
+
+    def _phase_picture(self, drawn):
+        """σ* and μ* of the computed curves (empty ones, named, before any), the target's spread marked."""
+        curves = drawn[-1] if drawn and drawn[-1] else {n: empty_curve() for n in self.phase.names}
+        picture = plots.phase(self.explorer.target, curves=curves)
+        # a toolbar per figure, at its right (a layout's merged toolbar would carry HoloViews' logo)
+        return framewise(picture).opts(hv.opts.Overlay(toolbar="right", hooks=[look_hook()]),
+                                       hv.opts.Layout(merge_tools=False))
 
     def _phase_settings(self):
         t = self.explorer.target
@@ -66,21 +56,14 @@ class PhaseTab:
 
     def _apply_phase(self, curves):
         self.phase_curves = curves
+        t = self.explorer.target
         with pn.io.hold():
-            for name, source in self.phase_sources.items():
-                source.data = broken_columns(curves.get(name))
-            computed = {id(self.phase_sources[n]) for n in curves}
-            for fig, _ in self.phase_figures.values():  # lines and legend entries of the computed ones only
-                for item in fig.legend[0].items:
-                    item.visible = item.renderers[0].visible = id(item.renderers[0].data_source) in computed
-            self._show_phase_mark()
+            self.phase_drawn = (t.mode, t.spread, curves)  # equal to the last only if nothing on the plot changes
+            self._show_phase_note()
 
-    def _show_phase_mark(self):
+    def _show_phase_note(self):
         t = self.explorer.target
         generator = t.mode == "generator"
-        for fig, mark in self.phase_figures.values():
-            mark.location = t.spread
-            mark.visible = generator
         shown = "; ".join(f"{divergences.REGISTRY[n].label} jumps at spread ≈ "
                           + ", ".join(f"{t:.2f}" for t in c.jumps_at)
                           for n, c in self.phase_curves.items() if c.jump.any())

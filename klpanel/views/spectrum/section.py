@@ -1,8 +1,8 @@
 """Section 5 — the α spectrum, the spread phase plot and the distillation losses: the Viewer and its reactions.
 
 Thin views over :mod:`klpanel.models.spectrum`. Curves cost seconds (every α, every spread), so in a server session
-they are computed in a worker thread while a progress bar moves, and handed to the document's thread, where
-only the Bokeh ``ColumnDataSource``s change; moving a slider reads the computed curve (no numerics).
+they are computed in a worker thread while a progress bar moves, and handed to the document's thread, where the
+plots' DynamicMaps draw them (``*_drawn``); moving a slider reads the computed curve (no numerics) and moves a mark.
 Outside a server session (Jupyter, tests) ``compute="sync"`` computes in place and ``"manual"`` waits for
 :meth:`SpectrumSection.refresh` or the buttons.
 The tabs are :mod:`.alpha`, :mod:`.phase` and :mod:`.distillation`; background work :mod:`.jobs`.
@@ -32,6 +32,10 @@ class SpectrumSection(AlphaTab, PhaseTab, DistillationTab, pn.viewable.Viewer):
     explorer = param.ClassSelector(class_=Explorer, doc="The app's Explorer model")
     compute = param.Selector(default="auto", objects=["auto", "background", "sync", "manual"],
                              doc="auto: background in a server session, manual elsewhere")
+    # what the plots show (their DynamicMaps follow these): set when a computation's result is applied
+    alpha_drawn = param.Parameter(default=None, doc="(family, Curve) on the α plot; None: nothing computed yet")
+    phase_drawn = param.Parameter(default=None, doc="(target mode, spread, {name: Curve}) on the phase plots")
+    distill_drawn = param.Parameter(default=None, doc="(curves, references) on the distillation plots")
 
     def __init__(self, **params):
         params.setdefault("explorer", Explorer())
@@ -111,8 +115,7 @@ class SpectrumSection(AlphaTab, PhaseTab, DistillationTab, pn.viewable.Viewer):
                 "breaks — the optimum jumps, it does not slide.", sizing_mode="stretch_width"),
             pn.Row(pn.Column(self.family, self.alpha, self.alpha_line, self.compute_button, width=330),
                    pn.Column(self.alpha_progress, self.alpha_status,
-                             pn.Row(pn.pane.Bokeh(self.density, sizing_mode="stretch_width"),
-                                    pn.pane.Bokeh(self.alpha_figure, sizing_mode="stretch_width"),
+                             pn.Row(pn.pane.Bokeh(self.density, sizing_mode="stretch_width"), self.alpha_plot,
                                     sizing_mode="stretch_width"),
                              self.alpha_jumps, sizing_mode="stretch_width"),
                    sizing_mode="stretch_width"),
@@ -124,8 +127,7 @@ class SpectrumSection(AlphaTab, PhaseTab, DistillationTab, pn.viewable.Viewer):
                 "collapses onto one mode.", sizing_mode="stretch_width"),
             pn.Row(self.phase_names, self.phase_button, sizing_mode="stretch_width"),
             self.phase_progress, self.phase_status,
-            pn.Row(*(pn.pane.Bokeh(f, sizing_mode="stretch_width") for f, _ in self.phase_figures.values()),
-                   sizing_mode="stretch_width"),
+            self.phase_plot,
             self.phase_note, sizing_mode="stretch_width")
         distill = pn.Column(
             pn.pane.Markdown(
