@@ -23,6 +23,9 @@ ELLIPSE_RADII = (1.0, 2.0)
 P_CONTOUR_COLOR = "#2ca02c"  # Bishop draws p in green
 DIRECTION_LABELS = {"forward_kl": "KL(p‖q) optimum", "reverse_kl": "KL(q‖p) optimum"}
 GRID_POINTS = 161
+#: the overlay's legend (outside the square frame, so it hides no contour); ``overlay * more`` drops an overlay's
+#: options, so a picture built on :func:`bishop` applies these again
+LEGEND = dict(legend_position="right", legend_opts={"background_fill_alpha": 0.0, "label_text_font_size": "11px"})
 
 
 def _mixture(target) -> g.Mixture2D:
@@ -108,25 +111,25 @@ def bishop(target, family: str = "factorised", q=None) -> hv.Overlay:
     and 2. ``target``: a :class:`~klpanel.models.twod.Target2D` or a numerics ``Mixture2D``; ``q`` (a ``Gaussian2D``
     or ``Approximation2D``) adds that q's ellipses and its drag handles.
 
-    Renderers: ``klpanel-p-contours`` (segments ``x1``, ``x2``, ``x1_end``, ``x2_end``), ``klpanel-optimum-forward_kl`` and
-    ``klpanel-optimum-reverse_kl`` and ``klpanel-q`` (lines ``xs``, ``ys``), ``klpanel-q-handles`` (``x1``, ``x2``)."""
+    Renderers: ``klpanel-twod-p-contours`` (segments ``x1``, ``x2``, ``x1_end``, ``x2_end``),
+    ``klpanel-twod-optimum-forward_kl``, ``klpanel-twod-optimum-reverse_kl`` and ``klpanel-twod-q`` (lines ``xs``,
+    ``ys``), ``klpanel-twod-q-handles`` (``x1``, ``x2``)."""
     mixture = _mixture(target)
     window = extent(mixture)
     segments = p_contours(mixture, window)
     contours = hv.Segments(segments, [X1, X2, "x1_end", "x2_end"], label="p (target)").opts(
-        color=P_CONTOUR_COLOR, line_width=1.5, hooks=[style.named("p-contours")])
+        color=P_CONTOUR_COLOR, line_width=1.5, hooks=[style.named("twod-p-contours")])
     family_name = "mean-field" if family == "factorised" else "full-covariance"
     layers = [style.framed(contours, title=f"p and the optimal {family_name} Gaussian q of each KL",
-                           xlim=window[:2], ylim=window[2:], height=480, aspect="equal", xlabel="x₁", ylabel="x₂",
-                           data_aspect=1, responsive=False, width=480)]
+                           xlim=window[:2], ylim=window[2:], xlabel="x₁", ylabel="x₂", responsive=False,
+                           frame_width=460, frame_height=460)]
     for direction, dash in (("forward_kl", "dashed"), ("reverse_kl", "solid")):
         best = cached_optimum(mixture, direction, family)
-        layers.append(_path(ellipse(best.q), DIRECTION_LABELS[direction], f"optimum-{direction}",
+        layers.append(_path(ellipse(best.q), DIRECTION_LABELS[direction], f"twod-optimum-{direction}",
                             color=style.COLORS[direction], line_width=2.5, line_dash=dash))
     if q is not None:
         q = q.gaussian if isinstance(q, Approximation2D) else q
-        layers.append(_path(ellipse(q), "q (yours)", "q", color=style.Q_COLOR, line_width=2))
+        layers.append(_path(ellipse(q), "q (yours)", "twod-q", color=style.Q_COLOR, line_width=2))
         layers.append(hv.Points(handles(q), [X1, X2], ["role"], label="q's handles").opts(
-            color=style.Q_COLOR, line_color="black", size=11, tools=["hover"], hooks=[style.named("q-handles")]))
-    return hv.Overlay(layers).opts(legend_position="top_left",
-                                   legend_opts={"background_fill_alpha": 0.6, "label_text_font_size": "11px"})
+            color=style.Q_COLOR, line_color="black", size=11, tools=["hover"], hooks=[style.named("twod-q-handles")]))
+    return hv.Overlay(layers).opts(**LEGEND)

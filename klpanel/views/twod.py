@@ -103,6 +103,7 @@ class TwoDSection(pn.viewable.Viewer):
         self.runs: list[Descent2D] = []
         self._ticker = None
         self._doc = served_doc()
+        self._pushing = False
         m.param.watch(self._on_values, ["values"], precedence=1)
         m.param.watch(self._on_optima, ["optima"])
         m.param.watch(self._on_target, ["mixture"])
@@ -113,7 +114,7 @@ class TwoDSection(pn.viewable.Viewer):
     # -- the picture ----------------------------------------------------------------------------------------------
     def _build_figure(self):
         m = self.model
-        overlay = plots.bishop(m.mixture, m.family, q=m.q.gaussian) * self._run_layers()
+        overlay = (plots.bishop(m.mixture, m.family, q=m.q.gaussian) * self._run_layers()).opts(**pictures.LEGEND)
         fig = hv.render(overlay)
         fig.name = "klpanel-twod-plot"
         fig.toolbar.logo = None
@@ -148,6 +149,8 @@ class TwoDSection(pn.viewable.Viewer):
 
     def _on_drag(self, attr, old, new):
         """The handles after a drag: the centre moved q (σ kept), or a σ handle set that σ."""
+        if self._pushing:  # our own write of the handles, not a drag
+            return
         q = self.model.q
         x, y = list(new["x1"]), list(new["x2"])
         if len(x) != 3:  # a handle was deleted (backspace): put them back
@@ -164,9 +167,13 @@ class TwoDSection(pn.viewable.Viewer):
 
     def _push_q(self):
         q = self.model.q.gaussian
-        self.sources["twod-q"].data = pictures.ellipse(q)
-        self.sources["twod-q-handles"].data = pictures.handles(q)
-        self.shape.data = {"q": list(q)}
+        self._pushing = True
+        try:
+            self.sources["twod-q"].data = pictures.ellipse(q)
+            self.sources["twod-q-handles"].data = pictures.handles(q)
+            self.shape.data = {"q": list(q)}
+        finally:
+            self._pushing = False
 
     # -- model -> picture --------------------------------------------------------------------------------------------
     def _on_values(self, *events):

@@ -84,6 +84,17 @@ def test_twod_section_follows_rho_and_drags(open_app, artifacts):
         assert q == pytest.approx(tuple(q._replace(**moved)), abs=0.03)
         expect_values(page, p, q)
 
+    # both descents from the dragged q, animated until they converge on the closed-form optima
+    page.get_by_role("button", name="Run gradient descent from q").click()
+    runs = page.locator("td.kl2d-run")
+    wait_until(lambda: runs.count() == 2 and all("converged" in t for t in runs.all_inner_texts()),
+               timeout=CHANGE_TIMEOUT_MS / 1e3, what="both descents to converge")
+    for direction, text in zip(runs.evaluate_all("cs => cs.map(c => c.dataset.divergence)"), runs.all_inner_texts()):
+        assert float(text.split()[0]) == pytest.approx(g.optimal_q(p, direction).value, abs=0.0005)
+    paths = js(page, """() => ['forward_kl', 'reverse_kl'].map(d => klModels().find(
+        m => m.name === 'klpanel-twod-run-' + d && m.type === 'ColumnDataSource')).map(s => klColumn(s, 'xs')[0].length)""")
+    assert min(paths) > 2  # each run's path of centres is drawn
+
     section = heading.evaluate_handle("h => h.getRootNode().host.getRootNode().host")
     section.as_element().screenshot(path=str(artifacts / "section-twod.png"))
     assert not page.console_errors
