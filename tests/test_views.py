@@ -133,9 +133,10 @@ def test_url_state_round_trip():
 
 
 def test_every_section_is_placed(app):
+    from klpanel.views.app import SECTIONS
     from klpanel.views.dynamics import DynamicsSection
     from klpanel.views.spectrum import SpectrumSection
-    assert len(app.__panel__().objects) == 8  # header, link message, sections 1-5, export
+    assert len(app.__panel__().objects) == 2 + len(SECTIONS)  # header, link message, a box per section
     assert isinstance(app.dynamics, DynamicsSection) and isinstance(app.spectrum, SpectrumSection)
     assert app.dynamics.explorer is app.explorer and app.spectrum.explorer is app.explorer
     assert all(math.isfinite(v) for v in app.explorer.values.values())
