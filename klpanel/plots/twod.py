@@ -11,6 +11,7 @@ from __future__ import annotations
 import holoviews as hv
 import numpy as np
 
+from ..models.cache import LRUCache
 from ..models.twod import Approximation2D, Target2D, cached_optimum
 from ..numerics import gauss2d as g
 from . import style
@@ -23,6 +24,7 @@ ELLIPSE_RADII = (1.0, 2.0)
 P_CONTOUR_COLOR = "#2ca02c"  # Bishop draws p in green
 DIRECTION_LABELS = {"forward_kl": "KL(p‖q) optimum", "reverse_kl": "KL(q‖p) optimum"}
 GRID_POINTS = 161
+CONTOURS = LRUCache(64)  # p's contour segments by (target, window, grid), shared by every session
 #: the overlay's legend (outside the square frame, so it hides no contour); ``overlay * more`` drops an overlay's
 #: options, so a picture built on :func:`bishop` applies these again
 LEGEND = dict(legend_position="right", legend_opts={"background_fill_alpha": 0.0, "label_text_font_size": "11px"})
@@ -73,8 +75,14 @@ def contour_segments(x, y, z, levels) -> dict:
 
 
 def p_contours(mixture: g.Mixture2D, window=None, n: int = GRID_POINTS) -> dict:
-    """:func:`contour_segments` of p's density over ``window`` (default :func:`extent`)."""
-    x0, x1, y0, y1 = window or extent(mixture)
+    """:func:`contour_segments` of p's density over ``window`` (default :func:`extent`); computed once per target
+    (every page shows the presets)."""
+    window = tuple(window or extent(mixture))
+    return CONTOURS.get_or_compute((mixture.key, window, n), lambda: _contours(mixture, window, n))
+
+
+def _contours(mixture, window, n) -> dict:
+    x0, x1, y0, y1 = window
     x, y = np.linspace(x0, x1, n), np.linspace(y0, y1, n)
     z = mixture.pdf(np.stack(np.meshgrid(x, y), axis=-1))
     peak = max(float(z.max()), float(mixture.pdf(mixture.means).max()))

@@ -24,7 +24,7 @@ from ..models.twod import Descent2D, TwoD
 from ..numerics import gauss2d as g
 from .. import plots
 from ..plots import twod as pictures
-from ..plots.style import COLORS, named
+from ..plots.style import COLORS, renderer_name
 from . import components
 from .deferred import served_doc
 
@@ -114,13 +114,13 @@ class TwoDSection(pn.viewable.Viewer):
     # -- the picture ----------------------------------------------------------------------------------------------
     def _build_figure(self):
         m = self.model
-        overlay = (plots.bishop(m.mixture, m.family, q=m.q.gaussian) * self._run_layers()).opts(**pictures.LEGEND)
-        fig = hv.render(overlay)
+        fig = hv.render(plots.bishop(m.mixture, m.family, q=m.q.gaussian))
         fig.name = "klpanel-twod-plot"
         fig.toolbar.logo = None
         fig.background_fill_alpha = fig.border_fill_alpha = 0.0
         components.figure_hooks(fig)
         self.figure, self.sources = fig, plots.sources(fig)
+        self._add_run_lines(fig)
         handles = self.sources["twod-q-handles"]
         renderer = next(r for r in fig.renderers if r.data_source is handles)
         drag = PointDrawTool(renderers=[renderer], add=False, description="Drag q's centre or its σ handles")
@@ -131,16 +131,16 @@ class TwoDSection(pn.viewable.Viewer):
                                                       "line": self.sources["twod-q"]}, code=DRAG_JS))
         handles.on_change("data", self._on_drag)
 
-    @staticmethod
-    def _run_layers():
-        """Empty paths for the runs: each direction's centre path and its current q's ellipse."""
-        layers = []
+    def _add_run_lines(self, fig):
+        """The runs' lines, added to the rendered figure with Bokeh (through HoloViews every layer costs each page
+        build ~0.05-0.1 s): each direction's path of centres and its current q's ellipse, sources ``twod-run-<d>`` and
+        ``twod-run-q-<d>`` (``xs``, ``ys``)."""
         for d in g.DIRECTIONS:
-            layers.append(hv.Path([], [pictures.X1, pictures.X2]).opts(
-                color=COLORS[d], line_width=1.5, alpha=0.8, hooks=[named(f"twod-run-{d}")]))
-            layers.append(hv.Path([], [pictures.X1, pictures.X2]).opts(
-                color=COLORS[d], line_width=1.5, line_dash="dotdash", hooks=[named(f"twod-run-q-{d}")]))
-        return hv.Overlay(layers)
+            for key, dash in ((f"twod-run-{d}", "solid"), (f"twod-run-q-{d}", "dotdash")):
+                source = ColumnDataSource({"xs": [], "ys": []}, name=renderer_name(key))
+                fig.multi_line("xs", "ys", source=source, line_color=COLORS[d], line_width=1.5, line_dash=dash,
+                               line_alpha=0.9, name=renderer_name(key))
+                self.sources[key] = source
 
     def _set_window(self):
         x0, x1, y0, y1 = pictures.extent(self.model.mixture)
