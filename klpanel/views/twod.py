@@ -96,7 +96,7 @@ class TwoDSection(pn.viewable.Viewer):
         self.q_sigma1 = components.Slider.from_param(m.q.param.sigma1, label="σ₁ of q", start=MIN_SIGMA, end=3.0, **wide)
         self.q_sigma2 = components.Slider.from_param(m.q.param.sigma2, label="σ₂ of q", start=MIN_SIGMA, end=3.0, **wide)
         self.q_rho = components.Slider.from_param(m.q.param.rho, label="ρ of q", visible=m.family == "full", **wide)
-        self.run = pn.widgets.Button(label="Run gradient descent from q", button_style="solid", color="primary", **wide)
+        self.run = pn.widgets.Button(label="Run gradient descent from q", color="primary", **wide)
         self.run.on_click(lambda event: self.start_runs())
         self.readouts = components.HTML(readout_html(m), css_classes=["klpanel-twod-readouts"], **wide)
         self._build_figure()
