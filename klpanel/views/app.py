@@ -11,7 +11,6 @@ from functools import partial
 
 import panel as pn
 import param
-from panel.theme.fast import Fast
 
 from ..models.explorer import OPTION_SPECS, Explorer
 from .cards import FormulaCards
@@ -22,6 +21,7 @@ from .export import ExportPanel
 from .lazy import Lazy
 from .optimal import OptimalSection
 from .spectrum import SpectrumSection
+from .styles import PAGE_CSS, Fast, accessible
 from .twod import TwoDSection
 
 TITLE = "Forward KL vs Reverse KL Divergence"
@@ -43,12 +43,6 @@ LAZY = {"cards": "2. The divergences", "dynamics": "4. Optimization dynamics", "
         "twod": "6. Two dimensions", "export": "Export"}
 
 
-#: Panel's Fast design without its Google-Fonts stylesheet, so the page loads nothing from outside the
-#: server (no failed request, no console error offline); the system font stands in. It keeps the class
-#: name "Fast" because Panel finds a design's bundled files (js/fast_design.js) by its lower-cased name.
-OfflineFast = type("Fast", (Fast,), {"_resources": {**Fast._resources, "font": {}}, "__module__": __name__})
-
-
 class KLExplorer(pn.viewable.Viewer):
     """The explorer app. ``KLExplorer()`` displays inline in Jupyter (after ``pn.extension("katex")``);
     ``KLExplorer().servable()`` serves it in a template. Drive it programmatically through
@@ -68,8 +62,10 @@ class KLExplorer(pn.viewable.Viewer):
         shown = [n for n in SECTIONS if n in self.sections]
         parts = {n: Lazy(partial(self.section, n), LAZY[n]) if n in LAZY and n != shown[0] else self.section(n)
                  for n in shown}
-        self._layout = pn.Column(self.header, self.url_message, *(parts[n] for n in SECTIONS if n in self.sections),
-                                 sizing_mode="stretch_width", max_width=1400)
+        # each section in a box named for it (``kl-section-explore``...): the page's landmarks for tests and styles
+        boxes = (pn.Column(parts[n], sizing_mode="stretch_width", css_classes=["kl-section", f"kl-section-{n}"])
+                 for n in SECTIONS if n in self.sections)
+        self._layout = pn.Column(self.header, self.url_message, *boxes, sizing_mode="stretch_width", max_width=1400)
 
     def section(self, name: str):
         """The section ``name`` (also ``app.<name>``), built on first use; None when it is not on the page."""
@@ -108,19 +104,21 @@ class KLExplorer(pn.viewable.Viewer):
         self.url_message.param.update(object=f"Ignored invalid link parameters: {text}", visible=True)
 
     def template(self, title: str = TITLE):
-        """The served page: a dark FastListTemplate (light/dark switch in its header)."""
+        """The served page: a dark FastListTemplate (light/dark switch in its header), klpanel's design
+        (:mod:`.styles`: touch-sized controls on phones, a header title that wraps)."""
         self.header.object = SUBTITLE
         # no template spinner: it follows Panel's process-wide busy state, so every callback of one session would
         # spin every other user's spinner and queue an update on every document (sessions² work); long work shows
         # its own progress bar in its section instead
         return pn.template.FastListTemplate(title=title, theme="dark", theme_toggle=True, main=[self._layout],
-                                            main_max_width="1400px", accent="#1f77b4", design=OfflineFast,
-                                            font="system-ui, sans-serif", busy_indicator=None)
+                                            main_max_width="1400px", accent="#1f77b4", design=Fast,
+                                            font="system-ui, sans-serif", busy_indicator=None, raw_css=[PAGE_CSS])
 
     def servable(self, title: str = TITLE, location: bool = True, area: str = "main", target=None):
         """Serve the page in its template, with the state synced to the URL."""
         if served_doc() is not None:  # a server session (not Jupyter)
             self.sync_url()
+            accessible(served_doc())
             return self.template(title).servable(title=title, location=location)
         return super().servable(title=title, location=location, area=area, target=target)
 

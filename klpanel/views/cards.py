@@ -10,7 +10,7 @@ import param
 
 from ..numerics import divergences
 from ..models.explorer import Explorer, format_value
-from . import components
+from . import components, styles
 from ..plots.style import COLORS
 
 
@@ -52,7 +52,7 @@ class FormulaCards(pn.viewable.Viewer):
                               styles={"font-size": "1.05em"}),
                 pn.pane.Markdown(card_text(name), sizing_mode="stretch_width"),
                 self.lines[name],
-                width=360, min_height=300, margin=8, visible=name in self.explorer.selected,
+                sizing_mode="stretch_width", min_height=300, margin=0, visible=name in self.explorer.selected,
                 styles={"border": f"1px solid {COLORS[name]}", "border-radius": "8px", "padding": "8px"})
         self.explorer.param.watch(self._update, ["selected", "optima", "problems"], precedence=1)  # after the plot
 
@@ -66,5 +66,5 @@ class FormulaCards(pn.viewable.Viewer):
     def __panel__(self):
         return pn.Column(
             pn.pane.Markdown("## 2. The divergences", sizing_mode="stretch_width"),
-            pn.FlexBox(*self.cards.values(), sizing_mode="stretch_width"),
+            styles.card_grid(*self.cards.values()),
             sizing_mode="stretch_width")

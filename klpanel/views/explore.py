@@ -18,7 +18,7 @@ from .. import plots
 from ..numerics import divergences
 from ..models.explorer import Explorer, format_value
 from ..plots.style import COLORS
-from . import components
+from . import components, styles
 from .plotting import as_column, render, set_ranges
 
 MU_RANGE = (-5.0, 5.0)
@@ -121,6 +121,6 @@ class ExploreSection(pn.viewable.Viewer):
         return pn.Column(
             pn.pane.Markdown("## 3. Explore: move q yourself\nDrag μ and σ. Forward KL pays where p has mass "
                              "q lacks; reverse KL pays where q puts mass p lacks.", sizing_mode="stretch_width"),
-            pn.Row(pn.Column(self.mu, self.sigma, self.readouts, width=320),
-                   pn.pane.Bokeh(self.figure, sizing_mode="stretch_width"), sizing_mode="stretch_width"),
+            styles.beside([self.mu, self.sigma, self.readouts],
+                          [pn.pane.Bokeh(styles.fit_figure(self.figure), sizing_mode="stretch_width")]),
             sizing_mode="stretch_width")

@@ -8,6 +8,7 @@ import panel as pn
 import param
 
 from ..models.explorer import Explorer
+from . import styles
 
 
 class ExportPanel(pn.viewable.Viewer):
@@ -26,4 +27,4 @@ class ExportPanel(pn.viewable.Viewer):
         return pn.Column(
             pn.pane.Markdown("## Export\nThe current target, q, readouts and optima. Each plot saves as PNG "
                              "from its toolbar's save button.", sizing_mode="stretch_width"),
-            pn.Row(self.csv, self.json), sizing_mode="stretch_width")
+            styles.wrapping_row(self.csv, self.json), sizing_mode="stretch_width")

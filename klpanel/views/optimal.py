@@ -12,6 +12,7 @@ import param
 
 from .. import plots
 from ..models.explorer import Explorer
+from . import styles
 from .chooser import DivergenceChooser
 from .plotting import framewise, holoviews_pane, look_hook
 from .target_controls import TargetControls
@@ -61,8 +62,5 @@ class OptimalSection(pn.viewable.Viewer):
                              "The best single Gaussian q under each divergence. Markers: every local "
                              "minimum over (μ, σ), drawn at its q's peak; the filled, larger one is global.",
                              sizing_mode="stretch_width"),
-            pn.Row(pn.Column(self.controls, self.chooser, width=320),
-                   pn.Column(self.plot, self.problems,
-                             sizing_mode="stretch_width"),
-                   sizing_mode="stretch_width"),
+            styles.beside([self.controls, self.chooser], [self.plot, self.problems]),
             sizing_mode="stretch_width")

@@ -17,7 +17,7 @@ from bokeh.models import Range1d
 from bokeh.plotting import figure
 
 from ..plots.style import density_ylim
-from . import components
+from . import components, styles
 
 HOOKED = "klpanel-hooked"  # a HoloViews plot's handle marking its figure as already given the page's hooks
 
@@ -73,6 +73,7 @@ def look_hook(name: str | None = None, then=None):
             return
         plot.handles[HOOKED] = True
         page_look(plot.state, name)
+        styles.fit_figure(plot.state)
         if then is not None:
             then(plot)
     return hook

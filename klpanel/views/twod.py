@@ -25,7 +25,7 @@ from ..numerics import gauss2d as g
 from .. import plots
 from ..plots import twod as pictures
 from ..plots.style import COLORS, renderer_name
-from . import components
+from . import components, styles
 from .deferred import served_doc
 
 HEADING = "## 6. Two dimensions: a factorised q (Bishop, PRML fig. 10.2)"
@@ -243,16 +243,17 @@ class TwoDSection(pn.viewable.Viewer):
             self.readouts.object = readout_html(self.model, self.runs)
 
     def __panel__(self):
-        controls = pn.Column(
+        controls = [
             self.preset, self.p_rho, self.p_sigma1, self.p_sigma2, self.family,
             pn.pane.Markdown("**Your q**: drag its centre or its σ handles on the plot (or use the sliders).",
                              margin=(10, 5, 0, 5)),
-            self.q_sigma1, self.q_sigma2, self.q_rho, self.readouts, self.run, width=340)
+            self.q_sigma1, self.q_sigma2, self.q_rho, self.readouts, self.run]
+        plot = pn.pane.Bokeh(styles.square_frame(styles.fit_figure(self.figure)), sizing_mode="stretch_width")
         return pn.Column(
             pn.pane.Markdown(f"{HEADING}\nA Gaussian q with a **factorised** (mean-field) covariance cannot tilt "
                              "with a correlated p. Reverse KL(q‖p) fits it inside p: too narrow, σᵢ² = 1/Λᵢᵢ (p's "
                              "diagonal precisions). Forward KL(p‖q) fits it around p: σᵢ² = p's marginal variances. "
                              "Both keep p's mean; a full-covariance q recovers a Gaussian p exactly.", **{
                                  "sizing_mode": "stretch_width"}),
-            pn.Row(controls, pn.pane.Bokeh(self.figure), sizing_mode="stretch_width"),
+            styles.beside(controls, [plot], width=340),
             sizing_mode="stretch_width")

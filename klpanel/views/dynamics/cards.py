@@ -36,7 +36,6 @@ const ok = m != null && s != null && i < m.length;
 Q_X_JS = _RUN_I_JS + "return xs.map(z => ok ? m[i] + s[i] * z : NaN);"
 Q_Y_JS = _RUN_I_JS + "return xs.map(f => ok ? f / s[i] : NaN);"
 ROLLOVER = 5000  # points kept per streamed curve
-CARD_WIDTH = 340
 
 
 def _fixed(value: float) -> str:
@@ -104,7 +103,6 @@ class RunPanel:
         dens.add_layout(LabelSet(x="x", y="y", text="text", source=self.ticks, text_font_size="10px",
                                  text_color="#8c8c8c", text_align="center", text_baseline="bottom"))
         dens.toolbar_location = None
-        dens.width, dens.sizing_mode = CARD_WIDTH - 12, "fixed"
         dens.varea("x", 0, "p", source=p_source, fill_color=P_COLOR, fill_alpha=0.3)
         dens.line("x", "p", source=p_source, color=P_COLOR, line_width=1.5)
         now = section.now_source
@@ -114,7 +112,7 @@ class RunPanel:
         # ranges set here on the frames that stream loss points (_fit_loss): a DataRange1d would be computed
         # by the browser on every stream, re-checking the page's layout, and synced back to the server as a
         # message per change (each costing the server a pass over the whole document)
-        loss = figure(height=130, width=CARD_WIDTH - 12, x_range=Range1d(0, 10), y_range=Range1d(0, 1),
+        loss = figure(height=130, sizing_mode="stretch_width", x_range=Range1d(0, 10), y_range=Range1d(0, 1),
                       tools="", toolbar_location=None, output_backend="canvas",
                       x_axis_label="step", y_axis_label="loss")
         loss.line("step", "loss", source=self.loss_source, color=color, line_width=2)
@@ -136,11 +134,13 @@ class RunPanel:
             dens.add_layout(label)
         fit_density(dens, e, self.labels, self.ticks)
         self._set_labels(run)
-        self.remove = pn.widgets.Button(label="✕ remove", color="light", width=90, height=30)
+        self.remove = pn.widgets.Button(label="✕ remove", color="light", width=90)
         self.remove.on_click(lambda event: section.model.remove_run(self.index))
         self.sent = 0
         self.loss_lo, self.loss_hi = math.inf, -math.inf  # finite losses streamed since the reset
-        self.view = pn.Column(pn.pane.Bokeh(column(dens, loss)), self.remove, width=CARD_WIDTH,
+        # as wide as its cell of the section's card grid (styles.card_grid)
+        plots = pn.pane.Bokeh(column(dens, loss, sizing_mode="stretch_width"), sizing_mode="stretch_width")
+        self.view = pn.Column(plots, self.remove, sizing_mode="stretch_width",
                               styles={"border": "1px solid rgba(128,128,128,0.35)", "border-radius": "6px",
                                       "padding": "4px"})
 

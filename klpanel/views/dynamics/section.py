@@ -19,7 +19,7 @@ from ...models.dynamics import Dynamics
 from ...models.explorer import Explorer
 from ...models.optimizers import OPTIMIZERS
 from ..deferred import Deferred, served_doc
-from .. import components
+from .. import components, styles
 from ...plots.style import COLORS
 from .animation import Animator, banner
 from .cards import Q_SHAPE, RunPanel, fit_density
@@ -61,7 +61,7 @@ class DynamicsSection(LandscapePlot, Animator, pn.viewable.Viewer):
         self.q_shape = ColumnDataSource(Q_SHAPE, name="dynamics-q-shape")
         # new run positions redraw every card's q (its transforms read them): one signal, no data sent
         self.now_source.js_on_change("data", CustomJS(args={"shape": self.q_shape}, code="shape.change.emit();"))
-        self.cards = pn.FlexBox(sizing_mode="stretch_width", gap="8px")
+        self.cards = styles.card_grid()
         self.status = components.HTML("", sizing_mode="stretch_width")
         self._rebuild_panels()
         self._on_grid()
@@ -123,20 +123,23 @@ class DynamicsSection(LandscapePlot, Animator, pn.viewable.Viewer):
         self.reset_button.on_click(lambda event: m.reset("Reset pressed"))
         self.original_button = pn.widgets.Button(label="Original page's settings", width=190)
         self.original_button.on_click(lambda event: m.use_original_preset())
-        self.speed = pn.Param(m, parameters=["steps_per_frame", "fps"], show_name=False,
-                              widgets={"steps_per_frame": {"type": pn.widgets.IntSlider, "width": 200},
-                                       "fps": {"type": pn.widgets.FloatSlider, "width": 200}})
-        self.settings = pn.Param(m, parameters=["optimizer_name", "estimator", "n_samples", "seed", "sigma_floor"],
-                                 show_name=False, widgets={"optimizer_name": {"options": {
-                                     cls.__name__: name for name, cls in OPTIMIZERS.items()}}}, width=220)
-        self.optimizer_params = pn.Column(self._optimizer_widgets(), width=220)
+        self.speed = styles.stretch(pn.Param(m, parameters=["steps_per_frame", "fps"], show_name=False,
+                                             widgets={"steps_per_frame": pn.widgets.IntSlider,
+                                                      "fps": pn.widgets.FloatSlider}, sizing_mode="stretch_width"))
+        self.settings = styles.stretch(pn.Param(
+            m, parameters=["optimizer_name", "estimator", "n_samples", "seed", "sigma_floor"], show_name=False,
+            widgets={"optimizer_name": {"options": {cls.__name__: name for name, cls in OPTIMIZERS.items()}},
+                     "estimator": {"options": {e.replace("_", " "): e for e in m.param.estimator.objects}}},
+            sizing_mode="stretch_width"))
+        self.optimizer_params = pn.Column(self._optimizer_widgets(), sizing_mode="stretch_width")
         labels = {d.label: name for name, d in divergences.REGISTRY.items()}
         self.add_select = pn.widgets.Select(label="Add a run of", options=labels, value="jsd", width=170)
         self.add_button = pn.widgets.Button(label="+ Add run", width=90)
         self.add_button.on_click(self._on_add)
-        self.landscape_controls = pn.Param(m, parameters=["landscape_divergence", "log_sigma"], show_name=False,
-                                           widgets={"landscape_divergence": {"options": labels}}, width=220)
-        self.restart_controls = pn.Param(m, parameters=["n_restarts"], show_name=False, width=220)
+        self.landscape_controls = styles.stretch(pn.Param(
+            m, parameters=["landscape_divergence", "log_sigma"], show_name=False,
+            widgets={"landscape_divergence": {"options": labels}}, width=240))
+        self.restart_controls = styles.stretch(pn.Param(m, parameters=["n_restarts"], show_name=False, width=240))
         self.restart_button = pn.widgets.Button(label="Random restarts", width=130)
         self.restart_button.on_click(lambda event: self._start_restarts())
         self.clear_button = pn.widgets.Button(label="Clear", width=70)
@@ -144,8 +147,11 @@ class DynamicsSection(LandscapePlot, Animator, pn.viewable.Viewer):
         self.restart_text = components.HTML("", sizing_mode="stretch_width")
 
     def _optimizer_widgets(self):
-        return pn.Param(self.model.optimizer, show_name=False, width=220,
-                        parameters=[p for p in self.model.optimizer.param if p not in ("name", "eps")])
+        o = self.model.optimizer
+        shapes = {p.replace("sigma", "σ").replace("_", " "): p for p in o.param.parameterization.objects}
+        return styles.stretch(pn.Param(o, show_name=False, sizing_mode="stretch_width",
+                                       widgets={"parameterization": {"options": shapes}},
+                                       parameters=[p for p in o.param if p not in ("name", "eps")]))
 
     def _on_optimizer(self, *events):
         self.optimizer_params[:] = [self._optimizer_widgets()]
@@ -178,17 +184,13 @@ class DynamicsSection(LandscapePlot, Animator, pn.viewable.Viewer):
 
     # -- layout -----------------------------------------------------------------------------------------
     def __panel__(self):
-        controls = pn.Column(
-            pn.Row(self.play, self.step_button, self.reset_button),
-            self.original_button, self.speed,
-            pn.pane.Markdown("**Optimizer**", margin=(0, 10)), self.settings, self.optimizer_params,
-            pn.Row(self.add_select, self.add_button, align="end"),
-            width=300)
-        landscape = pn.Column(
-            pn.Row(self.landscape_controls, pn.Column(self.restart_controls,
-                                                      pn.Row(self.restart_button, self.clear_button))),
-            self.landscape_pane, self.restart_text,
-            sizing_mode="stretch_width")
+        # the controls beside the run cards (above them on a narrow screen); the landscape spans the width below
+        controls = [styles.wrapping_row(self.play, self.step_button, self.reset_button), self.original_button,
+                    self.speed, pn.pane.Markdown("**Optimizer**", margin=(0, 10)), self.settings,
+                    self.optimizer_params, styles.wrapping_row(self.add_select, self.add_button, align_items="flex-end")]
+        landscape_controls = styles.wrapping_row(self.landscape_controls, self.restart_controls,
+                                                 self.restart_button, self.clear_button,
+                                                 align_items="flex-end", sizing_mode="stretch_width")
         return pn.Column(
             pn.pane.Markdown(
                 "## 4. Optimization dynamics\nEvery run starts at the Explore section's q and follows the gradient "
@@ -196,6 +198,6 @@ class DynamicsSection(LandscapePlot, Animator, pn.viewable.Viewer):
                 "and stays there — a **local** minimum when that mode is not the heaviest. Moving q or the target "
                 "restarts the runs.", sizing_mode="stretch_width"),
             self.status,
-            pn.Row(controls, pn.Column(self.cards, landscape, sizing_mode="stretch_width"),
-                   sizing_mode="stretch_width"),
+            styles.beside(controls, [self.cards], width=300),
+            landscape_controls, self.landscape_pane, self.restart_text,
             sizing_mode="stretch_width")

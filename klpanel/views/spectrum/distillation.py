@@ -70,7 +70,8 @@ class DistillationTab:
                              sizing_mode="stretch_width"),
             *(pn.pane.LaTeX(f"$${divergences.REGISTRY[n].latex}$$", renderer="katex", sizing_mode="stretch_width",
                             styles={"font-size": "0.85em"}) for n in sp.F_DISTILL if n not in sp.SOURCES),
-            width=360, margin=8, styles={"border": "1px solid #9aa5b1", "border-radius": "8px", "padding": "8px"})
+            sizing_mode="stretch_width", margin=0,
+            styles={"border": "1px solid #9aa5b1", "border-radius": "8px", "padding": "8px"})
 
     def _distill_picture(self, drawn, name):
         """Loss ``name``'s panel of ``plots.distillation``: μ*, σ* of the computed curves (empty before), the
@@ -91,7 +92,7 @@ class DistillationTab:
             pn.pane.Markdown(f"*{source}*", sizing_mode="stretch_width"),
             pn.pane.LaTeX(f"$${d.latex}$$", renderer="katex", sizing_mode="stretch_width",
                           styles={"font-size": "0.9em"}),
-            *body, width=360, margin=8,
+            *body, sizing_mode="stretch_width", margin=0,
             styles={"border": f"1px solid {COLORS[name]}", "border-radius": "8px", "padding": "8px"})
 
     def refresh_distillation(self):

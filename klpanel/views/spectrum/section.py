@@ -16,6 +16,7 @@ import param
 from ...models import spectrum as sp
 from ...models.explorer import Explorer
 from ..deferred import Deferred, served_doc
+from .. import styles
 from ..plotting import as_column, set_ranges
 from .alpha import AlphaTab
 from .curves import NOTE_STYLE
@@ -113,19 +114,17 @@ class SpectrumSection(AlphaTab, PhaseTab, DistillationTab, pn.viewable.Viewer):
                 "α → 0 is reverse KL (one mode), α = 1 forward KL (moment matching); α ≤ 0 locks onto the "
                 "heaviest mode and α ≥ 1 covers everything. Where the best Gaussian changes mode the curve "
                 "breaks — the optimum jumps, it does not slide.", sizing_mode="stretch_width"),
-            pn.Row(pn.Column(self.family, self.alpha, self.alpha_line, self.compute_button, width=330),
-                   pn.Column(self.alpha_progress, self.alpha_status,
-                             pn.Row(pn.pane.Bokeh(self.density, sizing_mode="stretch_width"), self.alpha_plot,
-                                    sizing_mode="stretch_width"),
-                             self.alpha_jumps, sizing_mode="stretch_width"),
-                   sizing_mode="stretch_width"),
+            styles.beside([self.family, self.alpha, self.alpha_line, self.compute_button],
+                          [self.alpha_progress, self.alpha_status,
+                           styles.plots_row(pn.pane.Bokeh(styles.fit_figure(self.density)), self.alpha_plot),
+                           self.alpha_jumps]),
             sizing_mode="stretch_width")
         phase = pn.Column(
             pn.pane.Markdown(
                 "The optimal σ* and μ* as the target's modes move apart (spread 1.5 → 5, "
                 "at the current number of modes and weight decay): where each divergence stops covering and "
                 "collapses onto one mode.", sizing_mode="stretch_width"),
-            pn.Row(self.phase_names, self.phase_button, sizing_mode="stretch_width"),
+            styles.wrapping_row(self.phase_names, self.phase_button, sizing_mode="stretch_width"),
             self.phase_progress, self.phase_status,
             self.phase_plot,
             self.phase_note, sizing_mode="stretch_width")
@@ -135,7 +134,7 @@ class SpectrumSection(AlphaTab, PhaseTab, DistillationTab, pn.viewable.Viewer):
                 "best Gaussian student as its parameter moves between the forward-KL and reverse-KL optima.",
                 sizing_mode="stretch_width"),
             self.distill_progress, self.distill_status,
-            pn.FlexBox(*self.distill_cards.values(), sizing_mode="stretch_width"),
+            styles.card_grid(*self.distill_cards.values()),
             pn.pane.Markdown(CONVENTIONS, sizing_mode="stretch_width", styles=NOTE_STYLE),
             sizing_mode="stretch_width")
         # dynamic tabs: only the shown part is in the page's document (the three together were half of its
