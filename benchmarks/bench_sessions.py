@@ -253,7 +253,9 @@ def first_request(pagetools, artifacts: Path, starts: int = 3, env=None) -> None
 
 
 TTI_JS = """async (muTitle) => {
-  const frame = () => new Promise(r => requestAnimationFrame(r));
+  const deadline = performance.now() + 120000;
+  const frame = () => { if (performance.now() > deadline) throw new Error('no answer in 120 s');
+                        return new Promise(r => requestAnimationFrame(r)); };
   const models = () => [...Bokeh.documents[0]._all_models.values()];
   const found = (test) => window.Bokeh && Bokeh.documents.length ? models().find(test) : undefined;
   let plot, view;
@@ -355,6 +357,7 @@ def main(argv=None) -> int:
     if args.profile_worker:
         profile_worker(args.profile_worker)
         return 0
+    sys.stdout.reconfigure(line_buffering=True)  # each figure as soon as it is measured
     root = args.root.resolve()
     parts = [p.strip() for p in args.parts.split(",") if p.strip()]
     load = os.getloadavg()

@@ -1,9 +1,9 @@
-"""The served process's warm-up, before its first visitor: every numba kernel compiled or loaded from its cache, and
+"""The served process's warm-up, before its first visitor: every numba kernel compiled or loaded from its cache,
 what every visitor's first screen reads (the default target's optima and landscapes, the 2-D picture's optima)
-computed once into the models' shared caches.
+computed once into the models' shared caches, and the page built once (the libraries' first-use work).
 
-Without it the first request after a start paid for numba (seconds with an empty cache) and for the default
-target's optima. :func:`warm_up` runs in the server's setup (:mod:`klpanel.server.startup`) before the speedups
+Without it the first request after a start paid for numba (seconds with an empty cache), for the default target's
+optima and for the first use of HoloViews' and Panel's machinery. :func:`warm_up` runs in the server's setup (:mod:`klpanel.server.startup`) before the speedups
 freeze the startup heap; ``GET /api/health`` answers 503 ``{"status": "starting"}`` while it runs and 200 once it
 is done (:func:`ready`). A process that never starts a warm-up (the API mounted on its own) is ready at once.
 """
@@ -81,14 +81,29 @@ def shared_defaults() -> None:
     TwoD()
 
 
+def page() -> None:
+    """Build and serialise the whole page once, every section, into a throwaway document: what a process does the
+    first time (HoloViews' plotting modules imported and its options resolved, Panel's templates and Bokeh's
+    property defaults set up) is then not done on a visitor's request. Nothing of it outlives the call."""
+    from bokeh.document import Document
+
+    from ..views.app import KLExplorer
+
+    doc = Document()
+    KLExplorer().template().server_doc(doc)
+    doc.to_json()
+    doc.clear()
+
+
 def warm_up() -> float:
-    """Compile or load the kernels and fill the shared caches (:func:`kernels`, :func:`shared_defaults`); the
-    seconds it took. Health says "starting" meanwhile."""
+    """Compile or load the kernels, fill the shared caches and build the page once (:func:`kernels`,
+    :func:`shared_defaults`, :func:`page`); the seconds it took. Health says "starting" meanwhile."""
     begin()
     start = time.perf_counter()
     try:
         kernels()
         shared_defaults()
+        page()
     finally:
         took = time.perf_counter() - start
         finish(took)
