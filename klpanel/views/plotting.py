@@ -50,7 +50,10 @@ def as_column(values) -> np.ndarray:
 
 def page_look(fig, name: str | None = None):
     """What every figure of the page has besides its picture: the figure hooks (:data:`components.FIGURE_HOOKS`),
-    no Bokeh logo, a transparent background (the page's theme shows through), and ``name`` for tests and tools."""
+    no Bokeh logo, a transparent background (the page's theme shows through), and ``name`` for tests and tools.
+    Drawn on a canvas, as the hand-built figures were: HoloViews renders for WebGL, which a browser without a GPU
+    emulates (tens of milliseconds more per repaint)."""
+    fig.output_backend = "canvas"
     components.figure_hooks(fig)
     fig.toolbar.logo = None
     fig.background_fill_alpha = fig.border_fill_alpha = 0.0
