@@ -42,11 +42,27 @@ def rendered(pane):
 
 def test_the_slowly_changing_pictures_are_holoviews_panes_of_dynamic_maps(page):
     app, _ = page
-    panes = [app.optimal.plot, app.dynamics.landscape_pane, app.spectrum.alpha_plot, app.spectrum.phase_plot,
+    panes = [app.dynamics.landscape_pane, app.spectrum.alpha_plot, app.spectrum.phase_plot,
              *app.spectrum.distill_plots.values()]
-    assert len(panes) == 7
+    assert len(panes) == 6
     for pane in panes:
         assert isinstance(pane, pn.pane.HoloViews) and isinstance(pane.object, hv.DynamicMap)
+
+
+def renderers(fig) -> list:
+    return [(r.name, type(r.glyph).__name__, sorted(r.data_source.data)) for r in fig.renderers if r.name]
+
+
+def test_the_optimal_plot_is_plots_optima_rendered_once(page):
+    app, doc = page
+    e = app.explorer
+    fig = doc.get_model_by_name("klpanel-optimal-plot")
+    assert app.optimal.plot.object is fig
+    want = hv.render(plots.optima(e.target, list(e.optima),
+                                  divergence_params={n: e.divergence_params(n) for n in e.optima}))
+    assert renderers(fig) == renderers(want)
+    assert [i.label.value for i in fig.legend[0].items] == [i.label.value for i in want.legend[0].items]
+    assert fig.output_backend == "canvas"
 
 
 def test_optimal_plot_peaks_at_the_library_optima_after_a_target_change(page):
@@ -57,7 +73,7 @@ def test_optimal_plot_peaks_at_the_library_optima_after_a_target_change(page):
     data = figure_data(doc.get_model_by_name("klpanel-optimal-plot"))
     assert doc.get_model_by_name("klpanel-optimal-plot") is fig  # updated, not replaced
     x = np.asarray(data["p"]["x"])
-    np.testing.assert_allclose(data["p"]["p"], target.pdf(x), rtol=1e-9)
+    np.testing.assert_allclose(data["p"]["p"], target.pdf(x), rtol=1e-5, atol=1e-7)  # float32
     tallest = 0.0
     for name in app.explorer.selected:
         best = optimal_q(target, name)

@@ -55,17 +55,63 @@ def _names(divergence_names) -> list:
     return list(dv.DEFAULT_NAMES if divergence_names is None else divergence_names)
 
 
+def minima_columns(name: str, best) -> dict:
+    """The data of :func:`minima_points`' source (renderer ``klpanel-minima-<name>``): every local minimum of
+    ``best`` at (μ, its q's peak) with its σ, value, label and kind, and the marker's ``size`` and ``fill_alpha``
+    (the global minimum filled and larger)."""
+    ms = best.local_minima
+    return {"mu": np.array([m.mu for m in ms], float),
+            "height": np.array([float(normal_pdf(m.mu, m.mu, m.sigma)) for m in ms], float),
+            "sigma": np.array([m.sigma for m in ms], float), "value": np.array([m.value for m in ms], float),
+            "divergence": [style.label(name)] * len(ms),
+            "kind": ["global minimum" if i == 0 else "local minimum" for i in range(len(ms))],
+            "size": np.array([style.GLOBAL_SIZE if i == 0 else style.LOCAL_SIZE for i in range(len(ms))]),
+            "fill_alpha": np.array([1.0 if i == 0 else 0.0 for i in range(len(ms))])}
+
+
 def minima_points(name: str, best) -> hv.Points:
-    """Every local minimum of ``best = optimal_q(p, name)`` at (μ, its q's peak); the global one filled and larger.
-    Hover: divergence, global/local, μ, σ, value."""
-    rows = [(m.mu, float(normal_pdf(m.mu, m.mu, m.sigma)), m.sigma, m.value, style.label(name),
-             "global minimum" if i == 0 else "local minimum") for i, m in enumerate(best.local_minima)]
-    kinds = {"global minimum": 1.0, "local minimum": 0.0}
-    return hv.Points(rows, [MU, HEIGHT], [SIGMA, "value", "divergence", "kind"], label=style.label(name)).opts(
-        color=style.COLORS[name], line_color=style.COLORS[name], line_width=2,
-        size=hv.dim("kind").categorize({"global minimum": style.GLOBAL_SIZE}, default=style.LOCAL_SIZE),
-        fill_alpha=hv.dim("kind").categorize(kinds, default=0.0), tools=["hover"],
-        hover_tooltips=MINIMUM_TOOLTIPS, hooks=[style.named(f"minima-{name}")])
+    """Every local minimum of ``best = optimal_q(p, name)`` at (μ, its q's peak); the global one filled and larger
+    (:func:`minima_columns`). Hover: divergence, global/local, μ, σ, value."""
+    cols = minima_columns(name, best)
+    return hv.Points(cols, [MU, HEIGHT], [SIGMA, "value", "divergence", "kind", "size", "fill_alpha"],
+                     label=style.label(name)).opts(
+        color=style.COLORS[name], line_color=style.COLORS[name], line_width=2, size=hv.dim("size"),
+        fill_alpha=hv.dim("fill_alpha"), tools=["hover"], hover_tooltips=MINIMUM_TOOLTIPS,
+        hooks=[style.named(f"minima-{name}")])
+
+
+def _chosen(names, divergence_params, params) -> dict:
+    chosen = dv.validate_params(names, **params)
+    for name, own in (divergence_params or {}).items():
+        if name in chosen:
+            chosen[name] = dv.validate_params([name], **own)[name]
+    return chosen
+
+
+def optimum_curves(target, divergences=None, divergence_params=None, **params) -> tuple:
+    """``(x, p, {name: (best, q)})``: the grid, p on it, and each divergence's ``optimal_q`` result with its
+    density on the grid (a divergence without a finite optimum left out); arguments as :func:`optima`'s."""
+    names = _names(divergences)
+    chosen = _chosen(names, divergence_params, params)
+    x = density_grid(target)
+    curves = {}
+    for name in names:
+        best = cached_optimum(target, name, chosen[name])
+        if np.isfinite(best.value) and best.sigma > 0:
+            curves[name] = (best, normal_pdf(x, best.mu, best.sigma))
+    return x, target.pdf(x), curves
+
+
+def optima_columns(target, divergences=None, divergence_params=None, **params) -> dict:
+    """{source key: columns} of the figure :func:`optima` renders to (same arguments), what a view writes to
+    follow a new target without re-rendering: ``p`` (``x``, ``p``), ``p-area`` (:func:`area_columns` from 0 to p),
+    ``optimum-<name>`` (``x``, ``<name>``), ``minima-<name>`` (:func:`minima_columns`)."""
+    x, p, curves = optimum_curves(target, divergences, divergence_params, **params)
+    cols = {"p": {"x": x, "p": p}, "p-area": area_columns(x, np.zeros_like(p), p)}
+    for name, (best, q) in curves.items():
+        cols[f"optimum-{name}"] = {"x": x, name: q}
+        cols[f"minima-{name}"] = minima_columns(name, best)
+    return cols
 
 
 def optima(target, divergences=None, divergence_params=None, **params) -> hv.Overlay:
@@ -78,21 +124,11 @@ def optima(target, divergences=None, divergence_params=None, **params) -> hv.Ove
     out.
     Renderers: ``klpanel-p-area``, ``klpanel-p``, ``klpanel-optimum-<name>`` (columns ``x``, ``<name>``) and
     ``klpanel-minima-<name>``."""
-    names = _names(divergences)
-    chosen = dv.validate_params(names, **params)
-    for name, own in (divergence_params or {}).items():
-        if name in chosen:
-            chosen[name] = dv.validate_params([name], **own)[name]
-    x = density_grid(target)
-    p = target.pdf(x)
+    x, p, found = optimum_curves(target, divergences, divergence_params, **params)
     area = hv.Area((x, p), X, P, label="p (target)").opts(color=style.P_COLOR, fill_alpha=0.35, line_alpha=0,
                                                           hooks=[style.named("p-area")])
     layers, curves = [area, target_line(x, p)], []
-    for name in names:
-        best = cached_optimum(target, name, chosen[name])
-        if not (np.isfinite(best.value) and best.sigma > 0):
-            continue
-        q = normal_pdf(x, best.mu, best.sigma)
+    for name, (best, q) in found.items():
         curves.append(q)
         layers.append(hv.Curve((x, q), X, hv.Dimension(name, label="density"), label=style.label(name)).opts(
             color=style.COLORS[name], line_dash=style.DASHES[name], line_width=2.5,

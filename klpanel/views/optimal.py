@@ -1,20 +1,23 @@
 """Section 1 — the optimal Gaussian q of each selected divergence, overlaid on p.
 
-The plot is ``plots.optima`` served as a HoloViews pane of a DynamicMap bound to the explorer's ``optima``: it
-changes on a target, selection or option change, not on every q step, so HoloViews' update cost is paid rarely.
+The plot is ``plots.optima`` rendered once (again only when the divergences on show change) and then written
+directly (``plots.densities.optima_columns``, float32) on a target or option change: re-rendering it through a
+HoloViews pane cost hundreds of milliseconds per new target (figures in benchmarks/README.md).
 """
 
 from __future__ import annotations
 
-import holoviews as hv
+import numpy as np
 import panel as pn
 import param
+from bokeh.models import GlyphRenderer
 
 from .. import plots
 from ..models.explorer import Explorer
+from ..plots.densities import optima_columns
 from . import styles
 from .chooser import DivergenceChooser
-from .plotting import framewise, holoviews_pane, look_hook
+from .plotting import as_column, render, set_ranges
 from .target_controls import TargetControls
 
 PLOT_NAME = "klpanel-optimal-plot"
@@ -22,11 +25,10 @@ PLOT_NAME = "klpanel-optimal-plot"
 P_SOURCE_NAME = "klpanel-optimal-curves"
 
 
-def name_p_source(plot, element):
-    """Rename p's source (``klpanel-p`` in every picture) to :data:`P_SOURCE_NAME`, unique in the page."""
-    for r in plot.state.renderers:
-        if r.name == "klpanel-p":
-            r.data_source.name = P_SOURCE_NAME
+def _column(values):
+    """Numbers as float32 (:func:`as_column`), text as it is."""
+    values = np.asarray(values)
+    return as_column(values) if values.dtype.kind in "fiu" else list(values)
 
 
 class OptimalSection(pn.viewable.Viewer):
@@ -39,18 +41,40 @@ class OptimalSection(pn.viewable.Viewer):
         e = self.explorer
         self.controls = TargetControls(explorer=e)
         self.chooser = DivergenceChooser(explorer=e)
-        self.picture = hv.DynamicMap(pn.bind(self._picture, e.param.optima))
-        self.plot = holoviews_pane(self.picture)
+        self.figure, self.sources, self._shown = None, {}, None
+        self.plot = pn.pane.Bokeh(sizing_mode="stretch_width")
+        self._draw()
         self.problems = pn.pane.Alert("", alert_type="warning", visible=False, sizing_mode="stretch_width")
         self._show_problems()
+        # precedence 0: the first section to follow a new target (the others watch with 1), so this message leaves first
+        e.param.watch(self._draw, ["optima"])
         e.param.watch(self._show_problems, ["problems"])
 
-    def _picture(self, optima):
-        """p and the optima on show (the explorer's, read from the shared optima cache)."""
+    def _render(self, names, params):
+        """``plots.optima`` of ``names`` as a Bokeh figure with the page's look; p's source renamed."""
+        fig = render(plots.optima(self.explorer.target, names, divergence_params=params), PLOT_NAME)
+        self.sources = plots.sources(fig)
+        self.sources["p"].name = P_SOURCE_NAME
+        for r in fig.select({"type": GlyphRenderer}):
+            if r.name and r.name.startswith("klpanel-minima-"):  # HoloViews draws a constant size or fill as a
+                r.glyph.update(size="size", fill_alpha="fill_alpha")  # scalar: a new target may bring more minima
+        return styles.fit_figure(fig)
+
+    def _draw(self, *events):
+        """Re-render on a change of the divergences on show, else write every source and the y-range."""
         e = self.explorer
-        picture = plots.optima(e.target, list(optima),
-                               divergence_params={name: e.divergence_params(name) for name in optima})
-        return framewise(picture).opts(hooks=[look_hook(PLOT_NAME), name_p_source])
+        names = list(e.optima)
+        params = {name: e.divergence_params(name) for name in names}
+        columns = optima_columns(e.target, names, divergence_params=params)
+        shown = [key for key in columns if key.startswith("optimum-")]
+        with pn.io.hold():
+            if shown != self._shown:
+                self.figure, self._shown = self._render(names, params), shown
+                self.plot.object = self.figure
+            for key, data in columns.items():
+                self.sources[key].data = {c: _column(v) for c, v in data.items()}
+            x = columns["p"]["x"]
+            set_ranges(self.figure, x, columns["p"]["p"], *(columns[k][k[len("optimum-"):]] for k in shown))
 
     def _show_problems(self, *events):
         text = "; ".join(self.explorer.problems.values())
