@@ -100,8 +100,9 @@ def test_a_q_step_writes_the_explore_sources_in_place(page):
     assert plots.sources(fig) == sources  # the same source objects
     x = np.asarray(sources["q"].data["x"], dtype=float)
     np.testing.assert_allclose(sources["q"].data["q"], app.explorer.q.pdf(x), rtol=1e-5, atol=1e-7)
-    np.testing.assert_allclose(sources["reverse-cost"].data["y"][x.size:][::-1],  # the region's top edge is q
-                               app.explorer.q.pdf(x), rtol=1e-5, atol=1e-7)
+    assert sources["reverse-cost"] is sources["q"]  # the regions are vareas on the lines' source
+    np.testing.assert_allclose(sources["q"].data["lo"],  # both regions' lower edge, N long
+                               np.minimum(app.explorer.target.pdf(x), app.explorer.q.pdf(x)), rtol=1e-5, atol=1e-7)
     app.explorer.q.param.update(mu=0.0, sigma=0.8)
 
 

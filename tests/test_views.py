@@ -46,10 +46,13 @@ def test_explore_plot_and_readouts_follow_q(app):
     e.q.param.update(mu=-1.5, sigma=1.2)
     sources, q = app.explore.sources, e.q.pdf(e.x)
     np.testing.assert_allclose(sources["q"].data["q"], q, rtol=1e-6, atol=1e-7)
-    lo = np.minimum(e.p_density, q)  # both regions run from min(p, q) up to p or q (plots.area_columns)
+    lo = np.minimum(e.p_density, q)  # both regions run from min(p, q) up to p or q: vareas over N-long columns
+    regions = {r.name: r for r in app.explore.figure.renderers if r.name in ("klpanel-forward-cost",
+                                                                             "klpanel-reverse-cost")}
     for key, top in (("forward-cost", e.p_density), ("reverse-cost", q)):
-        np.testing.assert_allclose(sources[key].data["y"], plots.area_columns(e.x, lo, top)["y"], rtol=1e-6,
-                                   atol=1e-7)
+        glyph, data = regions[f"klpanel-{key}"].glyph, sources[key].data
+        np.testing.assert_allclose(data[glyph.y1], lo, rtol=1e-6, atol=1e-7)
+        np.testing.assert_allclose(data[glyph.y2], top, rtol=1e-6, atol=1e-7)
     for name, value in divergences.evaluate(e.target, e.q, e.selected).items():
         assert f'data-divergence="{name}"' in app.explore.readouts.object
         assert f">{value:.3f}<" in app.explore.readouts.object

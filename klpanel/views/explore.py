@@ -1,9 +1,10 @@
 """Section 3 — move q yourself: μ and σ sliders, p and q with the cost regions shaded, live readouts.
 
 Shading: where p > q the mass that forward KL charges for ("forward KL cost"), where q > p the mass that reverse KL
-charges for ("reverse KL cost"). The plot is ``plots.explore`` rendered once and then written directly (q's line
-and both regions' edges per slider step): a μ/σ drag sends 20+ steps a second, which a HoloViews update per step
-could not keep up with.
+charges for ("reverse KL cost"). The plot is ``plots.explore`` rendered once, its regions redrawn as Bokeh vareas
+from one source with the lines (x, p, q, min(p, q)), and then written directly: a μ/σ drag sends 20+ steps a second,
+each two N-long columns (q and min(p, q)), where a HoloViews update per step could not keep up and the regions'
+2N-long outlines doubled the message.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import html
 import numpy as np
 import panel as pn
 import param
+from bokeh.models import VArea
 
 from .. import plots
 from ..numerics import divergences
@@ -50,9 +52,17 @@ def explore_figure(explorer: Explorer):
     axis label on each primary repaint), the legend in a row above the frame, where the curves cannot cover it."""
     picture = plots.explore(explorer.target, explorer.q, divergences=[]).opts(title=TITLE)
     fig = render(picture, "klpanel-explore-plot")
+    shared = plots.sources(fig)["q"]
     level = components.repaint_level()
     for r in fig.renderers:
         r.update(**level)
+        if r.name in ("klpanel-forward-cost", "klpanel-reverse-cost"):  # a band from min(p, q) up to p or q
+            g = r.glyph
+            r.update(glyph=VArea(x="x", y1="lo", y2="p" if r.name.endswith("forward-cost") else "q",
+                                 fill_color=g.fill_color, fill_alpha=g.fill_alpha),
+                     selection_glyph="auto", nonselection_glyph="auto", muted_glyph="auto", hover_glyph=None)
+        if r.name and r.name.startswith("klpanel-"):
+            r.data_source = shared
     legend = fig.legend[0]
     fig.center.remove(legend)
     legend.update(orientation="horizontal", location="top_left", background_fill_alpha=0.0, border_line_alpha=0.0,
@@ -85,26 +95,20 @@ class ExploreSection(pn.viewable.Viewer):
         e.param.watch(self._update, ["x", "p_density", "q_density", "values"], precedence=1)  # after the optima
 
     def _write_target(self):
-        """Every source and the ranges for the explorer's grid and p (a new target)."""
-        e, s = self.explorer, self.sources
-        x = as_column(e.x)
-        self._x2 = as_column(np.append(e.x, e.x[::-1]))  # the regions' outlines: along x, then back
-        self._p_back = as_column(e.p_density[::-1])
-        s["p"].data = {"x": x, "p": as_column(e.p_density)}
-        s["q"].data = {"x": x, "q": as_column(e.q_density)}
-        for key in ("forward-cost", "reverse-cost"):
-            s[key].data = {"x": self._x2, "y": np.zeros_like(self._x2)}
-        self._write_q()
+        """The shared source's every column and the ranges for the explorer's grid and p (a new target)."""
+        e = self.explorer
+        p = as_column(e.p_density)
+        self.sources["q"].data = {"x": as_column(e.x), "p": p, **self._q_columns()}
         set_ranges(self.figure, e.x, e.p_density)
 
-    def _write_q(self):
-        """q and both regions (``plots.area_columns``: from min(p, q) up to p or q), only the columns that move."""
-        e, s = self.explorer, self.sources
+    def _q_columns(self) -> dict:
+        """q and both regions' lower edge, min(p, q): the columns a slider step moves."""
+        e = self.explorer
         q = as_column(e.q_density)
-        lo = np.minimum(as_column(e.p_density), q)
-        s["q"].data.update(q=q)
-        s["forward-cost"].data.update(y=np.concatenate([lo, self._p_back]))
-        s["reverse-cost"].data.update(y=np.concatenate([lo, q[::-1]]))
+        return {"q": q, "lo": np.minimum(as_column(e.p_density), q)}
+
+    def _write_q(self):
+        self.sources["q"].data.update(self._q_columns())
 
     def _update(self, *events):
         e = self.explorer
