@@ -64,7 +64,7 @@ def page_look(fig, name: str | None = None):
 
 def render(element, name: str | None = None):
     """``element`` (a :mod:`klpanel.plots` picture) rendered once to a Bokeh figure with the page's look."""
-    return page_look(hv.render(element, backend="bokeh"), name)
+    return page_look(styles.render(element), name)
 
 
 def look_hook(name: str | None = None, then=None):

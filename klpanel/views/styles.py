@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import holoviews as hv
 import panel as pn
 from bokeh.models import CustomJS
 from panel.layout import Card, Tabs
@@ -93,13 +94,16 @@ TOOLBAR_CSS = (f"@media (max-width: {PHONE_MAX_WIDTH}px) {{ .bk-OnOffButton, .bk
 #: fits the plot, and each legend takes as many columns as the width holds (its longest label decides a column's)
 FIT_JS = """
 const title = fig.title;
-if (title && title.text) {
-  title._kl_size ??= parseFloat(title.text_font_size) || 13;
+const laid_out = fig.inner_width > 50;  // before the first layout the width is not known yet
+if (laid_out && title && title.text) {
+  const given = String(title.text_font_size || '13px');
+  const unit = given.endsWith('pt') ? 4 / 3 : given.endsWith('em') ? 13 : 1;  // in px (an em of a canvas: ~13 px)
+  title._kl_size ??= parseFloat(given) * unit || 13;
   const fits = Math.floor((fig.inner_width + 40) / (0.62 * title.text.length));
   const size = `${Math.max(9, Math.min(title._kl_size, fits))}px`;
   if (title.text_font_size !== size) title.text_font_size = size;
 }
-for (const legend of legends) {
+for (const legend of laid_out ? legends : []) {
   const px = parseFloat(legend.label_text_font_size) || 13;
   const longest = Math.max(1, ...legend.items.map(i => String((i.label && i.label.value) || '').length));
   const item = legend.glyph_width + legend.label_standoff + legend.spacing + 0.6 * px * longest + 4;
@@ -140,6 +144,18 @@ def fit_figure(fig):
     if fig.title is not None:
         fig.title.js_on_change("text", fit)
     return fig
+
+
+def render(element):
+    """``hv.render(element)`` that leaves the session document's theme alone: HoloViews' renderer puts its own theme
+    (black titles, Bokeh's grey labels) on the current document, which would undo the page's light or dark one."""
+    doc = pn.state.curdoc
+    theme = doc.theme if doc is not None else None
+    try:
+        return hv.render(element, backend="bokeh")
+    finally:
+        if doc is not None and doc.theme is not theme:
+            doc.theme = theme
 
 
 #: BokehJS: the frame's height follows its width, so the frame stays square (equal scales on both axes)

@@ -13,7 +13,6 @@ from __future__ import annotations
 import html
 import time
 
-import holoviews as hv
 import numpy as np
 import panel as pn
 import param
@@ -114,7 +113,7 @@ class TwoDSection(pn.viewable.Viewer):
     # -- the picture ----------------------------------------------------------------------------------------------
     def _build_figure(self):
         m = self.model
-        fig = hv.render(plots.bishop(m.mixture, m.family, q=m.q.gaussian))
+        fig = styles.render(plots.bishop(m.mixture, m.family, q=m.q.gaussian))
         fig.name = "klpanel-twod-plot"
         fig.toolbar.logo = None
         fig.background_fill_alpha = fig.border_fill_alpha = 0.0

@@ -88,7 +88,7 @@ class DistillationTab:
     def _card(self, name, source, body):
         d = divergences.REGISTRY[name]
         return pn.Column(
-            pn.pane.HTML(f'<h3 style="margin:0;color:{COLORS[name]}">{d.label}</h3>'),
+            pn.pane.HTML(f'<h3 style="margin:0;font-size:19px;color:{COLORS[name]}">{d.label}</h3>'),
             pn.pane.Markdown(f"*{source}*", sizing_mode="stretch_width"),
             pn.pane.LaTeX(f"$${d.latex}$$", renderer="katex", sizing_mode="stretch_width",
                           styles={"font-size": "0.9em"}),

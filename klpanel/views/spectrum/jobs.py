@@ -38,7 +38,7 @@ class ProgressBar(pn.viewable.Viewer):
     def _draw(self, event):
         f = self.fraction
         self.pane.object = "" if f is None else (
-            '<div class="kl-progress" role="progressbar" aria-valuemin="0" aria-valuemax="100" '
+            '<div class="kl-progress" role="progressbar" aria-label="Computing" aria-valuemin="0" aria-valuemax="100" '
             f'aria-valuenow="{100 * f:.0f}" style="height:6px;border-radius:3px;background:rgba(128,128,128,0.25)">'
             f'<div style="height:6px;border-radius:3px;width:{100 * f:.1f}%;background:#1f77b4"></div></div>')
 
