@@ -50,8 +50,10 @@ def explore_figure(explorer: Explorer):
     """``plots.explore`` for the explorer's p and q, rendered with the page's look: every glyph and the legend on
     the repaint level (a slider step repaints that one layer, not the axes, grid and title; BokehJS measures every
     axis label on each primary repaint), the legend in a row above the frame, where the curves cannot cover it."""
-    picture = plots.explore(explorer.target, explorer.q, divergences=[]).opts(title=TITLE)
-    fig = render(picture, "klpanel-explore-plot")
+    def picture():
+        return plots.explore(explorer.target, explorer.q, divergences=[]).opts(title=TITLE)
+    key = ("explore", explorer.target.key, explorer.q.mu, explorer.q.sigma)
+    fig = render(picture, "klpanel-explore-plot", key=key)
     shared = plots.sources(fig)["q"]
     level = components.repaint_level()
     for r in fig.renderers:

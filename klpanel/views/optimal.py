@@ -52,7 +52,9 @@ class OptimalSection(pn.viewable.Viewer):
 
     def _render(self, names, params):
         """``plots.optima`` of ``names`` as a Bokeh figure with the page's look; p's source renamed."""
-        fig = render(plots.optima(self.explorer.target, names, divergence_params=params), PLOT_NAME)
+        target = self.explorer.target
+        key = ("optima", target.key, tuple(names), repr(sorted(params.items())))
+        fig = render(lambda: plots.optima(target, names, divergence_params=params), PLOT_NAME, key=key)
         self.sources = plots.sources(fig)
         self.sources["p"].name = P_SOURCE_NAME
         for r in fig.select({"type": GlyphRenderer}):

@@ -18,6 +18,7 @@ from bokeh.plotting import figure
 
 from ..plots.style import density_ylim
 from . import components, styles
+from .figure_cache import copy_of
 
 HOOKED = "klpanel-hooked"  # a HoloViews plot's handle marking its figure as already given the page's hooks
 
@@ -62,9 +63,14 @@ def page_look(fig, name: str | None = None):
     return fig
 
 
-def render(element, name: str | None = None):
-    """``element`` (a :mod:`klpanel.plots` picture) rendered once to a Bokeh figure with the page's look."""
-    return page_look(styles.render(element), name)
+def render(element, name: str | None = None, key=None):
+    """``element`` (a :mod:`klpanel.plots` picture, or a function making it) rendered once to a Bokeh figure with
+    the page's look. With ``key`` (everything the picture depends on) HoloViews renders it once per process and
+    each call gets a copy (:mod:`.figure_cache`; the function is then called only for the first): every new
+    session's first screen draws the same pictures."""
+    def draw():
+        return styles.render(element if isinstance(element, hv.core.Dimensioned) else element())
+    return page_look(draw() if key is None else copy_of(key, draw), name)
 
 
 def look_hook(name: str | None = None, then=None):
