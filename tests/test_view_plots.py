@@ -63,6 +63,12 @@ def test_the_optimal_plot_is_plots_optima_rendered_once(page):
     assert renderers(fig) == renderers(want)
     assert [i.label.value for i in fig.legend[0].items] == [i.label.value for i in want.legend[0].items]
     assert fig.output_backend == "canvas"
+    selected = list(e.selected)
+    e.selected = ["forward_kl", "hellinger"]  # another set on show: rendered again, in the same pane
+    new = doc.get_model_by_name("klpanel-optimal-plot")
+    assert new is not fig and app.optimal.plot.object is new
+    assert [i.label.value for i in new.legend[0].items] == ["p (target)", label("forward_kl"), label("hellinger")]
+    e.selected = selected
 
 
 def test_optimal_plot_peaks_at_the_library_optima_after_a_target_change(page):
