@@ -77,7 +77,7 @@ def test_components_editor_refuses_bad_text_and_keeps_the_target(app, case, log_
         pytest.xfail(KNOWN_GAPS[case])
     e, controls = app.explorer, app.optimal.controls
     e.apply_preset("Original (3 modes)")
-    target, q, p_curve = e.target.to_dict(), (e.q.mu, e.q.sigma), app.optimal.curves.data["p"].copy()
+    target, q, p_curve = e.target.to_dict(), (e.q.mu, e.q.sigma), app.optimal.sources["p"].data["p"].copy()
     values = dict(e.values)
     (weights, means, sigmas), word = BAD_COMPONENTS[case]
     for widget, text in ((controls.weights, weights), (controls.means, means), (controls.sigmas, sigmas)):
@@ -85,7 +85,7 @@ def test_components_editor_refuses_bad_text_and_keeps_the_target(app, case, log_
     controls.apply._process_events({"clicks": controls.apply.clicks + 1})
     assert controls.message.visible and word in controls.message.object, controls.message.object
     assert e.target.to_dict() == target and (e.q.mu, e.q.sigma) == q
-    np.testing.assert_array_equal(app.optimal.curves.data["p"], p_curve)
+    np.testing.assert_array_equal(app.optimal.sources["p"].data["p"], p_curve)
     assert e.values == values and all(math.isfinite(v) for v in e.values.values())
     assert "nan" not in app.explore.readouts.object.lower()
     assert not log_errors
