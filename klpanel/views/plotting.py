@@ -10,6 +10,9 @@ server time where the source write costs microseconds.
 
 from __future__ import annotations
 
+import inspect
+import weakref
+
 import holoviews as hv
 import numpy as np
 import panel as pn
@@ -73,18 +76,24 @@ def render(element, name: str | None = None, key=None):
     return page_look(draw() if key is None else copy_of(key, draw), name)
 
 
-def look_hook(name: str | None = None, then=None):
+def look_hook(name: str | None = None, then=None, *args):
     """A HoloViews hook giving a figure the page's look (:func:`page_look`) the first time it is drawn, then
-    calling ``then(plot)`` (the HoloViews plot, whose ``state`` is the figure: e.g. to add a view's own renderers);
-    a later frame of the same plot does nothing."""
+    calling ``then(*args, plot)`` (the HoloViews plot, whose ``state`` is the figure: e.g. to add a view's own
+    renderers); a later frame of the same plot does nothing.
+
+    ``then`` is held weakly when it is a bound method: HoloViews keeps an element's options, hooks included, in
+    its process-wide option store, which would otherwise keep a closed session's view alive."""
+    then_ref = weakref.WeakMethod(then) if inspect.ismethod(then) else (lambda: then)
+
     def hook(plot, element):
         if plot.handles.get(HOOKED):
             return
         plot.handles[HOOKED] = True
         page_look(plot.state, name)
         styles.fit_figure(plot.state)
-        if then is not None:
-            then(plot)
+        call = then_ref()
+        if call is not None:
+            call(*args, plot)
     return hook
 
 

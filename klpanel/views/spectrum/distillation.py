@@ -82,8 +82,11 @@ class DistillationTab:
             self._distill_layout = (drawn, plots.distillation(self.explorer.target, values=values, curves=curves,
                                                               references=refs))
         panel = self._distill_layout[1].values()[list(sp.DISTILLATION).index(name)]
-        hook = look_hook(then=lambda plot: self.distill_marks[name].append(vline_spans(plot)[-1]))  # its mark: last
-        return framewise(panel).opts(toolbar="right", hooks=[hook])
+        return framewise(panel).opts(toolbar="right", hooks=[look_hook(None, self._mark_drawn, name)])
+
+    def _mark_drawn(self, name, plot):
+        """A distillation card's plot was drawn: its slider's mark is its last vertical span."""
+        self.distill_marks[name].append(vline_spans(plot)[-1])
 
     def _card(self, name, source, body):
         d = divergences.REGISTRY[name]
