@@ -61,7 +61,11 @@ def show_sections(session, until: float) -> None:
     until the sections have replaced them (or ``until``)."""
     for placeholder in placeholders(session.document):
         placeholder.data.shown = True
-    session._connection._loop_until(lambda: time.monotonic() >= until or not placeholders(session.document))
+    # in slices of 50 messages, as Session.run loops: Bokeh's client handles each message one call deeper
+    while time.monotonic() < until and placeholders(session.document):
+        budget = iter(range(50))
+        session._connection._loop_until(lambda: time.monotonic() >= until or not placeholders(session.document)
+                                        or next(budget, None) is None)
 
 
 PLAY_LABELS = ("Play", "Pause")

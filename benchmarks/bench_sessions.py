@@ -301,7 +301,8 @@ def sustain(server, rate: float = 6.0, seconds: float = 30.0, animators: int = 1
     sessions = [Session(server.app_url, time.monotonic() + 3600) for _ in range(animators)]
     for s in sessions:  # one after another, as bench_load does
         s.start()
-        while s.ready_at is None and s.error is None and s.is_alive():
+        started = time.monotonic()
+        while s.ready_at is None and s.error is None and s.is_alive() and time.monotonic() - started < 300:
             time.sleep(0.1)
     time.sleep(2.0)
     start = time.monotonic()
@@ -338,8 +339,11 @@ def sustain(server, rate: float = 6.0, seconds: float = 30.0, animators: int = 1
     print(f"\nsustained: visitors arriving at {rate:g}/s for {seconds:.0f} s beside {animators} animating sessions")
     row("visitors served within the window per s (arrived)", f"{in_window / seconds:.1f} ({k / seconds:.1f})",
         f"target ≥ {rate:g}")
+    failed = [r["error"] for t, r in done if "error" in r]
     row("visitor GET median / p95 ms; failed", f"{statistics.median(r['get'] for r in ok):.0f} / "
-        f"{pct([r['get'] for r in ok], 95):.0f}; {len(done) - len(ok)}")
+        f"{pct([r['get'] for r in ok], 95):.0f}; {len(failed)}" if ok else f"-; {len(failed)}")
+    if failed:
+        print(f"  first failure: {failed[0][:300]}")
     row("animations fps: mean (min)", f"{statistics.mean(fps):.1f} ({min(fps):.1f})", "target ≥ 20 each")
     row("server CPU, % of a core", f"{100 * used / seconds:.0f}")
     errors = [s.error for s in sessions if s.error]
