@@ -93,3 +93,20 @@ def test_the_default_page_reads_shared_read_only_values(restore_state):
     for array in (curve.t, curve.mu, curve.sigma, curve.value, curve.jump):
         with pytest.raises(ValueError, match="read-only"):
             array[0] = array[-1]
+
+
+def test_the_warm_up_page_and_renders_outside_a_session_leave_nothing_alive():
+    """The warm-up's throwaway page is let go (Panel's registry of live views, Bokeh's default document): it held
+    one whole page, and a figure rendered outside a session (a notebook, a script) stayed hooked on Bokeh's
+    process-wide document for the process's life."""
+    import gc
+
+    from bokeh.io import curdoc
+
+    from klpanel.views.app import KLExplorer
+
+    hooks = len(curdoc().session_destroyed_callbacks)
+    warmup.page()
+    gc.collect()
+    assert len(curdoc().session_destroyed_callbacks) == hooks
+    assert not [o for o in gc.get_objects() if isinstance(o, (KLExplorer, Explorer))]

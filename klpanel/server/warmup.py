@@ -86,12 +86,23 @@ def page() -> None:
     first time (HoloViews' plotting modules imported and its options resolved, Panel's templates and Bokeh's
     property defaults set up) is then not done on a visitor's request. Nothing of it outlives the call."""
     from bokeh.document import Document
+    from bokeh.server.contexts import BokehSessionContext
 
     from ..views.app import KLExplorer
 
     doc = Document()
     KLExplorer().template().server_doc(doc)
     doc.to_json()
+    # end the page as a server ends a session: Panel's session-destroyed hooks drop the page from its registry of
+    # live views (``pn.state``), which otherwise kept this one page, and its Explorer, for the process's life
+    # (Panel's own hooks run as its server runs them: each once, a failing one skipped)
+    context = BokehSessionContext("klpanel-warm-up", None, doc)
+    callbacks, doc.session_destroyed_callbacks = doc.session_destroyed_callbacks, set()
+    for callback in callbacks:
+        try:
+            callback(context)
+        except Exception as exc:  # e.g. a view registered twice ends once
+            log.debug("warm-up page: session-destroyed hook %s: %r", callback, exc)
     doc.clear()
 
 

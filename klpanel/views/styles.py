@@ -13,6 +13,7 @@ from pathlib import Path
 
 import holoviews as hv
 import panel as pn
+from bokeh.document import Document
 from bokeh.models import CustomJS
 from panel.layout import Card, Tabs
 from panel.theme import Inherit
@@ -152,7 +153,10 @@ def render(element):
     doc = pn.state.curdoc
     theme = doc.theme if doc is not None else None
     try:
-        return hv.render(element, backend="bokeh")
+        plot = hv.renderer("bokeh").get_plot(element)
+        if doc is None:  # outside a session HoloViews hangs the plot (its session-destroyed hook) on Bokeh's
+            plot.document = Document()  # process-wide default document, which kept every figure and its views alive
+        return plot.state
     finally:
         if doc is not None and doc.theme is not theme:
             doc.theme = theme

@@ -120,6 +120,9 @@ def test_closed_tabs_leave_no_session_and_no_periodic_callback(browser, leak_ser
           f"0 sessions and 0 callbacks {drained:.1f} s after the last close; final {seen[-1]}")
     assert peak["periodic_callbacks"] >= 1  # the counts do see live sessions
     assert final["connections"] == 0 and final["session_callbacks"] == 0
-    # the startup heap was frozen before the first session (apps/server_setup.py), and no session with it: the
-    # collected sessions above were created after the freeze
-    assert final["gc_frozen"] > 50_000
+    # with the heap speedup the startup heap was frozen before the first session (apps/server_setup.py), and no
+    # session with it: the collected sessions above were created after the freeze
+    if "heap" in final["speedups"]:
+        assert final["gc_frozen"] > 50_000
+    else:
+        assert final["gc_frozen"] == 0
