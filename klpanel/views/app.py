@@ -107,12 +107,28 @@ class KLExplorer(pn.viewable.Viewer):
         """The served page: a dark FastListTemplate (light/dark switch in its header), klpanel's design
         (:mod:`.styles`: touch-sized controls on phones, a header title that wraps)."""
         self.header.object = SUBTITLE
+        self._theme_from_link()
         # no template spinner: it follows Panel's process-wide busy state, so every callback of one session would
         # spin every other user's spinner and queue an update on every document (sessions² work); long work shows
         # its own progress bar in its section instead
         return pn.template.FastListTemplate(title=title, theme="dark", theme_toggle=True, main=[self._layout],
                                             main_max_width="1400px", accent="#1f77b4", design=Fast,
                                             font="system-ui, sans-serif", busy_indicator=None, raw_css=[PAGE_CSS])
+
+    def _theme_from_link(self) -> None:
+        """The link's ``?theme=``: ``dark``, ``default`` or its alias ``light``. Panel's template looks any other
+        value up unchecked and the page failed with a KeyError (``?theme=light`` included); such a value is dropped
+        from the request's arguments and named in the page's link message instead."""
+        args = pn.state.session_args
+        if not args.get("theme"):
+            return
+        value = args["theme"][0].decode("utf-8", "replace").strip("'\"")
+        theme = THEME_NAMES.get(value.lower())
+        if theme is None:
+            del args["theme"]
+            self._bad_url({"theme": value})
+        else:
+            args["theme"] = [theme.encode()]
 
     def servable(self, title: str = TITLE, location: bool = True, area: str = "main", target=None):
         """Serve the page in its template, with the state synced to the URL."""
@@ -124,6 +140,10 @@ class KLExplorer(pn.viewable.Viewer):
 
     def __panel__(self):
         return self._layout
+
+
+#: a link's ``?theme=`` value -> the template's theme
+THEME_NAMES = {"dark": "dark", "default": "default", "light": "default"}
 
 
 for _name in SECTIONS:  # ``app.dynamics`` ...: the section, built on first use (None when not on the page)

@@ -453,6 +453,18 @@ def theme_css(page) -> str:
                          ".map(h => (h.match(/theme\\/(dark|default)\\.css/) || [])[1]).find(Boolean)")
 
 
+@pytest.mark.parametrize("value", ["light", "sepia"])
+def test_a_links_theme_light_is_the_light_theme_and_an_unknown_one_is_named(open_app, value):
+    """``?theme=light`` (Panel's name is ``default``) and an unknown theme opened a blank page: Panel's template
+    raised a KeyError in the session's handler. Light is light now; an unknown theme keeps dark and says so."""
+    page = open_app(f"theme={value}")
+    if value == "light":
+        assert theme_css(page) == "default"
+    else:
+        assert theme_css(page) == "dark"
+        expect(page.get_by_text(f"Ignored invalid link parameters: theme={value}")).to_be_visible()
+
+
 def test_theme_toggle_and_section_screenshots(shared_page, state_page, artifacts):
     """Dark sections from the default page; the toggle turns the shared-link page light, keeping its state."""
     dark = section_screenshots(shared_page, artifacts, "dark")
