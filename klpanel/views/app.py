@@ -19,6 +19,7 @@ from .dynamics import DynamicsSection
 from .explore import ExploreSection
 from .export import ExportPanel
 from .lazy import Lazy
+from .notebook import Outputs, kernel_loop
 from .optimal import OptimalSection
 from .spectrum import SpectrumSection
 from .styles import PAGE_CSS, Fast, accessible
@@ -66,6 +67,17 @@ class KLExplorer(pn.viewable.Viewer):
         boxes = (pn.Column(parts[n], sizing_mode="stretch_width", css_classes=["kl-section", f"kl-section-{n}"])
                  for n in SECTIONS if n in self.sections)
         self._layout = pn.Column(self.header, self.url_message, *boxes, sizing_mode="stretch_width", max_width=1400)
+        self.outputs = None  # in a notebook (a kernel's event loop runs the cells): the app's outputs
+        if served_doc() is None and kernel_loop() is not None:
+            self.outputs = Outputs(self._layout)
+            if "dynamics" in self._built:
+                self._built["dynamics"].show_in(self.outputs)
+
+    def _repr_mimebundle_(self, include=None, exclude=None):
+        bundle = super()._repr_mimebundle_(include, exclude)
+        if self.outputs is not None:  # a notebook: settled before the page has the output and can send to it
+            self.outputs.settle()
+        return bundle
 
     def section(self, name: str):
         """The section ``name`` (also ``app.<name>``), built on first use; None when it is not on the page."""

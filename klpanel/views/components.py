@@ -8,6 +8,7 @@ Slider``), so a page built after a swap uses the swapped class and views never i
 
 from __future__ import annotations
 
+import weakref
 from typing import Callable
 
 import panel as pn
@@ -22,6 +23,7 @@ class Ticker:
         self.callback = callback
         self._period = int(period)
         self._panel = None
+        _TICKERS.add(self)
 
     @property
     def running(self) -> bool:
@@ -50,6 +52,15 @@ class Ticker:
     def stop(self) -> None:
         if self._panel is not None and self._panel.running:
             self._panel.stop()
+
+
+#: every Ticker made (stock or swapped in), while it exists
+_TICKERS: "weakref.WeakSet[Ticker]" = weakref.WeakSet()
+
+
+def running_tickers() -> list:
+    """The Tickers ticking now (in a notebook: the animations still running in the kernel)."""
+    return [t for t in list(_TICKERS) if t.running]
 
 
 Slider = pn.widgets.FloatSlider

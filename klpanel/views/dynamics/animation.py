@@ -117,6 +117,13 @@ class Animator:
         return max(1, LOOKAHEAD_STEPS // self.model.steps_per_frame)
 
     def _tick(self):
+        if self.outputs is not None:  # a notebook
+            if not self.outputs.shown:  # every output is gone: Play stays pressed, an output shown again resumes
+                self._callback.stop()
+                return
+            if self.outputs.behind:  # a page is still applying earlier frames: no new one until it has
+                return
+            self.outputs.adopt()  # a redrawn landscape took the runs' sources into its output's document
         if self._no_browser():
             self.stop()
             return

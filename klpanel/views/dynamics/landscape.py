@@ -62,6 +62,11 @@ class LandscapePlot:
                                               "log_sigma": [np.log(self.model.sigma0)]})
         self._sent_path = {}
 
+    def drawn_sources(self) -> list:
+        """The sources drawn on every landscape figure (each output of a notebook has its own) and written at each
+        frame."""
+        return [self.path_source, self.now_source, self.start_source]
+
     def _landscape_picture(self, grid):
         picture = framewise(plots.landscape(self.model.target, grid.divergence, grid=grid))
         image = picture.get(0)  # carries the figure's options: the title gets the click hint

@@ -48,6 +48,7 @@ class DynamicsSection(LandscapePlot, Animator, pn.viewable.Viewer):
                               divergence_params=self._explorer_params())
         self._callback = None
         self._doc = None
+        self.outputs = None  # in a notebook, the app's outputs (show_in)
         self._frame_ms = []  # server time of recent frames (benchmarks and tests read it)
         self._frames = 0
         self._shown: dict = {}  # id(run) -> (run, trajectory entries on screen), while the animation lags the runs
@@ -78,6 +79,14 @@ class DynamicsSection(LandscapePlot, Animator, pn.viewable.Viewer):
             self.model.landscape.defer = partial(refine_in_background, self._doc, self._apply_grid)
             pn.state.onload(self._on_load)
             pn.state.on_session_destroyed(self._on_session_destroyed)
+
+    def show_in(self, outputs) -> None:
+        """In a notebook: ``outputs`` (:class:`klpanel.views.notebook.Outputs`) send what this section writes to
+        every output of the app, start the animation when a page first shows one (autoplay) and stop it when none
+        is shown any more (:meth:`_tick`)."""
+        self.outputs = outputs
+        outputs.share(*self.drawn_sources())
+        outputs.on_shown(self._on_load)
 
     # -- explorer -> model ------------------------------------------------------------------------------
     def _explorer_params(self) -> dict:
@@ -174,6 +183,8 @@ class DynamicsSection(LandscapePlot, Animator, pn.viewable.Viewer):
                 p.density.renderers[-1].glyph.line_color != COLORS[r.divergence] for p, r in zip(self.panels, runs)):
             self.panels = [RunPanel(self, i, r, self.p_source) for i, r in enumerate(runs)]
             self.cards.objects = [p.view for p in self.panels]
+            if self.outputs is not None:  # a notebook: the new cards join what the outputs share
+                self.outputs.adopt()
 
     def _on_generation(self, *events):
         self._rebuild_panels()

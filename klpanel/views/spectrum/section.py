@@ -3,8 +3,8 @@
 Thin views over :mod:`klpanel.models.spectrum`. Curves cost seconds (every α, every spread), so in a server session
 they are computed in a worker thread while a progress bar moves, and handed to the document's thread, where the
 plots' DynamicMaps draw them (``*_drawn``); moving a slider reads the computed curve (no numerics) and moves a mark.
-Outside a server session (Jupyter, tests) ``compute="sync"`` computes in place and ``"manual"`` waits for
-:meth:`SpectrumSection.refresh` or the buttons.
+In a notebook they are computed the same way, handed to the kernel's event loop. Elsewhere (scripts, tests)
+``compute="sync"`` computes in place and ``"manual"`` waits for :meth:`SpectrumSection.refresh` or the buttons.
 The tabs are :mod:`.alpha`, :mod:`.phase` and :mod:`.distillation`; background work :mod:`.jobs`.
 """
 
@@ -16,6 +16,7 @@ import param
 from ...models import spectrum as sp
 from ...models.explorer import Explorer
 from ..deferred import Deferred, served_doc
+from ..notebook import KernelLoop, kernel_loop
 from .. import styles
 from ..plotting import as_column, set_ranges
 from .alpha import AlphaTab
@@ -32,7 +33,7 @@ class SpectrumSection(AlphaTab, PhaseTab, DistillationTab, pn.viewable.Viewer):
 
     explorer = param.ClassSelector(class_=Explorer, doc="The app's Explorer model")
     compute = param.Selector(default="auto", objects=["auto", "background", "sync", "manual"],
-                             doc="auto: background in a server session, manual elsewhere")
+                             doc="auto: background in a server session or a notebook's kernel, manual elsewhere")
     # what the plots show (their DynamicMaps follow these): set when a computation's result is applied
     alpha_drawn = param.Parameter(default=None, doc="(family, Curve) on the α plot; None: nothing computed yet")
     phase_drawn = param.Parameter(default=None, doc="(target mode, spread, {name: Curve}) on the phase plots")
@@ -43,8 +44,12 @@ class SpectrumSection(AlphaTab, PhaseTab, DistillationTab, pn.viewable.Viewer):
         super().__init__(**params)
         e = self.explorer
         doc = served_doc()
-        mode = self.compute if self.compute != "auto" else ("background" if doc is not None else "manual")
-        self._doc = doc if mode == "background" else None
+        loop = kernel_loop() if doc is None else None  # a notebook: the results come back on the kernel's loop
+        mode = self.compute if self.compute != "auto" else ("manual" if doc is None and loop is None else "background")
+        self._session_doc = doc if mode == "background" else None
+        self._doc = None  # where background results are handed: the session's document, or the kernel's loop
+        if mode == "background":
+            self._doc = doc if doc is not None else KernelLoop(loop) if loop is not None else None
         self._mode = mode
         self._pending = "*not computed yet: press “Compute curves”*" if mode == "manual" else "*computing…*"
         self.spectrum = sp.AlphaSpectrum(target=e.target)
@@ -94,7 +99,7 @@ class SpectrumSection(AlphaTab, PhaseTab, DistillationTab, pn.viewable.Viewer):
         with pn.io.hold():
             self.p_source.data = {"x": as_column(e.x), "p": as_column(e.p_density)}
             set_ranges(self.density, e.x, e.p_density)
-        self._rested(self._doc)
+        self._rested(self._session_doc)
 
     def _target_rested(self):
         with pn.io.hold():
