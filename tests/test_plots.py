@@ -140,6 +140,35 @@ def test_landscape_keeps_infinite_values_infinite_and_draws_them_blank(p):
     assert mapper.high_color == "rgba(0, 0, 0, 0)" and "blank: infinite" in fig.title.text
 
 
+@pytest.mark.parametrize("divergence, log_sigma, params, minima", [
+    ("reverse_kl", False, {}, True), ("forward_kl", True, {}, True), ("alpha", False, {"alpha": 2.0}, True),
+    ("reverse_kl", False, {}, False)])
+def test_landscape_data_is_what_the_rendered_picture_holds(p, divergence, log_sigma, params, minima):
+    """``plots.landscape_data`` (what the dynamics section writes on a new grid instead of a HoloViews update) equals
+    the sources, colour range, title and ranges HoloViews renders from ``plots.landscape`` of the same grid."""
+    from bokeh.models import LogColorMapper
+
+    from klpanel.models.landscape import landscape_grid
+    n = 81 if minima else 27
+    grid = landscape_grid(p, divergence, params, (-5, 5), (0.15, 3), n_mu=n, n_sigma=n, log_sigma=log_sigma,
+                          with_minima=minima)
+    fig = hv.render(plots.landscape(p, divergence, grid=grid), backend="bokeh")
+    rendered, data = plots.sources(fig), plots.landscape_data(grid)
+    for name in ("landscape", "landscape-minima"):
+        for column, want in rendered[name].data.items():
+            got = data[name][column]
+            if column == "image":
+                np.testing.assert_array_equal(got[0], want[0])
+            elif len(want) and isinstance(want[0], str):
+                assert list(got) == list(want)
+            else:
+                np.testing.assert_allclose(np.asarray(got, dtype=float), np.asarray(want, dtype=float))
+    assert len(data["landscape-minima"]["mu"]) == len(grid.minima)
+    mapper = fig.select_one(LogColorMapper)
+    assert (mapper.low, mapper.high) == data["clim"] and fig.title.text == data["title"]
+    assert (fig.x_range.start, fig.x_range.end) == data["xlim"] and (fig.y_range.start, fig.y_range.end) == data["ylim"]
+
+
 def test_landscape_log_sigma_axis(p):
     obj = plots.landscape(p, "reverse_kl", n=11, log_sigma=True)
     image = elements(obj, "Image")[0]

@@ -52,26 +52,60 @@ def landscape(target, divergence, mu_range=(-5.0, 5.0), sigma_range=(0.15, 3.0),
     divergence, log_sigma = g.divergence, g.log_sigma
     y = sigma_dimension(log_sigma)
     value = hv.Dimension(divergence, label=style.label(divergence))
-    infinite = not np.isfinite(g.values).all()
-    note = " (blank: infinite)" if infinite else ""
     image = hv.Image((g.mu, g.y, g.values), kdims=[MU, y], vdims=[value]).opts(
         cmap="viridis", logz=True, clim=color_limits(g.values), colorbar=True, clipping_colors={"max": "transparent"},
         tools=["hover"], hooks=[style.named("landscape")])
-    title = f"Landscape of {style.label(divergence)} over (μ, {y.label}) — ★ local minima, red = global{note}"
-    image = style.framed(image, title=title, xlim=(float(g.mu[0]), float(g.mu[-1])),
+    image = style.framed(image, title=landscape_title(g), xlim=(float(g.mu[0]), float(g.mu[-1])),
                          ylim=(float(g.y[0]), float(g.y[-1])), height=430)
     extra = [SIGMA] if log_sigma else []  # hover shows σ itself on a log σ axis
-    rows = [(m.mu, np.log(m.sigma) if log_sigma else m.sigma, *([m.sigma] if log_sigma else []), m.value,
-             "global minimum" if i == 0 else "local minimum") for i, m in enumerate(g.minima)]
+    rows = _minima_rows(g)
     kind = hv.dim("kind")
     # no minima (a preview grid): plain values, as an empty column mapped through dim() is float, not colours
     color = kind.categorize({"global minimum": style.GLOBAL_COLOR}, default=style.LOCAL_COLOR) if rows \
         else style.LOCAL_COLOR
     points = hv.Points(rows, [MU, y], [*extra, value, "kind"], label="local minima").opts(
         marker="star", line_color="black", tools=["hover"], show_legend=False, color=color,
-        size=kind.categorize({"global minimum": 22}, default=15) if rows else 15,
-        hooks=[style.named("landscape-minima")])
+        size=kind.categorize({"global minimum": MINIMUM_SIZES[0]}, default=MINIMUM_SIZES[1]) if rows
+        else MINIMUM_SIZES[1], hooks=[style.named("landscape-minima")])
     return image * points
+
+
+MINIMUM_SIZES = (22, 15)  # the global minimum's star, a local one's
+
+
+def landscape_title(g) -> str:
+    note = " (blank: infinite)" if not np.isfinite(g.values).all() else ""
+    return f"Landscape of {style.label(g.divergence)} over (μ, {sigma_dimension(g.log_sigma).label}) — ★ local " \
+           f"minima, red = global{note}"
+
+
+def _minima_rows(g) -> list[tuple]:
+    return [(m.mu, np.log(m.sigma) if g.log_sigma else m.sigma, *([m.sigma] if g.log_sigma else []), m.value,
+             "global minimum" if i == 0 else "local minimum") for i, m in enumerate(g.minima)]
+
+
+def landscape_data(grid) -> dict:
+    """What :func:`landscape` draws for ``grid`` that changes with the grid, without HoloViews: the columns of its
+    sources ``landscape`` (the image) and ``landscape-minima`` (the minima, with their colour and size columns),
+    the colour limits, the title and the axis limits. A view that rendered the picture once writes these on a new
+    grid of the same divergence and axis (a HoloViews update of the image cost ~0.1 s of server time);
+    ``tests/test_plots.py`` holds them equal to what HoloViews renders."""
+    g = grid
+    dx = (g.mu[-1] - g.mu[0]) / (g.mu.size - 1)
+    dy = (g.y[-1] - g.y[0]) / (g.y.size - 1)
+    image = {"image": [g.values], "x": [g.mu[0] - dx / 2], "y": [g.y[0] - dy / 2],
+             "dw": [g.mu[-1] - g.mu[0] + dx], "dh": [g.y[-1] - g.y[0] + dy]}
+    rows = _minima_rows(g)
+    names = ["mu", sigma_dimension(g.log_sigma).name, *(["sigma"] if g.log_sigma else []), g.divergence, "kind"]
+    minima = {name: [row[i] for row in rows] for i, name in enumerate(names)}
+    for name in names[:-1]:
+        minima[name] = np.asarray(minima[name], dtype=float)
+    minima["color"] = [style.GLOBAL_COLOR if k == "global minimum" else style.LOCAL_COLOR for k in minima["kind"]]
+    minima["size"] = np.asarray([MINIMUM_SIZES[0] if k == "global minimum" else MINIMUM_SIZES[1]
+                                 for k in minima["kind"]], dtype=int)
+    return {"landscape": image, "landscape-minima": minima, "clim": color_limits(g.values),
+            "title": landscape_title(g), "xlim": (float(g.mu[0]), float(g.mu[-1])),
+            "ylim": (float(g.y[0]), float(g.y[-1]))}
 
 
 def trajectories(runs, log_sigma=False, restarts=()) -> hv.Overlay:

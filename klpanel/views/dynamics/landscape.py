@@ -1,30 +1,32 @@
 """The loss landscape: the divergence over (μ, σ) as a heat map with its local minima (``plots.landscape`` of the
-model's grid, served as a HoloViews pane of a DynamicMap: it changes on a target, divergence or axis change), with
-the runs' paths, current positions and start drawn on it by hand and written directly at every frame (30 a second:
-far more than a HoloViews update could keep up with); a click there moves the Explore q (the runs' start)."""
+model's grid, rendered once per divergence and σ axis; a new grid of the same kind, as every new target brings, is
+written into its sources (``plots.landscape_data``): a HoloViews update of the image cost ~0.1 s of server time on
+the path of every new target), with the runs' paths, current positions and start drawn on it by hand and written
+directly at every frame (30 a second); a click there moves the Explore q (the runs' start)."""
 
 from __future__ import annotations
 
 import math
 from functools import partial
 
-import holoviews as hv
 import numpy as np
 import panel as pn
 from bokeh.events import Tap
-from bokeh.models import ColumnDataSource, TapTool
+from bokeh.models import ColumnDataSource, LogColorMapper, TapTool
 
 from ... import plots
 from ...models.background import background_pool
 from ...models.dynamics import Dynamics
 from ...plots.style import GLOBAL_COLOR, LOCAL_COLOR, Q_COLOR, RESTART_COLOR
 from .. import components
-from ..plotting import framewise, holoviews_pane, look_hook
+from .. import styles
+from ..plotting import render
 
 PATH_COLUMNS = ("x0", "y0", "x1", "y1", "ly0", "ly1", "color", "width")
 PATH_ROLLOVER = 20_000  # segments kept on the landscape
 PATH_STEP = (0.03, 0.01)  # (mu, sigma) a run must move before its path gets a new segment
 FIGURE_NAME = "dynamics-landscape"
+CLICK_HINT = "; click to start the runs there"
 
 WORKER = background_pool(1, "klpanel-landscape")
 
@@ -51,9 +53,9 @@ class LandscapePlot:
     """The landscape figure of :class:`~.section.DynamicsSection` (its sources, renderers and reactions)."""
 
     def _build_landscape(self):
-        self.landscape_figure = None  # the Bokeh figure, once the pane has drawn it
-        self.landscape_picture = hv.DynamicMap(pn.bind(self._landscape_picture, self.model.landscape.param.grid))
-        self.landscape_pane = holoviews_pane(self.landscape_picture)
+        self.landscape_figure = None  # the Bokeh figure (``plots.landscape`` rendered)
+        self._drawn_kind = None  # (divergence, log σ, with minima) of the grid the figure was rendered from
+        self.landscape_pane = pn.pane.Bokeh(sizing_mode="stretch_width")
         # every run's path as segments (previous -> new position) in ONE source: one stream per frame
         self.path_source = ColumnDataSource({k: [] for k in PATH_COLUMNS})
         self.now_source = ColumnDataSource({"mu": [], "sigma": [], "log_sigma": [], "color": [], "size": []},
@@ -67,17 +69,44 @@ class LandscapePlot:
         frame."""
         return [self.path_source, self.now_source, self.start_source]
 
-    def _landscape_picture(self, grid):
-        picture = framewise(plots.landscape(self.model.target, grid.divergence, grid=grid))
-        image = picture.get(0)  # carries the figure's options: the title gets the click hint
-        image.opts(title=image.opts.get("plot").kwargs["title"] + "; click to start the runs there")
-        return picture.opts(hooks=[look_hook(FIGURE_NAME, then=self._draw_runs)])
+    def _show_grid(self, grid) -> None:
+        """Draw ``grid``: rendered anew for another divergence or σ axis (or the first grid with minima after a
+        preview without), else written into the figure's sources, colour range, title and axis ranges."""
+        with_minima = bool(grid.minima)
+        kind = (grid.divergence, grid.log_sigma)
+        drawn = self._drawn_kind
+        if drawn is None or drawn[:2] != kind or (with_minima and not drawn[2]):
+            self._render_landscape(grid)
+            self._drawn_kind = (*kind, with_minima)
+            return
+        data, fig, sources = plots.landscape_data(grid), self.landscape_figure, self._landscape_sources
+        sources["landscape"].data = data["landscape"]
+        sources["landscape-minima"].data = data["landscape-minima"]
+        self._color_mapper.update(low=data["clim"][0], high=data["clim"][1])
+        fig.title.text = data["title"] + CLICK_HINT
+        fig.x_range.update(start=data["xlim"][0], end=data["xlim"][1])
+        fig.y_range.update(start=data["ylim"][0], end=data["ylim"][1])
 
-    def _draw_runs(self, plot):
+    def _render_landscape(self, grid) -> None:
+        fig = render(plots.landscape(self.model.target, grid.divergence, grid=grid), FIGURE_NAME)
+        styles.fit_figure(fig)
+        fig.title.text += CLICK_HINT
+        # the minima's colour and size read their columns, which every later grid writes (HoloViews makes them
+        # constants when a grid has one minimum or none)
+        # found once: a walk over the figure's models costs milliseconds, a write microseconds
+        self._landscape_sources, self._color_mapper = plots.sources(fig), fig.select_one(LogColorMapper)
+        minima = next(r for r in fig.renderers if r.data_source is self._landscape_sources["landscape-minima"])
+        data = plots.landscape_data(grid)["landscape-minima"]
+        minima.data_source.data = data
+        minima.glyph.update(fill_color="color", size="size")
+        self._draw_runs(fig)
+        self.landscape_pane.object = fig
+
+    def _draw_runs(self, fig):
         """The runs on the landscape figure: paths and current positions on the repaint level (with the bokehjs
         speedup: clipped to the frame by its shim), so a frame repaints that layer only, not the heat map, the axes
         and the colour bar; a tap moves the start."""
-        fig, y = plot.state, self._y()
+        y = self._y()
         self.path_renderer = fig.segment("x0", "y0", "x1", "y1", source=self.path_source, color="color",
                                          line_width="width", alpha=0.9, **components.repaint_level())
         self.now_renderer = fig.scatter("mu", y, source=self.now_source, color="color", size="size",
@@ -92,13 +121,13 @@ class LandscapePlot:
 
     @property
     def image_source(self):
-        """The heat map's data source (``plots.landscape``'s), once drawn."""
-        return plots.sources(self.landscape_figure)["landscape"]
+        """The heat map's data source (``plots.landscape``'s)."""
+        return self._landscape_sources["landscape"]
 
     @property
     def minima_source(self):
-        """The local minima's data source (``plots.landscape``'s), once drawn."""
-        return plots.sources(self.landscape_figure)["landscape-minima"]
+        """The local minima's data source (``plots.landscape``'s)."""
+        return self._landscape_sources["landscape-minima"]
 
     def _y(self) -> str:
         return "log_sigma" if self.model.log_sigma else "sigma"
@@ -110,10 +139,10 @@ class LandscapePlot:
         self.path_renderer.glyph.update(y0="ly0" if y == "log_sigma" else "y0", y1="ly1" if y == "log_sigma" else "y1")
 
     def _on_grid(self, *events):
-        """The runs follow the grid's σ or log σ axis (the heat map follows by itself: the pane's DynamicMap)."""
-        if self.landscape_figure is not None:
-            with pn.io.hold():
-                self._set_path_fields()
+        """A new grid: the heat map and its minima (:meth:`_show_grid`), the runs on the grid's σ or log σ axis."""
+        with pn.io.hold():
+            self._show_grid(self.model.landscape.grid)
+            self._set_path_fields()
 
     def _apply_grid(self, done, grid):
         with pn.io.hold(self._doc):
