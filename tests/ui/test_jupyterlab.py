@@ -189,7 +189,11 @@ def check_spectrum(page, kernel):
     kernel_value(kernel, "1", "app.explorer.target.n_modes = 4")  # new curves to compute
     wait_until(lambda: kernel_value(kernel, "app.spectrum.alpha_curve is not None"), timeout=120, what="the new α curve")
     shown = page.evaluate("() => window.klProgress")
-    assert len(set(shown)) >= 2 and shown == sorted(shown), shown  # a bar that moved forward
+    # the first computation's last values may still arrive after the kernel has its curve: the new computation's
+    # bar is what follows the last drop, and it moved forward
+    drops = [i for i in range(1, len(shown)) if shown[i] < shown[i - 1]]
+    last = shown[drops[-1]:] if drops else shown
+    assert len(set(last)) >= 2, shown
 
 
 def check_explore(page, kernel):
