@@ -260,6 +260,16 @@ def sessions(n: int, window: float) -> dict:
             "errors": errors}
 
 
+def settled(server: AppServer, timeout: float = 90.0) -> float:
+    """Wait until the server is idle (under 5 % of a core over 0.5 s, twice in a row): the page's follow-up work
+    after a load (the spectrum's curves, computed in the background once their section is shown) is done, so that
+    the latencies timed next are the page's own, not a share of that start-up. Returns the seconds waited."""
+    proc, start, quiet = psutil.Process(server.proc.pid), time.monotonic(), 0
+    while quiet < 2 and time.monotonic() - start < timeout:
+        quiet = quiet + 1 if proc.cpu_percent(interval=0.5) < 5 else 0
+    return time.monotonic() - start
+
+
 def load_page(page, server: AppServer) -> tuple[float, float]:
     """Open the page: ms from navigation start to the first screen (section 1 and Explore drawn, readouts painted),
     and to every section drawn once the page is scrolled through (sections below the first screen arrive when
@@ -291,6 +301,7 @@ def measure_narrow(n_slider: int) -> dict:
                 wire = Wire(page)
                 results["first_screen_ms"], results["first_render_ms"] = load_page(page, server)
                 set_playing(page, False)
+                settled(server)
                 values = -5 + 0.05 * ((np.arange(n_slider) * 37 + 11) % 200 + 1)
                 page.locator(".kl-readout").first.scroll_into_view_if_needed()
                 results["slider"] = timed_steps(page, wire, "μ (mean of q)", np.round(values, 2),
@@ -320,14 +331,18 @@ def measure(minutes: float, window: float, n_slider: int, n_targets: int) -> dic
                 wire = Wire(page)
                 results["first_screen_ms"], results["first_render_ms"] = load_page(page, server)
 
-                # slider -> repaint and new target -> repaint, animation paused
+                # slider -> repaint and new target -> repaint, animation paused, with the plot that answers on
+                # screen (as for a person moving the slider; load_page left the page scrolled to its end)
                 set_playing(page, False)
+                settled(server)
                 values = -5 + 0.05 * ((np.arange(n_slider) * 37 + 11) % 200 + 1)  # on the 0.05 grid, all differ
+                page.locator(".kl-readout").first.scroll_into_view_if_needed()
                 results["slider"] = timed_steps(page, wire, "μ (mean of q)", np.round(values, 2),
                                                 "klpanel-explore-curves", "q", "klpanel-explore-plot")
                 # new targets (optima not cached), TARGET_GAP_MS apart (the page's follow-up work for the previous
                 # one, landscape and α curves, still running), then back to back (80 ms apart)
                 spreads = np.round(np.linspace(1.6, 4.9, n_targets), 1)
+                page.evaluate("() => window.scrollTo(0, 0)")  # the optimal-q plot (section 1) on screen
                 results["target"] = timed_steps(page, wire, "Spread", spreads, "klpanel-optimal-curves", "p",
                                                 "klpanel-optimal-plot", gap_ms=TARGET_GAP_MS)
                 spreads = np.round(np.linspace(1.65, 4.85, n_targets), 2)
@@ -460,7 +475,8 @@ def main():
               f"`bench_ui.py --minutes {args.minutes:g} --window {args.window:g} --sessions {args.sessions}`. "
               "Animation with reparameterization gradients (no run converges) unless \"exact\" (the default estimator, "
               "measured from a reset), the dynamics section scrolled into view; delivered = updates of the run positions applied in the page, painted = landscape repaints "
-              "showing new positions; slider and target latency with the animation paused.")
+              "showing new positions; slider and target latency with the animation paused, once the server is idle "
+              "after the page load (its background start-up work, the spectrum's curves, done).")
     text = render(table(r), header)
     if r["server_errors"]:
         text += "\n\nServer log showed exceptions:\n" + "\n".join(r["server_errors"])
