@@ -31,5 +31,15 @@ def answering(url: str, timeout: float = 5.0) -> bool:
     import requests
     try:
         return requests.get(url, timeout=timeout).status_code == 200
-    except requests.ConnectionError:
+    except requests.RequestException:  # refused, reset or timed out: not up yet
         return False
+
+
+def wait_serving(proc, url: str, name: str, log) -> None:
+    """Wait until the server process ``proc`` (``name``, for messages) answers 200 at ``url``; if it exits first,
+    RuntimeError with ``log()``, its output."""
+    def up() -> bool:
+        if proc.poll() is not None:
+            raise RuntimeError(f"{name} exited with {proc.returncode}:\n{log()}")
+        return answering(url)
+    wait_until(up, timeout=120, interval=0.2, what=f"{name} to answer at {url}")

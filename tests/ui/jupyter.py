@@ -15,7 +15,7 @@ from pathlib import Path
 
 import requests
 
-from pagetools import LOAD_TIMEOUT_MS, ROOT, free_port, wait_until
+from pagetools import LOAD_TIMEOUT_MS, ROOT, free_port, wait_serving, wait_until
 
 #: user settings of the temporary JupyterLab: no news/update prompts, every cell in the DOM (no windowing: the
 #: outputs are laid out and painted wherever they are on the page), no autosave (a notebook file stays as written)
@@ -63,15 +63,7 @@ class JupyterLab:
                                           "JUPYTERLAB_SETTINGS_DIR": str(settings),
                                           "JUPYTERLAB_WORKSPACES_DIR": str(self.root / ".workspaces"),
                                           **(env or {})})
-        wait_until(self._answering, timeout=120, interval=0.2, what=f"jupyter lab to answer at {self.url}")
-
-    def _answering(self) -> bool:
-        if self.proc.poll() is not None:
-            raise RuntimeError(f"jupyter lab exited with {self.proc.returncode}:\n{self.log()}")
-        try:
-            return requests.get(f"{self.url}/api/status", timeout=5).status_code == 200
-        except requests.RequestException:
-            return False
+        wait_serving(self.proc, f"{self.url}/api/status", "jupyter lab", self.log)
 
     def log(self) -> str:
         return Path(self._log.name).read_text(errors="replace")

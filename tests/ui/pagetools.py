@@ -15,13 +15,12 @@ import subprocess
 import sys
 from pathlib import Path
 
-import requests
 
 ROOT = Path(__file__).resolve().parents[2]
 if str(ROOT / "tests") not in sys.path:  # tests/support.py, also for scripts that put only tests/ui on the path
     sys.path.insert(0, str(ROOT / "tests"))
 
-from support import answering, free_port, wait_until  # noqa: E402,F401 (tests import them from here)
+from support import answering, free_port, wait_serving, wait_until  # noqa: E402,F401 (tests import them from here)
 APP = ROOT / "apps" / "kl_explorer.py"
 SETUP = ROOT / "apps" / "server_setup.py"  # what `klpanel serve` runs before the first session
 ARTIFACTS = ROOT / "tests" / "artifacts"
@@ -59,15 +58,7 @@ class AppServer:
                                      start_new_session=True,
                                      env={**os.environ, "PYTHONPATH": str(ROOT), "PYTHONUNBUFFERED": "1",
                                           **(env or {})})
-        wait_until(self._answering, timeout=120, interval=0.2, what=f"panel serve to answer at {self.app_url}")
-
-    def _answering(self) -> bool:
-        if self.proc.poll() is not None:
-            raise RuntimeError(f"panel serve exited with {self.proc.returncode}:\n{self.log()}")
-        try:
-            return requests.get(f"{self.url}/api/health", timeout=5).status_code == 200
-        except requests.RequestException:
-            return False
+        wait_serving(self.proc, f"{self.url}/api/health", "panel serve", self.log)
 
     def log(self, since: int = 0) -> str:
         return self.log_path.read_text(errors="replace")[since:]

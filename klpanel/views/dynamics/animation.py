@@ -123,7 +123,7 @@ class Animator:
                 return
             if self.outputs.behind:  # a page is still applying earlier frames: no new one until it has
                 return
-            self.outputs.adopt()  # a redrawn landscape took the runs' sources into its output's document
+            self.outputs.adopt()  # a landscape rendered anew went into the output's document: back to the shared one
         if self._no_browser():
             self.stop()
             return

@@ -65,8 +65,8 @@ class LandscapePlot:
         self._sent_path = {}
 
     def drawn_sources(self) -> list:
-        """The sources drawn on every landscape figure (each output of a notebook has its own) and written at each
-        frame."""
+        """The runs' sources drawn on the landscape figure and written at each frame (a notebook's outputs keep
+        them in their shared document, :meth:`~.section.DynamicsSection.show_in`)."""
         return [self.path_source, self.now_source, self.start_source]
 
     def _show_grid(self, grid) -> None:
@@ -91,13 +91,12 @@ class LandscapePlot:
         fig = render(plots.landscape(self.model.target, grid.divergence, grid=grid), FIGURE_NAME)
         styles.fit_figure(fig)
         fig.title.text += CLICK_HINT
-        # the minima's colour and size read their columns, which every later grid writes (HoloViews makes them
-        # constants when a grid has one minimum or none)
         # found once: a walk over the figure's models costs milliseconds, a write microseconds
         self._landscape_sources, self._color_mapper = plots.sources(fig), fig.select_one(LogColorMapper)
+        # the minima's colour and size read their columns, which every later grid writes (HoloViews makes them
+        # constants when a grid has one minimum or none)
         minima = next(r for r in fig.renderers if r.data_source is self._landscape_sources["landscape-minima"])
-        data = plots.landscape_data(grid)["landscape-minima"]
-        minima.data_source.data = data
+        minima.data_source.data = plots.landscape_data(grid)["landscape-minima"]
         minima.glyph.update(fill_color="color", size="size")
         self._draw_runs(fig)
         self.landscape_pane.object = fig
