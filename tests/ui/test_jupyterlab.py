@@ -187,13 +187,14 @@ def check_spectrum(page, kernel):
           const found = /aria-valuenow=&quot;(\\d+)/.exec(m.text); if (found) window.klProgress.push(+found[1]); }); }"""
     page_js(page, record)
     kernel_value(kernel, "1", "app.explorer.target.n_modes = 4")  # new curves to compute
+
+    def moved_forward() -> bool:
+        """The bar after its last drop (the first computation's last values may still arrive) took two values."""
+        shown = page.evaluate("() => window.klProgress")
+        drops = [i for i in range(1, len(shown)) if shown[i] < shown[i - 1]]
+        return len(set(shown[drops[-1]:] if drops else shown)) >= 2
+    wait_until(moved_forward, timeout=120, interval=0.2, what="the progress bar to move forward")
     wait_until(lambda: kernel_value(kernel, "app.spectrum.alpha_curve is not None"), timeout=120, what="the new α curve")
-    shown = page.evaluate("() => window.klProgress")
-    # the first computation's last values may still arrive after the kernel has its curve: the new computation's
-    # bar is what follows the last drop, and it moved forward
-    drops = [i for i in range(1, len(shown)) if shown[i] < shown[i - 1]]
-    last = shown[drops[-1]:] if drops else shown
-    assert len(set(last)) >= 2, shown
 
 
 def check_explore(page, kernel):
