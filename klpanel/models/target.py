@@ -103,6 +103,43 @@ class Target(param.Parameterized):
         with param.parameterized.batch_call_watchers(self):
             self.param.update(mode="custom", weights=w, means=m, sigmas=s)
 
+    # -- edits of one component (the Explore plot's handles; each raises ValueError and keeps the target) --------
+    def _component(self, k: int) -> int:
+        n = self.weights.size
+        if not isinstance(k, (int, np.integer)) or not -n <= k < n:
+            raise ValueError(f"there is no mode {k!r}: p has {n} mode{'s' * (n != 1)}")
+        return int(k) % n
+
+    def edit_component(self, k: int, *, mean=None, weight=None, sigma=None):
+        """Move component ``k``: a new ``mean``, ``sigma``, or ``weight`` relative to the others' normalised
+        weights (the set is normalised again, so ``weight=w_j`` of another component makes the two equal)."""
+        k = self._component(k)
+        w, m, s = self.weights.copy(), self.means.copy(), self.sigmas.copy()
+        for name, value, arr in (("weight", weight, w), ("mean", mean, m), ("σ", sigma, s)):
+            if value is not None:
+                if name == "weight" and not value > 0:
+                    raise ValueError(f"a mode's weight must be above 0, got {value:.3g}")
+                if name == "σ" and not value >= SIGMA_LIMITS[0]:
+                    raise ValueError(f"a mode's σ must be at least {SIGMA_LIMITS[0]:g}, got {value:.3g}")
+                arr[k] = value
+        self.set_components(w, m, s)
+
+    def add_component(self, mean: float, weight: float, sigma: float = COMPONENT_SIGMA):
+        """Append a component (``weight`` relative to the others' normalised weights), at most :data:`MAX_MODES`."""
+        if self.weights.size >= MAX_MODES:
+            raise ValueError(f"p has {MAX_MODES} modes already, the most allowed")
+        if not weight > 0:
+            raise ValueError(f"a mode's weight must be above 0, got {weight:.3g}")
+        self.set_components([*self.weights, weight], [*self.means, mean], [*self.sigmas, sigma])
+
+    def remove_component(self, k: int):
+        """Delete component ``k`` (the others' weights are normalised again); p keeps at least one."""
+        k = self._component(k)
+        if self.weights.size == 1:
+            raise ValueError("p needs at least one mode: this is the last one")
+        keep = np.arange(self.weights.size) != k
+        self.set_components(self.weights[keep], self.means[keep], self.sigmas[keep])
+
     @param.depends("n_modes", "spread", "decay", watch=True)
     def _regenerate(self):
         w, m, s = generated_components(self.n_modes, self.spread, self.decay)

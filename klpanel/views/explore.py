@@ -21,6 +21,7 @@ from ..numerics import divergences
 from ..models.explorer import Explorer, format_value
 from ..plots.style import COLORS
 from . import components, styles
+from .handles import Handles
 from .plotting import as_column, render, set_ranges
 
 MU_RANGE = (-5.0, 5.0)
@@ -88,6 +89,7 @@ class ExploreSection(pn.viewable.Viewer):
         self.figure = explore_figure(e)
         self.sources = plots.sources(self.figure)
         self.sources["q"].name = Q_SOURCE_NAME
+        self.handles = Handles(e, self.figure, self.sources["q"], MU_RANGE, SIGMA_RANGE)
         self._write_target()
         # a Panel HTML pane, not a Bokeh Div: a Div re-renders on every text change and re-lays out the whole
         # page from its root (measured ~60 ms of the browser's time per slider step, most of the step's
@@ -118,15 +120,19 @@ class ExploreSection(pn.viewable.Viewer):
         with pn.io.hold():
             if changed & {"x", "p_density"}:
                 self._write_target()
-            elif "q_density" in changed:  # a slider step: send only the columns that moved
+                self.handles.write_p()
+            elif "q_density" in changed and not self.handles.live:  # a slider step: only the columns that moved
                 self._write_q()
+                self.handles.write_q()
             if "values" in changed:
                 self.readouts.object = readout_html(e)
 
     def __panel__(self):
         return pn.Column(
-            pn.pane.Markdown("## 3. Explore: move q yourself\nDrag μ and σ. Forward KL pays where p has mass "
-                             "q lacks; reverse KL pays where q puts mass p lacks.", sizing_mode="stretch_width"),
-            styles.beside([self.mu, self.sigma, self.readouts],
+            pn.pane.Markdown("## 3. Explore: move q yourself\nDrag μ and σ, or on the plot drag q's peak and its "
+                             "width handle (◇); drag a mode of p sideways or up and down (its weight), or its width "
+                             "handle; double-click adds a mode. Forward KL pays where p has mass q lacks; reverse KL "
+                             "pays where q puts mass p lacks.", sizing_mode="stretch_width"),
+            styles.beside([self.mu, self.sigma, self.readouts, self.handles.message, self.handles.remove],
                           [pn.pane.Bokeh(styles.fit_figure(self.figure), sizing_mode="stretch_width")]),
             sizing_mode="stretch_width")

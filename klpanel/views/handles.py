@@ -1,0 +1,298 @@
+"""The Explore plot's handles: drag a mode of p (sideways: its mean; up and down: its weight) or its width handle
+(its σ), drag q's peak (μ) or its width handle (σ); double-click adds a mode, "Remove a mode" deletes one.
+
+Each mode's handle sits at its component's own peak, w_k / (s_k √(2π)), its width handle one σ to the side at
+e^(-1/2) of that height; q's handles likewise. During a drag the browser redraws the curve from the handles itself
+(a CustomJS on the handles' source, no server round trip per mouse move) and q's drags also send their (μ, σ) to the
+server, throttled, so that the readouts follow. When the drag ends the server hears the handles and edits the model
+the component editor and the sliders edit (``Target.edit_component``, ``explorer.q``): the optima, the runs, the
+landscape and the URL follow from there, once per drag. A refused drag (a weight to 0, σ too small, a mode off the
+plot) shows why and puts the handles back where the model is.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import panel as pn
+from bokeh.events import DoubleTap
+from bokeh.models import ColumnDataSource, CustomJS, PointDrawTool
+
+from ..models.explorer import Explorer
+from ..models.target import COMPONENT_SIGMA, MAX_MODES
+from ..plots.style import P_COLOR, Q_COLOR
+from . import components
+
+#: the narrowest mode a drag makes (the plot's grid is ~0.03 apart: narrower would not draw)
+MIN_SIGMA = 0.05
+ROOT_2PI = math.sqrt(2.0 * math.pi)
+INFLECTION = math.exp(-0.5)  # a Gaussian's height one σ from its mean, relative to its peak
+LIVE_MS = 40  # a q drag sends its (μ, σ) to the server at most this often
+
+#: the browser's redraw of p while one of its handles is dragged: which row moved (against ``x0``/``y0``, where the
+#: server put them) says which component and how; p and min(p, q) are recomputed on the grid
+P_DRAG_JS = """
+if (handles.__kl_busy) return;
+const d = handles.data, X = d.x, Y = d.y, x0 = d.x0, y0 = d.y0, n = X.length / 2;
+if (!n || !d.m || d.m.length !== X.length) return;
+const R = Math.sqrt(2 * Math.PI), E = Math.exp(-0.5);
+const w = Array.from(d.w).slice(0, n), m = Array.from(d.m).slice(0, n), s = Array.from(d.s).slice(0, n);
+let moved = false;
+for (let k = 0; k < n; k++) {
+  if (X[k] !== x0[k] || Y[k] !== y0[k]) {  // the mode: its mean and weight; its width handle comes along
+    m[k] = X[k]; w[k] = Math.max(Y[k], 1e-9) * s[k] * R;
+    X[n + k] = m[k] + s[k]; Y[n + k] = Math.max(Y[k], 0) * E; moved = true;
+  } else if (X[n + k] !== x0[n + k] || Y[n + k] !== y0[n + k]) {  // its width handle: σ
+    s[k] = Math.max(MIN, Math.abs(X[n + k] - m[k])); Y[n + k] = w[k] / (s[k] * R) * E; moved = true;
+  }
+}
+if (!moved) return;
+const W = w.reduce((a, b) => a + b, 0), xs = curves.data.x, q = curves.data.q, N = xs.length;
+const p = new Float32Array(N), lo = new Float32Array(N);
+for (let i = 0; i < N; i++) {
+  let v = 0;
+  for (let k = 0; k < n; k++) { const z = (xs[i] - m[k]) / s[k]; v += w[k] / W * Math.exp(-0.5 * z * z) / (s[k] * R); }
+  p[i] = v; lo[i] = Math.min(v, q[i]);
+}
+curves.data.p = p; curves.data.lo = lo;
+handles.__kl_busy = true;
+try { curves.change.emit(); handles.change.emit(); } finally { handles.__kl_busy = false; }
+""".replace("MIN", str(MIN_SIGMA))
+
+#: the same for q: its peak moves μ (up and down means nothing: it snaps back), its width handle sets σ; the new
+#: (μ, σ) goes to the server at most every LIVE_MS for the readouts
+Q_DRAG_JS = """
+if (handles.__kl_busy) return;
+const d = handles.data, X = d.x, Y = d.y, x0 = d.x0, y0 = d.y0;
+if (X.length !== 2 || !d.mu || d.mu.length !== 2) return;
+const R = Math.sqrt(2 * Math.PI), E = Math.exp(-0.5);
+let mu = d.mu[0], s = d.sigma[0];
+if (X[0] !== x0[0] || Y[0] !== y0[0]) {
+  mu = X[0]; Y[0] = y0[0]; X[1] = mu + s; Y[1] = y0[1];
+} else if (X[1] !== x0[1] || Y[1] !== y0[1]) {
+  s = Math.max(MIN, Math.abs(X[1] - mu)); Y[1] = E / (s * R);
+} else return;
+const xs = curves.data.x, p = curves.data.p, N = xs.length;
+const q = new Float32Array(N), lo = new Float32Array(N);
+for (let i = 0; i < N; i++) { const z = (xs[i] - mu) / s; q[i] = Math.exp(-0.5 * z * z) / (s * R); lo[i] = Math.min(p[i], q[i]); }
+curves.data.q = q; curves.data.lo = lo;
+handles.__kl_busy = true;
+try { curves.change.emit(); handles.change.emit(); } finally { handles.__kl_busy = false; }
+const now = performance.now();
+if (!(handles.__kl_sent > now - LIVE)) { handles.__kl_sent = now; live.data = {mu: [mu], sigma: [s]}; }
+""".replace("MIN", str(MIN_SIGMA)).replace("LIVE", str(LIVE_MS))
+
+
+def p_handle_columns(target) -> dict:
+    """The data of p's handles: rows 0..n-1 the modes at their peaks, rows n..2n-1 their width handles; ``x0``/``y0``
+    where they were put (a drag moves ``x``/``y``), each row's component ``k`` and its ``w``, ``m``, ``s``."""
+    w, m, s = (np.asarray(a, float) for a in (target.weights, target.means, target.sigmas))
+    n, peak = w.size, w / (s * ROOT_2PI)
+    x, y = np.concatenate([m, m + s]), np.concatenate([peak, peak * INFLECTION])
+    return {"x": x, "y": y, "x0": x.copy(), "y0": y.copy(), "k": np.tile(np.arange(n), 2),
+            "w": np.tile(w, 2), "m": np.tile(m, 2), "s": np.tile(s, 2),
+            "marker": ["circle"] * n + ["diamond"] * n, "size": [13] * n + [10] * n}
+
+
+def q_handle_columns(mu: float, sigma: float) -> dict:
+    """The data of q's handles: its peak and its width handle (columns as :func:`p_handle_columns`')."""
+    peak = 1.0 / (sigma * ROOT_2PI)
+    x, y = np.array([mu, mu + sigma]), np.array([peak, peak * INFLECTION])
+    return {"x": x, "y": y, "x0": x.copy(), "y0": y.copy(), "mu": [mu] * 2, "sigma": [sigma] * 2,
+            "marker": ["circle", "diamond"], "size": [13, 10]}
+
+
+def _moved(data) -> np.ndarray:
+    x, y, x0, y0 = (np.asarray(data[c], float) for c in ("x", "y", "x0", "y0"))
+    return (x != x0) | (y != y0)
+
+
+def p_edit(target, data, x_range, y_top) -> tuple[int, dict] | None:
+    """What a drag of p's handles (their source's ``data``) asks of ``target``: ``(k, edit_component keywords)``, or
+    None when nothing moved or the rows no longer match p. ``ValueError`` (with the message shown) for a refused
+    drag: a mode below the axis (weight ≤ 0) or off the plot, a σ under :data:`MIN_SIGMA`."""
+    n = target.weights.size
+    if len(data.get("x", ())) != 2 * n or len(data.get("x0", ())) != 2 * n:
+        return None
+    moved = _moved(data)
+    x, y = np.asarray(data["x"], float), np.asarray(data["y"], float)
+    if moved[:n].any():
+        k = int(np.argmax(moved[:n]))
+        if not y[k] > 0:
+            raise ValueError("Refused: a mode's weight must be above 0 — keep it above the x axis.")
+        if not (x_range[0] <= x[k] <= x_range[1] and y[k] <= y_top):
+            raise ValueError("Refused: drag a mode within the plot.")
+        return k, {"mean": float(x[k]), "weight": float(y[k] * target.sigmas[k] * ROOT_2PI)}
+    if moved[n:].any():
+        k = int(np.argmax(moved[n:]))
+        sigma = abs(float(x[n + k]) - float(target.means[k]))
+        if not sigma >= MIN_SIGMA:
+            raise ValueError(f"Refused: a mode's σ must be at least {MIN_SIGMA:g}.")
+        if not x_range[0] <= x[n + k] <= x_range[1]:
+            raise ValueError("Refused: drag the width handle within the plot.")
+        return k, {"sigma": sigma}
+    return None
+
+
+def q_edit(q, data, mu_range, sigma_range) -> dict | None:
+    """What a drag of q's handles asks: ``{"mu": …}`` or ``{"sigma": …}`` (None when nothing moved); ``ValueError``
+    outside the sliders' ranges."""
+    if len(data.get("x", ())) != 2 or len(data.get("x0", ())) != 2:
+        return None
+    moved = _moved(data)
+    x = np.asarray(data["x"], float)
+    if moved[0]:
+        return check_q(mu=float(x[0]), mu_range=mu_range, sigma_range=sigma_range)
+    if moved[1]:
+        return check_q(sigma=abs(float(x[1]) - q.mu), mu_range=mu_range, sigma_range=sigma_range)
+    return None
+
+
+def check_q(mu_range, sigma_range, **edit) -> dict:
+    """``edit`` (``mu=`` or ``sigma=``) if within the sliders' ranges, else ``ValueError``."""
+    for name, (lo, hi) in (("mu", mu_range), ("sigma", sigma_range)):
+        if name in edit and not lo <= edit[name] <= hi:
+            label = "μ" if name == "mu" else "σ"
+            raise ValueError(f"Refused: q's {label} must stay within [{lo:g}, {hi:g}] (the {label} slider's range).")
+    return edit
+
+
+class Handles:
+    """p's and q's handles on the Explore figure (``figure``, whose p/q source is ``curves``), a Remove-a-mode menu
+    and the refusal message; edits go to ``explorer``. ``live`` is true while a q drag's throttled update is being
+    applied (the view then leaves q's curve to the browser)."""
+
+    def __init__(self, explorer: Explorer, figure, curves, mu_range, sigma_range):
+        self.explorer, self.figure, self.curves = explorer, figure, curves
+        self.mu_range, self.sigma_range = tuple(mu_range), tuple(sigma_range)
+        self.live = False
+        self._pushing = False
+        q = explorer.q
+        self.p_source = ColumnDataSource(p_handle_columns(explorer.target), name="klpanel-explore-p-handles")
+        self.q_source = ColumnDataSource(q_handle_columns(q.mu, q.sigma), name="klpanel-explore-q-handles")
+        self.live_source = ColumnDataSource({"mu": [], "sigma": []}, name="klpanel-explore-q-live")
+        level = components.repaint_level()
+        drawn = []
+        for source, color, name in ((self.p_source, P_COLOR, "p-handles"), (self.q_source, Q_COLOR, "q-handles")):
+            drawn.append(figure.scatter("x", "y", source=source, marker="marker", size="size", fill_color="white",
+                                        line_color=color, line_width=2.5, name=f"klpanel-explore-{name}", **level))
+        self.tool = PointDrawTool(renderers=drawn, add=False, drag=True,
+                                  description="Drag p's modes and q (double-click adds a mode)")
+        figure.add_tools(self.tool)
+        figure.toolbar.active_drag = self.tool
+        self.p_source.js_on_change("change", CustomJS(args={"handles": self.p_source, "curves": curves},
+                                                      code=P_DRAG_JS))
+        self.q_source.js_on_change("change", CustomJS(args={"handles": self.q_source, "curves": curves,
+                                                            "live": self.live_source}, code=Q_DRAG_JS))
+        self.p_source.on_change("data", self._on_p)
+        self.q_source.on_change("data", self._on_q)
+        self.live_source.on_change("data", self._on_live)
+        figure.on_event(DoubleTap, self.on_double_tap)
+        self.remove = pn.widgets.MenuButton(label="Remove a mode", items=self._remove_items(),
+                                            disabled=explorer.target.weights.size == 1, sizing_mode="stretch_width")
+        self.remove.on_click(self._on_remove)
+        self.message = pn.pane.Alert("", alert_type="warning", visible=False, sizing_mode="stretch_width",
+                                     margin=(0, 5), css_classes=["klpanel-drag-message"])
+
+    # -- model -> handles --------------------------------------------------------------------------------------------
+    def write_p(self):
+        """p's handles where p's components are (and the remove menu's entries)."""
+        t = self.explorer.target
+        self._write(self.p_source, p_handle_columns(t))
+        self.remove.param.update(items=self._remove_items(), disabled=t.weights.size == 1)
+
+    def write_q(self):
+        self._write(self.q_source, q_handle_columns(self.explorer.q.mu, self.explorer.q.sigma))
+
+    def _write(self, source, data):
+        self._pushing = True
+        try:
+            source.data = data
+        finally:
+            self._pushing = False
+
+    def _remove_items(self):
+        t = self.explorer.target
+        return [(f"mode {k + 1}: mean {m:.2f}, weight {w:.2f}", str(k))
+                for k, (w, m) in enumerate(zip(t.weights, t.means))]
+
+    def say(self, text: str = ""):
+        self.message.param.update(object=text, visible=bool(text))
+
+    # -- handles -> model --------------------------------------------------------------------------------------------
+    def _on_p(self, attr, old, new):
+        if self._pushing:
+            return
+        t, fig = self.explorer.target, self.figure
+        try:
+            edit = p_edit(t, new, (fig.x_range.start, fig.x_range.end), fig.y_range.end)
+            if edit is not None:
+                t.edit_component(edit[0], **edit[1])
+            self.say()
+        except ValueError as exc:
+            self.say(str(exc))
+            self.restore_p()
+        self.write_p()
+
+    def restore_p(self):
+        """p's curve as the model has it (the browser drew a refused drag)."""
+        e = self.explorer
+        p = np.asarray(e.p_density, np.float32)
+        self.curves.data.update(p=p, lo=np.minimum(p, np.asarray(e.q_density, np.float32)))
+
+    def _on_q(self, attr, old, new):
+        if self._pushing:
+            return
+        q = self.explorer.q
+        try:
+            edit = q_edit(q, new, self.mu_range, self.sigma_range)
+            if edit:
+                q.param.update(**edit)
+            self.say()
+        except ValueError as exc:
+            self.say(str(exc))
+        self.restore_q()
+        self.write_q()
+
+    def restore_q(self):
+        e = self.explorer
+        q = np.asarray(e.q_density, np.float32)
+        self.curves.data.update(q=q, lo=np.minimum(np.asarray(e.p_density, np.float32), q))
+
+    def _on_live(self, attr, old, new):
+        """A q drag under way: μ and σ for the readouts (the browser draws q itself)."""
+        if not new.get("mu"):
+            return
+        edit = {"mu": float(new["mu"][0]), "sigma": float(new["sigma"][0])}
+        try:
+            check_q(self.mu_range, self.sigma_range, **edit)
+        except ValueError as exc:
+            self.say(str(exc))
+            return
+        self.live = True
+        try:
+            self.explorer.q.param.update(**edit)
+        finally:
+            self.live = False
+
+    def on_double_tap(self, event):
+        """A new mode where the double-click was (σ = the generator's 0.35, its peak at the click)."""
+        fig = self.figure
+        x, y = event.x, event.y
+        try:
+            if x is None or y is None or not (fig.x_range.start <= x <= fig.x_range.end and 0 < y <= fig.y_range.end):
+                raise ValueError("Refused: double-click inside the plot, above the x axis, to add a mode.")
+            if self.explorer.target.weights.size >= MAX_MODES:
+                raise ValueError(f"Refused: p has {MAX_MODES} modes already, the most allowed.")
+            self.explorer.target.add_component(float(x), float(y) * COMPONENT_SIGMA * ROOT_2PI, COMPONENT_SIGMA)
+            self.say()
+        except ValueError as exc:
+            self.say(str(exc) if str(exc).startswith("Refused") else f"Refused: {exc}")
+
+    def _on_remove(self, event):
+        try:
+            self.explorer.target.remove_component(int(event.new))
+            self.say()
+        except ValueError as exc:
+            self.say(f"Refused: {exc}")
