@@ -25,8 +25,8 @@ import numpy as np
 import param
 
 from ..numerics import divergences
-from .approximation import Approximation
-from .cache import cached_optimum
+from .approximation import Approximation, FiniteNumber
+from .family import FAMILIES, FIXED, FREE, family_optimum
 from .target import Target
 
 GRID_POINTS = 501
@@ -128,6 +128,10 @@ class Explorer(param.Parameterized):
                                   doc="Registry divergences on show (overlaid, carded, read out)")
     options = param.ClassSelector(class_=DivergenceOptions, constant=True,
                                   doc="The divergences' parameters (α, β, ...)")
+    family = param.Selector(default=FREE, objects=list(FAMILIES), label="Family of q",
+                            doc="'free': q = N(μ, σ²) over both; 'fixed σ': q = N(μ, σ₀²), optima and runs over μ alone")
+    sigma_fixed = FiniteNumber(default=0.8, bounds=(1e-4, 1e6), softbounds=(0.15, 3.0), step=0.01, label="σ₀",
+                               doc="The fixed family's σ (q.sigma is held there while the family is fixed)")
 
     weights_text = param.String(default="", label="Weights", doc="Comma-separated component weights")
     means_text = param.String(default="", label="Means", doc="Comma-separated component means")
@@ -140,7 +144,8 @@ class Explorer(param.Parameterized):
     p_density = param.Array(doc="p(x) on the grid")
     q_density = param.Array(doc="q(x) on the grid")
     values = param.Dict(default={}, doc="divergence(p, q) for each selected name")
-    optima = param.Dict(default={}, doc="optimal_q(p, name) result for each selected name")
+    optima = param.Dict(default={}, doc="optimal_q(p, name) result for each selected name (in the fixed-σ family: "
+                                        "optimal_mu(p, name, σ₀))")
     optimal_densities = param.Dict(default={}, doc="Density of each selected divergence's global optimum on x")
     problems = param.Dict(default={}, doc="name -> message for divergences without a finite optimum here")
 
@@ -149,6 +154,9 @@ class Explorer(param.Parameterized):
         params.setdefault("q", Approximation())
         params.setdefault("options", DivergenceOptions())
         super().__init__(**params)
+        if self.fixed_sigma is not None:
+            self.q.sigma = self.fixed_sigma
+        self._optima_family = self.fixed_sigma  # the σ₀ (None: free) the optima on show belong to
         self._sync_texts()
         self._refresh_target()
         self.target.param.watch(self._on_target, ["weights"])
@@ -190,6 +198,11 @@ class Explorer(param.Parameterized):
                 self.target.param.trigger("n_modes")
 
     # -- outputs ----------------------------------------------------------------------------------
+    @property
+    def fixed_sigma(self):
+        """σ₀ when the family is fixed, else None (the free family)."""
+        return self.sigma_fixed if self.family == FIXED else None
+
     def readouts(self) -> dict:
         """name -> display string of the divergence at q (``∞`` for infinite values)."""
         return {name: format_value(v) for name, v in self.values.items()}
@@ -215,7 +228,7 @@ class Explorer(param.Parameterized):
                 "problem": self.problems.get(name),
             })
         return {"target": self.target.to_dict(), "q": {"mu": self.q.mu, "sigma": self.q.sigma},
-                "divergences": rows}
+                "family": {"name": self.family, "sigma": self.fixed_sigma}, "divergences": rows}
 
     def to_json(self) -> str:
         return json.dumps(self.snapshot(), indent=2, ensure_ascii=False, allow_nan=False)
@@ -239,6 +252,9 @@ class Explorer(param.Parameterized):
         self._sync_texts()
 
     def _on_q(self, *events):
+        if self.fixed_sigma is not None and self.q.sigma != self.fixed_sigma:
+            self.q.sigma = self.fixed_sigma  # held in the fixed family (this watcher runs again with it)
+            return
         self.param.update(q_density=self.q.pdf(self.x), values=self._values(self.selected))
 
     def _on_options(self, *events):
@@ -246,6 +262,14 @@ class Explorer(param.Parameterized):
         names = [n for n in self.selected if n in changed]
         if names:
             self._refresh_divergences(names)
+
+    @param.depends("family", "sigma_fixed", watch=True)
+    def _on_family(self):
+        if self.fixed_sigma is not None and self.q.sigma != self.fixed_sigma:
+            self.q.sigma = self.fixed_sigma
+        if self.fixed_sigma != self._optima_family:  # (σ₀ moved while the family is free: nothing to do)
+            self._optima_family = self.fixed_sigma
+            self._refresh_divergences(list(self.selected))
 
     @param.depends("selected", watch=True)
     def _on_selected(self):
@@ -294,7 +318,7 @@ class Explorer(param.Parameterized):
         """Optima of ``names``, computed side by side on the machine's cores (the quadrature kernels
         release the GIL), each once per (target, divergence, parameters) thanks to the cache."""
         optima, densities, problems = {}, {}, {}
-        jobs = {name: _POOL.submit(cached_optimum, self.target, name, self.divergence_params(name))
+        jobs = {name: _POOL.submit(family_optimum, self.target, name, self.divergence_params(name), self.fixed_sigma)
                 for name in names}
         for name, job in jobs.items():
             try:
