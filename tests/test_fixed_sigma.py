@@ -142,3 +142,55 @@ def test_explorer_fixed_family_holds_q_sigma_and_reports_fixed_optima():
 def test_explorer_built_in_the_fixed_family():
     e = Explorer(family=FIXED, sigma_fixed=0.6)
     assert e.q.sigma == 0.6 and all(o.sigma == 0.6 for o in e.optima.values())
+
+
+# -- runs and dynamics: μ moves, σ stays σ₀ -----------------------------------------------------------------------
+@pytest.mark.parametrize("optimizer", ["gd", "momentum", "adam"])
+@pytest.mark.parametrize("parameterization", ["sigma", "log_sigma"])
+def test_runs_in_the_fixed_family_move_mu_only_and_reach_the_fixed_optimum(optimizer, parameterization):
+    from klpanel.models.optimizers import make_optimizer
+    from klpanel.models.runs import Run, step_runs
+
+    p = TARGETS["default"]
+    opt = make_optimizer({"name": optimizer, "lr": 0.05 if optimizer != "gd" else 0.1,
+                          "parameterization": parameterization})
+    runs = [Run(target=p, divergence=name, mu0=mu0, sigma0=2.5, sigma_fixed=0.7, optimizer=opt, sigma_floor=0.9,
+                tol=1e-7) for name in ("reverse_kl", "jsd", "forward_kl") for mu0 in (-1.0, 1.5)]
+    step_runs(runs, 20_000)
+    for run in runs:
+        assert run.converged, run
+        assert (run.trajectory["sigma"] == 0.7).all()  # exactly σ₀ at every step (below the floor: not raised)
+        best = optimal_mu(p, run.divergence, 0.7)
+        assert run.minimum is not None and run.minimum.sigma == 0.7
+        assert run.mu == pytest.approx(run.minimum.mu, abs=1e-4)
+        assert run.minimum in best.local_minima
+    forward = [r for r in runs if r.divergence == "forward_kl"]
+    assert all(r.mu == pytest.approx(p.mean, abs=1e-4) and r.minimum_index == 0 for r in forward)
+
+
+def test_dynamics_in_the_fixed_family():
+    from klpanel.models.dynamics import Dynamics
+
+    d = Dynamics(divergences=["forward_kl", "reverse_kl", "jsd"], mu0=1.0, sigma0=0.8)
+    assert d.landscape.curve is None and d.curves() == {}
+    d.sigma_fixed = 0.6
+    assert all(r.sigma == 0.6 for r in d.runs)  # the runs restarted at σ₀
+    curve = d.landscape.curve
+    assert curve.divergence == "reverse_kl" and curve.sigma == 0.6
+    assert curve.values == pytest.approx(values(d.target, "reverse_kl", curve.mu, 0.6))
+    assert curve.minima == optimal_mu(d.target, "reverse_kl", 0.6).local_minima
+    assert set(d.curves()) == {"reverse_kl", "forward_kl", "jsd"}
+    d.start_restarts()
+    for _ in range(400):
+        d.advance(50)
+        if d.done:
+            break
+    assert d.done
+    for r in d.all_runs:
+        assert set(r.trajectory["sigma"]) == {0.6}
+        assert r.minimum is not None
+    assert sum(d.restart_summary().values()) == len(d.restarts) and None not in d.restart_summary()
+    d.sigma_fixed = None  # back to the free family: the grid again, σ moves
+    assert d.landscape.grid is not None
+    d.advance(20)
+    assert any(r.sigma != 0.6 for r in d.runs)

@@ -14,7 +14,7 @@ import param
 
 from ..numerics import divergences as dv
 from .estimators import ESTIMATORS
-from .landscape import Landscape
+from .landscape import Landscape, landscape_curve
 from .optimizers import OPTIMIZERS, Optimizer
 from .runs import ORIGINAL_PRESET, ORIGINAL_TICK_MS, Run, random_starts, step_runs
 from .target import Target
@@ -40,6 +40,9 @@ class Dynamics(param.Parameterized):
     n_samples = param.Integer(default=64, bounds=(1, 4096), label="Samples per gradient")
     seed = param.Integer(default=0, bounds=(0, None), label="Seed")
     sigma_floor = param.Number(default=0.15, bounds=(0, 1), label="σ floor")
+    sigma_fixed = param.Number(default=None, allow_None=True, bounds=(0, None), inclusive_bounds=(False, True),
+                               doc="The fixed-σ family's σ₀: every run moves μ only, the landscape is a curve over "
+                                   "μ; None: the free family over (μ, σ)")
     steps_per_frame = param.Integer(default=1, bounds=(1, 50), label="Steps per frame")
     fps = param.Number(default=30.0, bounds=(1, 60), step=0.5, label="Frames per second")
     n_restarts = param.Integer(default=8, bounds=(1, MAX_RESTARTS), label="Random restarts")
@@ -59,10 +62,10 @@ class Dynamics(param.Parameterized):
         self.landscape = Landscape(target=self.target, divergence=self.landscape_divergence,
                                    divergence_params=self._params_for(self.landscape_divergence),
                                    mu_range=MU_RANGE, sigma_range=SIGMA_RANGE, n_mu=81, n_sigma=49, preview=3,
-                                   log_sigma=self.log_sigma)
+                                   log_sigma=self.log_sigma, sigma_fixed=self.sigma_fixed)
         self.target.param.watch(self._on_target, ["weights"])
         self.param.watch(self._on_settings, ["mu0", "sigma0", "divergences", "divergence_params", "optimizer",
-                                             "estimator", "n_samples", "seed", "sigma_floor"])
+                                             "estimator", "n_samples", "seed", "sigma_floor", "sigma_fixed"])
         self.runs: list[Run] = []
         self.restarts: list[Run] = []
         self.reset("start")
@@ -83,11 +86,11 @@ class Dynamics(param.Parameterized):
         why = "the start q moved" if names & {"mu0", "sigma0"} else "the settings changed"
         self.reset(why)
 
-    @param.depends("landscape_divergence", "divergence_params", "log_sigma", watch=True)
+    @param.depends("landscape_divergence", "divergence_params", "log_sigma", "sigma_fixed", watch=True)
     def _on_landscape(self):
         self.landscape.param.update(divergence=self.landscape_divergence,
                                     divergence_params=self._params_for(self.landscape_divergence),
-                                    log_sigma=self.log_sigma)
+                                    log_sigma=self.log_sigma, sigma_fixed=self.sigma_fixed)
         if self.restarts_on:
             self.start_restarts()
 
@@ -105,7 +108,7 @@ class Dynamics(param.Parameterized):
     def _run(self, name, mu0, sigma0, seed) -> Run:
         return Run(target=self.target, divergence=name, divergence_params=self._params_for(name), mu0=mu0,
                    sigma0=sigma0, optimizer=self.optimizer, estimator=self.estimator, n_samples=self.n_samples,
-                   seed=seed, sigma_floor=self.sigma_floor)
+                   seed=seed, sigma_floor=self.sigma_floor, sigma_fixed=self.sigma_fixed)
 
     def reset(self, reason: str = "reset") -> None:
         """Every run back to its start (restarts get new random starts only through ``start_restarts``)."""
@@ -140,6 +143,15 @@ class Dynamics(param.Parameterized):
         self.restarts_on = False
         self.restarts = []
         self.param.update(generation=self.generation + 1, reset_reason="restarts cleared")
+
+    def curves(self) -> dict:
+        """The fixed-σ family's landscape: {divergence: its ``LandscapeCurve`` over μ at σ₀} for the landscape's
+        divergence and every run's, or {} in the free family."""
+        if self.sigma_fixed is None:
+            return {}
+        names = dict.fromkeys([self.landscape_divergence, *self.divergences])
+        return {name: landscape_curve(self.target, name, self._params_for(name), self.sigma_fixed, MU_RANGE)
+                for name in names}
 
     @property
     def all_runs(self) -> list[Run]:

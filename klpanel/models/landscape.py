@@ -14,9 +14,10 @@ import param
 
 from ..numerics import divergences
 from .cache import LRUCache, cached_optimum, read_only
+from .family import cached_fixed_optimum
 from .target import Target
 
-__all__ = ["Landscape", "LandscapeGrid", "cached_optimum", "landscape_grid"]
+__all__ = ["Landscape", "LandscapeCurve", "LandscapeGrid", "cached_optimum", "landscape_curve", "landscape_grid"]
 
 
 @dataclass(frozen=True)
@@ -65,6 +66,38 @@ def landscape_grid(target, name, params=None, mu_range=(-5.0, 5.0), sigma_range=
     return _GRIDS.get(key) if cached_only else _GRIDS.get_or_compute(key, compute)
 
 
+@dataclass(frozen=True)
+class LandscapeCurve:
+    """The fixed-σ family's landscape: D at (mu[j], σ₀) is ``values[j]``; ``minima`` are ``optimal_mu``'s (all at
+    σ₀, global first; some may lie outside the μ range)."""
+
+    divergence: str
+    params: dict
+    sigma: float
+    mu: np.ndarray
+    values: np.ndarray
+    minima: list
+
+
+_CURVES = LRUCache(128)
+
+
+def landscape_curve(target, name, params=None, sigma=0.8, mu_range=(-5.0, 5.0), n_mu=401) -> LandscapeCurve:
+    """D(p, N(μ, sigma²)) over ``n_mu`` points of ``mu_range`` with its local minima over μ (cached)."""
+    chosen = divergences.validate_params([name], **(params or {}))[name]
+    sigma = float(sigma)
+    key = (target.key, name, tuple(sorted(chosen.items())), sigma, tuple(mu_range), int(n_mu))
+
+    def compute():
+        mu = np.linspace(float(mu_range[0]), float(mu_range[1]), int(n_mu))
+        values = np.asarray(divergences.evaluate_grid(target, mu, sigma, [name], **chosen)[name], dtype=float)
+        read_only(mu, values)
+        return LandscapeCurve(name, chosen, sigma, mu, values,
+                              list(cached_fixed_optimum(target, name, chosen, sigma).local_minima))
+
+    return _CURVES.get_or_compute(key, compute)
+
+
 class Landscape(param.Parameterized):
     """A divergence's landscape over (mu, sigma) for a target; ``grid`` is recomputed (or fetched from the
     cache) whenever an input changes."""
@@ -83,6 +116,9 @@ class Landscape(param.Parameterized):
                                             "thread) and then call ``done(result)`` where the model lives; with "
                                             "``preview`` the full grid is computed that way")
     grid = param.ClassSelector(class_=LandscapeGrid, doc="The computed landscape (read-only for views)")
+    sigma_fixed = param.Number(default=None, allow_None=True, bounds=(0, None), inclusive_bounds=(False, True),
+                               doc="The fixed-σ family's σ₀: ``curve`` over μ is computed instead of ``grid``")
+    curve = param.ClassSelector(class_=LandscapeCurve, doc="The fixed-σ family's landscape (read-only for views)")
 
     def __init__(self, **params):
         self._token = None
@@ -92,8 +128,13 @@ class Landscape(param.Parameterized):
         self._update()
 
     @param.depends("divergence", "divergence_params", "mu_range", "sigma_range", "log_sigma", "n_mu", "n_sigma",
-                   watch=True)
+                   "sigma_fixed", watch=True)
     def _update(self, *events):
+        if self.sigma_fixed is not None:  # one curve over μ: cheap, no preview
+            self._token = None
+            self.curve = landscape_curve(self.target, self.divergence, self.divergence_params, self.sigma_fixed,
+                                         self.mu_range)
+            return
         args = (self.target, self.divergence, self.divergence_params, self.mu_range, self.sigma_range)
         full = dict(n_mu=self.n_mu, n_sigma=self.n_sigma, log_sigma=self.log_sigma)
         cached = landscape_grid(*args, **full, cached_only=True)

@@ -31,7 +31,7 @@ import param
 
 from ..numerics import divergences
 from .estimators import ESTIMATORS, make_rngs
-from .cache import cached_optimum
+from .family import family_optimum
 from .optimizers import GradientDescent, Optimizer, make_optimizer, optimizer_name
 from .stepping import evaluate_runs, step_runs
 from .target import Target
@@ -72,6 +72,9 @@ class Run(param.Parameterized):
     seed = param.Integer(default=0, bounds=(0, None), doc="Seed of the run's random numbers")
     sigma_floor = param.Number(default=0.15, bounds=(0, None), allow_None=True,
                                doc="Lower bound on sigma after every step (None or 0: none)")
+    sigma_fixed = param.Number(default=None, allow_None=True, bounds=(0, None), inclusive_bounds=(False, True),
+                               doc="The fixed-σ family: σ held at this value (sigma0 and the floor unused), only μ "
+                                   "moves; None: q = N(μ, σ²) over both")
     tol = param.Number(default=1e-4, bounds=(0, None), doc="Converged once the gradient norm is below this")
     max_steps = param.Integer(default=200_000, bounds=(1, None), doc="A run stops after this many steps")
 
@@ -89,7 +92,7 @@ class Run(param.Parameterized):
 
     # -- lifecycle ------------------------------------------------------------------------------------------
     @param.depends("target", "divergence", "divergence_params", "mu0", "sigma0", "optimizer", "estimator",
-                   "n_samples", "seed", "sigma_floor", watch=True)
+                   "n_samples", "seed", "sigma_floor", "sigma_fixed", watch=True)
     def reset(self) -> "Run":
         """Back to (mu0, sigma0) at step 0 with a fresh optimizer state and random stream."""
         if not (math.isfinite(self.mu0) and math.isfinite(self.sigma0) and self.sigma0 > 0):
@@ -97,7 +100,8 @@ class Run(param.Parameterized):
         self.resolved_params = divergences.validate_params([self.divergence], **self.divergence_params)[self.divergence]
         self._floor = float(self.sigma_floor or 0.0)  # read on every step: a param read costs ~µs, this not
         # runs with equal keys may be stepped together (every part is a parameter whose change runs this reset)
-        self.batch_key = (id(self.target), self.estimator, id(self.optimizer), self._floor, self.n_samples)
+        self.batch_key = (id(self.target), self.estimator, id(self.optimizer), self._floor, self.n_samples,
+                          self.sigma_fixed)
         self._target_key = self.target.key
         self._n = 0
         self._grad = np.zeros(2)  # the gradient the next update uses (exact or Monte Carlo)
@@ -109,7 +113,8 @@ class Run(param.Parameterized):
         self.message = ""
         self._minimum_index = None
         self._trajectory = {k: [] for k in FIELDS}
-        self._theta = np.array([float(self.mu0), max(float(self.sigma0), self.floor)])
+        sigma = float(self.sigma_fixed) if self.sigma_fixed is not None else max(float(self.sigma0), self.floor)
+        self._theta = np.array([float(self.mu0), sigma])
         evaluate_runs([self])
         return self
 
@@ -221,8 +226,9 @@ class Run(param.Parameterized):
 
     @property
     def optimum(self):
-        """``optimal_q(target, divergence, **params)`` (cached per target, divergence and params)."""
-        return cached_optimum(self.target, self.divergence, self.resolved_params)
+        """``optimal_q(target, divergence, **params)`` (cached per target, divergence and params); in the fixed-σ
+        family ``optimal_mu(target, divergence, sigma_fixed, **params)``."""
+        return family_optimum(self.target, self.divergence, self.resolved_params, self.sigma_fixed)
 
     @property
     def minimum_index(self):
@@ -260,7 +266,7 @@ class Run(param.Parameterized):
             "optimizer": {"name": optimizer_name(opt),
                           **{k: v for k, v in opt.param.values().items() if k != "name"}},
             "estimator": self.estimator, "n_samples": self.n_samples, "seed": self.seed,
-            "sigma_floor": self.sigma_floor, "tol": self.tol,
+            "sigma_floor": self.sigma_floor, "sigma_fixed": self.sigma_fixed, "tol": self.tol,
             "trajectory": traj,
             "final": {"step": self._n, "mu": num(self.mu), "sigma": num(self.sigma), "loss": num(self.loss),
                       "grad_norm": num(self.grad_norm)},

@@ -50,10 +50,12 @@ def _evaluate(group, mu, sigma):
     return value, exact, follow
 
 
-def _projected_norm(exact, sigma, floor):
+def _projected_norm(exact, sigma, floor, held=False):
+    """The exact gradient's norm on the feasible set: σ on its floor pushed lower, or σ held (the fixed-σ
+    family), counts through μ only."""
     g = exact.copy()
     pinned = (sigma <= floor * (1 + 1e-12)) & (g[:, 1] > 0)
-    g[pinned, 1] = 0.0
+    g[pinned | held, 1] = 0.0
     return np.sqrt(np.sum(g * g, axis=1))
 
 
@@ -62,7 +64,7 @@ def evaluate_runs(runs):
     for group in _groups(runs):
         theta = np.array([r.theta for r in group])
         value, exact, follow = _evaluate(group, theta[:, 0], theta[:, 1])
-        norms = _projected_norm(exact, theta[:, 1], group[0].floor)
+        norms = _projected_norm(exact, theta[:, 1], group[0].floor, group[0].sigma_fixed is not None)
         for i, r in enumerate(group):
             r.record(theta[i], r.n_steps, value[i], norms[i], follow[i])
 
@@ -83,6 +85,7 @@ def step_runs(runs, n: int = 1):
 def _step_group(group, n):
     opt = group[0].optimizer
     floor = group[0].floor
+    held = group[0].sigma_fixed  # the fixed-σ family (the same for the whole group: it is in the batch key)
     log_sigma = opt.parameterization == "log_sigma"
     state = {k: np.array([r.optimizer_state[k] for r in group]) for k in opt.state_names}
     theta = np.array([r.theta for r in group])
@@ -94,6 +97,8 @@ def _step_group(group, n):
         if idx.size == 0:
             break
         th, g = theta[idx].copy(), grad[idx].copy()
+        if held is not None:
+            g[:, 1] = 0.0  # only μ moves (the optimizer's σ state stays at rest)
         if log_sigma:
             g[:, 1] *= th[:, 1]  # dD/dlog sigma = sigma dD/dsigma
             th[:, 1] = np.log(th[:, 1])
@@ -105,11 +110,13 @@ def _step_group(group, n):
             new[:, 1] = np.exp(new[:, 1])
         new[:, 1] = np.maximum(new[:, 1], floor)
         new[:, 1] = np.where(np.isfinite(new[:, 1]) & (new[:, 1] > 0), new[:, 1], max(floor, 1e-6))
+        if held is not None:
+            new[:, 1] = held  # exactly σ₀, whatever the parameterisation's round trip gave
         theta[idx] = new
         steps[idx] += 1
         members = [group[i] for i in idx]
         value, exact, follow = _evaluate(members, new[:, 0], new[:, 1])
-        norms = _projected_norm(exact, new[:, 1], floor)
+        norms = _projected_norm(exact, new[:, 1], floor, held is not None)
         grad[idx] = follow
         for j, i in enumerate(idx):
             r = group[i]
