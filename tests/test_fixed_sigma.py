@@ -194,3 +194,28 @@ def test_dynamics_in_the_fixed_family():
     assert d.landscape.grid is not None
     d.advance(20)
     assert any(r.sigma != 0.6 for r in d.runs)
+
+
+# -- the picture: each divergence over μ with its minima --------------------------------------------------------------
+def test_mu_landscape_draws_each_divergence_over_mu_with_its_minima():
+    import holoviews as hv
+
+    from klpanel import plots
+    from klpanel.plots.style import COLORS
+
+    p, names = TARGETS["default"], ["forward_kl", "reverse_kl", "tv"]
+    overlay = plots.mu_landscape(p, names, sigma=0.8)
+    curves = [el for el in overlay if isinstance(el, hv.Curve)]
+    assert [c.label for c in curves] == [dv.REGISTRY[n].label for n in names]
+    for name, c in zip(names, curves):
+        assert [d.name for d in c.kdims] == ["mu"] and [d.name for d in c.vdims] == ["loss", "divergence"]
+        mu = c.dimension_values("mu")
+        assert c.dimension_values("loss") == pytest.approx(values(p, name, mu, 0.8))
+    points = next(el for el in overlay if isinstance(el, hv.Points))
+    expected = [(m.mu, m.value, COLORS[n]) for n in names for m in optimal_mu(p, n, 0.8).local_minima
+                if -5 <= m.mu <= 5]
+    got = list(zip(points.dimension_values("mu"), points.dimension_values("loss"), points.dimension_values("color")))
+    assert got == expected
+    assert list(points.dimension_values("kind")).count("global minimum") == len(names)
+    sources = plots.sources(hv.render(overlay))
+    assert {"curve-forward_kl", "curve-reverse_kl", "curve-tv", "curve-minima"} <= set(sources)

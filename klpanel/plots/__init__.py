@@ -21,7 +21,7 @@ import holoviews.plotting.bokeh  # noqa: F401  registers the Bokeh backend (curr
 from bokeh.models import ColumnDataSource, GlyphRenderer
 
 from .densities import area_columns, explore, optima, values_title
-from .landscape import landscape, landscape_data, trajectories
+from .landscape import landscape, landscape_data, mu_landscape, trajectories
 from .spectrum import distillation, phase, spectrum
 from .style import renderer_name
 from .twod import bishop  # noqa: F401  (the 2-D picture, Bishop PRML fig. 10.2)
@@ -41,5 +41,5 @@ def sources(fig) -> dict[str, ColumnDataSource]:
             if r.name and r.name.startswith(prefix)}
 
 
-__all__ = ["area_columns", "distillation", "explore", "landscape", "landscape_data", "optima", "phase", "sources",
-           "spectrum", "trajectories", "values_title"]
+__all__ = ["area_columns", "distillation", "explore", "landscape", "landscape_data", "mu_landscape", "optima", "phase",
+           "sources", "spectrum", "trajectories", "values_title"]

@@ -11,7 +11,7 @@ from __future__ import annotations
 import holoviews as hv
 import numpy as np
 
-from ..models.landscape import landscape_grid
+from ..models.landscape import landscape_curve, landscape_grid
 from . import style
 
 MU = hv.Dimension("mu", label="μ")
@@ -134,3 +134,58 @@ def trajectories(runs, log_sigma=False, restarts=()) -> hv.Overlay:
     end_points = hv.Points(ends, [MU, y], ["divergence", "color", STEP, LOSS], label="now").opts(
         size=11, color="color", line_color="black", tools=["hover"], show_legend=False, hooks=[style.named("ends")])
     return hv.Overlay([*layers, start_points, end_points])
+
+
+def curve_ylim(curves) -> tuple[float, float]:
+    """The fixed-σ landscape's D axis: from 0 (or the lowest value) to 15% above the highest minimum or twice the
+    lowest curve's top, so steep curves (reverse KL far from p grows like μ²) do not flatten the bounded ones."""
+    finite = [c.values[np.isfinite(c.values)] for c in curves]
+    finite = [v for v in finite if v.size]
+    if not finite:
+        return 0.0, 1.0
+    lo = min(0.0, min(float(v.min()) for v in finite))
+    tops = sorted(float(v.max()) for v in finite)
+    minima = [m.value for c in curves for m in c.minima if np.isfinite(m.value)]
+    hi = max(min(tops[-1], 2.0 * tops[0]), max(minima, default=tops[0]))
+    return lo, lo + 1.15 * (hi - lo) if hi > lo else lo + 1.0
+
+
+def curve_title(sigma: float) -> str:
+    return f"Landscape over μ with σ fixed at σ₀ = {sigma:.3g} — ★ local minima (larger: global)"
+
+
+def mu_landscape(target, divergences, sigma=0.8, mu_range=(-5.0, 5.0), n=401, divergence_params=None,
+                 curves=None) -> hv.Overlay:
+    """The fixed-σ family's landscape: each of ``divergences`` (registry names; ``divergence_params`` per name its
+    α/β) at q = N(μ, ``sigma``²) as an ``hv.Curve`` over μ (key dimension ``mu``, value dimensions ``loss`` (D) and
+    ``divergence``, its registry colour and dash, hover), and every local minimum along μ inside the range as a
+    star in its divergence's colour on the curve (the global one larger; hover: divergence, μ, D, kind).
+
+    ``curves``: computed ``LandscapeCurve``s to draw instead (e.g. ``Dynamics.curves()``' values).
+
+    Renderers: ``klpanel-curve-<divergence>``, ``klpanel-curve-minima``."""
+    params = divergence_params or {}
+    if curves is None:
+        curves = [landscape_curve(target, name, params.get(name), sigma, mu_range, n) for name in divergences]
+    curves = list(curves)
+    sigma = curves[0].sigma if curves else sigma
+    layers, rows = [], []
+    for c in curves:
+        label = style.label(c.divergence)
+        layers.append(hv.Curve({"mu": c.mu, "loss": c.values, "divergence": [label] * c.mu.size}, MU,
+                               [LOSS, "divergence"], label=label).opts(
+            color=style.COLORS[c.divergence], line_dash=style.DASHES[c.divergence], line_width=2.5,
+            tools=["hover"], hooks=[style.named(f"curve-{c.divergence}")]))
+        lo, hi = float(c.mu[0]), float(c.mu[-1])
+        rows += [(m.mu, m.value, label, "global minimum" if i == 0 else "local minimum",
+                  style.COLORS[c.divergence], MINIMUM_SIZES[0] - 6 if i == 0 else MINIMUM_SIZES[1] - 5)
+                 for i, m in enumerate(c.minima) if lo <= m.mu <= hi and np.isfinite(m.value)]
+    points = hv.Points(rows, [MU, LOSS], ["divergence", "kind", "color", "size"], label="local minima").opts(
+        marker="star", color="color", size="size", line_color="black", tools=["hover"], show_legend=False,
+        hooks=[style.named("curve-minima")])
+    first = layers[0] if layers else hv.Curve([], MU, LOSS)
+    style.framed(first, title=curve_title(sigma),
+                 xlim=(float(mu_range[0]) if not curves else float(curves[0].mu[0]),
+                       float(mu_range[1]) if not curves else float(curves[0].mu[-1])),
+                 ylim=curve_ylim(curves), height=430)
+    return hv.Overlay([*layers, points]).opts(legend_position="top_right")
