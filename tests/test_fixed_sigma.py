@@ -67,8 +67,10 @@ def test_every_local_minimum_is_stationary_and_a_minimum(target, name):
     for m in best.local_minima:
         slope = fd_slope(p, name, m.mu, sigma)
         _, dmu, _ = dv.evaluate_grid(p, m.mu, sigma, [name], gradients=True)[name]
-        assert abs(float(dmu)) < 1e-7 * max(1.0, abs(m.value))  # the kernel's exact ∂D/∂μ vanishes
-        if name != "tv":  # TV grows like |Δμ|^(3/2) off a tangency of q with p (a flat-topped minimum's edge)
+        # TV grows like |Δμ|^(3/2) off a tangency of q with p (the edge of a flat-topped minimum): its ∂D/∂μ falls
+        # like √|Δμ| there, so a minimum found to 1e-13 leaves it ~1e-6, and central differences do not vanish
+        assert abs(float(dmu)) < (1e-5 if name == "tv" else 1e-7) * max(1.0, abs(m.value))  # exact ∂D/∂μ ≈ 0
+        if name != "tv":
             assert abs(slope) < 1e-5 * max(1.0, abs(m.value))  # ... and so does the finite difference
         around = values(p, name, [m.mu - 1e-3, m.mu + 1e-3], sigma)
         assert (around >= m.value - 1e-12).all()
@@ -219,3 +221,32 @@ def test_mu_landscape_draws_each_divergence_over_mu_with_its_minima():
     assert list(points.dimension_values("kind")).count("global minimum") == len(names)
     sources = plots.sources(hv.render(overlay))
     assert {"curve-forward_kl", "curve-reverse_kl", "curve-tv", "curve-minima"} <= set(sources)
+
+
+# -- views (no browser): the toggle in section 1, the curve in the dynamics section --------------------------------
+def test_sections_follow_the_family_switch():
+    from bokeh.models import CustomJSTransform
+
+    from klpanel.views.dynamics import DynamicsSection
+    from klpanel.views.optimal import OptimalSection
+
+    e = Explorer()
+    optimal = OptimalSection(explorer=e)
+    dynamics = DynamicsSection(explorer=e, autoplay=False)
+    heat_map = dynamics.landscape_pane.object
+    assert not optimal.sigma_fixed.visible
+    optimal.family.value = FIXED
+    assert optimal.sigma_fixed.visible and e.q.sigma == e.sigma_fixed
+    optimal.sigma_fixed._process_events({"value": 1.2, "value_throttled": 1.2})  # a slider release moves σ₀ and q
+    assert e.q.sigma == 1.2 and dynamics.model.sigma_fixed == 1.2
+    fig = dynamics.landscape_pane.object
+    assert fig is dynamics.curve_figure and "σ₀ = 1.2" in fig.title.text
+    assert {"curve-forward_kl", "curve-reverse_kl", "curve-minima"} <= set(__import__("klpanel").plots.sources(fig))
+    marker = fig.select_one({"name": "klpanel-curve-now"})
+    assert marker.data_source is dynamics.now_source and isinstance(marker.glyph.y.transform, CustomJSTransform)
+    dynamics._restart_from_q()
+    dynamics.step()
+    assert dynamics.curve_rows.data["name"] == ["forward_kl", "reverse_kl"]
+    assert set(dynamics.now_source.data["sigma"]) == {1.2}
+    optimal.family.value = "free"
+    assert dynamics.landscape_pane.object is heat_map and dynamics.model.sigma_fixed is None

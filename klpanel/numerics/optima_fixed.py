@@ -14,7 +14,7 @@ import numpy as np
 from . import divergences as dv
 from .optima import Minimum, OptimalQ
 
-SCAN_POINTS = 801  # μ points of the scan: far finer than any minimum's basin on targets the app builds
+SCAN_POINTS = (401, 4001)  # μ points of the scan: at least a quarter of the narrowest width (p's or q's) apart
 MAX_POLISH = 60
 MAX_WIDEN = 6
 
@@ -34,8 +34,9 @@ def _derivatives(target, name, mu, sigma, params):
 def _scan(target, name, sigma, params):
     """μ grid, values and ∂D/∂μ, widened (doubling the span) while an end still descends outward."""
     lo, hi = scan_range(target, sigma)
+    width = min(float(np.min(target.sigmas)), sigma)
     for _ in range(MAX_WIDEN):
-        mu = np.linspace(lo, hi, SCAN_POINTS)
+        mu = np.linspace(lo, hi, int(np.clip((hi - lo) / (0.25 * width), *SCAN_POINTS)))
         v, g, _ = _derivatives(target, name, mu, sigma, params)
         if not np.isfinite(v).any():
             return mu, v, g

@@ -33,7 +33,7 @@ SUBTITLE = ("Approximating a multimodal distribution p with one Gaussian q: forw
 URL_TARGET = {"n_modes": "modes", "spread": "spread", "decay": "decay"}
 URL_Q = {"mu": "mu", "sigma": "sigma"}
 URL_Q_DELAY_MS = 250  # q reaches the URL once it has rested this long
-URL_EXPLORER = {"selected": "div", "custom": "components"}
+URL_EXPLORER = {"selected": "div", "custom": "components", "family": "family", "sigma_fixed": "sigma0"}
 
 #: The page's sections, in order: attribute name -> Viewer class (each built with ``explorer=``).
 SECTIONS = {"optimal": OptimalSection, "cards": FormulaCards, "explore": ExploreSection,

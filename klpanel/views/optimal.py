@@ -14,8 +14,9 @@ from bokeh.models import GlyphRenderer
 
 from .. import plots
 from ..models.explorer import Explorer
+from ..models.family import FIXED
 from ..plots.densities import optima_columns
-from . import styles
+from . import components, styles
 from .chooser import DivergenceChooser
 from .plotting import as_column, render, set_ranges
 from .target_controls import TargetControls
@@ -41,6 +42,11 @@ class OptimalSection(pn.viewable.Viewer):
         e = self.explorer
         self.controls = TargetControls(explorer=e)
         self.chooser = DivergenceChooser(explorer=e)
+        # the family of q: free (μ, σ), or σ fixed at σ₀ (optima, runs and landscape over μ alone)
+        self.family = components.Buttons.from_param(e.param.family, color="primary", sizing_mode="stretch_width")
+        self.sigma_fixed = components.Slider.from_param(e.param.sigma_fixed, throttled=True, visible=e.family == FIXED,
+                                                        sizing_mode="stretch_width")
+        e.param.watch(lambda event: setattr(self.sigma_fixed, "visible", event.new == FIXED), "family")
         self.figure, self.sources, self._shown = None, {}, None
         self.plot = pn.pane.Bokeh(sizing_mode="stretch_width")
         self._draw()
@@ -86,7 +92,8 @@ class OptimalSection(pn.viewable.Viewer):
         return pn.Column(
             pn.pane.Markdown("## 1. Optimal approximations\n"
                              "The best single Gaussian q under each divergence. Markers: every local "
-                             "minimum over (μ, σ), drawn at its q's peak; the filled, larger one is global.",
+                             "minimum over (μ, σ) — over μ alone when σ is fixed at σ₀ — drawn at its q's peak; "
+                             "the filled, larger one is global.",
                              sizing_mode="stretch_width"),
-            styles.beside([self.controls, self.chooser], [self.plot, self.problems]),
+            styles.beside([self.controls, self.family, self.sigma_fixed, self.chooser], [self.plot, self.problems]),
             sizing_mode="stretch_width")

@@ -12,7 +12,8 @@ from functools import partial
 import numpy as np
 import panel as pn
 from bokeh.events import Tap
-from bokeh.models import ColumnDataSource, LogColorMapper, TapTool
+from bokeh.models import ColumnDataSource, CustomJSTransform, LogColorMapper, Span, TapTool
+from bokeh.transform import transform
 
 from ... import plots
 from ...models.background import background_pool
@@ -29,6 +30,22 @@ FIGURE_NAME = "dynamics-landscape"
 CLICK_HINT = "; click to start the runs there"
 
 WORKER = background_pool(1, "klpanel-landscape")
+
+#: In the fixed-σ family each run's marker sits on its divergence's curve: its height is read in the browser from
+#: the curves' source (``lookup``: ``mu`` and one column per divergence) at the run's μ (row i of ``dynamics-now`` is
+#: run i, whose divergence is row i of ``rows``), so a frame sends nothing more than the positions it sends anyway.
+CURVE_Y_JS = """
+const names = rows.data["name"], mu = lookup.data["mu"], n = mu.length;
+const out = new Float64Array(xs.length);
+for (let i = 0; i < xs.length; i++) {
+  const ys = lookup.data[names[i]];
+  if (ys === undefined || n < 2) { out[i] = NaN; continue; }
+  const t = Math.min(Math.max((xs[i] - mu[0]) / (mu[n - 1] - mu[0]) * (n - 1), 0), n - 1);
+  const j = Math.min(Math.floor(t), n - 2), f = t - j;
+  out[i] = ys[j] * (1 - f) + ys[j + 1] * f;
+}
+return out;
+"""
 
 
 def restart_color(run) -> str:
@@ -63,11 +80,15 @@ class LandscapePlot:
         self.start_source = ColumnDataSource({"mu": [self.model.mu0], "sigma": [self.model.sigma0],
                                               "log_sigma": [np.log(self.model.sigma0)]})
         self._sent_path = {}
+        self.curve_figure = None  # the fixed-σ family's picture (``plots.mu_landscape``), drawn instead
+        self._curves_key = None  # which curves it was rendered from
+        self.curve_lookup = ColumnDataSource({"mu": []}, name="dynamics-curves")
+        self.curve_rows = ColumnDataSource({"name": []}, name="dynamics-curve-rows")
 
     def drawn_sources(self) -> list:
         """The runs' sources drawn on the landscape figure and written at each frame (a notebook's outputs keep
         them in their shared document, :meth:`~.section.DynamicsSection.show_in`)."""
-        return [self.path_source, self.now_source, self.start_source]
+        return [self.path_source, self.now_source, self.start_source, self.curve_lookup, self.curve_rows]
 
     def _show_grid(self, grid) -> None:
         """Draw ``grid``: rendered anew for another divergence or σ axis (or the first grid with minima after a
@@ -137,8 +158,55 @@ class LandscapePlot:
             r.glyph.y = y
         self.path_renderer.glyph.update(y0="ly0" if y == "log_sigma" else "y0", y1="ly1" if y == "log_sigma" else "y1")
 
+    # -- the fixed-σ family: the landscape is a curve of each divergence over μ ----------------------------------------
+    def _show_curves(self, *events) -> None:
+        """Draw ``plots.mu_landscape`` of the runs' and the landscape's divergences at σ₀ (rendered again only when
+        those curves change), the runs as markers on their curves and the start as a dashed line; a tap moves the
+        Explore q's μ."""
+        m = self.model
+        curves = m.curves()
+        if not curves:
+            return
+        with pn.io.hold():
+            self.curve_rows.data = {"name": [r.divergence for r in m.all_runs]}
+            key = tuple((name, id(c)) for name, c in curves.items())  # cached curves: the same object, same curve
+            if self.curve_figure is not None and key == self._curves_key:
+                self._start_span.location = m.mu0
+                self.landscape_pane.object = self.curve_figure
+                return
+            self.curve_lookup.data = {"mu": np.asarray(next(iter(curves.values())).mu),
+                                      **{name: np.asarray(c.values) for name, c in curves.items()}}
+            fig = render(plots.mu_landscape(m.target, list(curves), curves=curves.values()), FIGURE_NAME)
+            styles.fit_figure(fig)
+            fig.title.text += CLICK_HINT.replace("there", "at that μ")
+            y = transform("mu", CustomJSTransform(args={"rows": self.curve_rows, "lookup": self.curve_lookup},
+                                                  v_func=CURVE_Y_JS))
+            fig.scatter("mu", y, source=self.now_source, color="color", size="size", line_color="black",
+                        name="klpanel-curve-now", **components.repaint_level())
+            self._start_span = Span(location=m.mu0, dimension="height", line_color=Q_COLOR, line_dash="dashed",
+                                    line_width=2)
+            fig.add_layout(self._start_span)
+            fig.add_tools(TapTool())
+            fig.on_event(Tap, self._on_curve_tap)
+            self.curve_figure, self._curves_key = fig, key
+            self.landscape_pane.object = fig
+
+    def _show_landscape(self) -> None:
+        """The picture of the model's family: the curves over μ (fixed σ) or the (μ, σ) heat map."""
+        if self.model.sigma_fixed is not None:
+            self._show_curves()
+        else:
+            self._on_grid()
+            self.landscape_pane.object = self.landscape_figure
+
+    def _on_curve_tap(self, event):
+        mu, _ = Dynamics.clamp_start(event.x, self.model.sigma_fixed)
+        self.explorer.q.mu = round(mu, 2)
+
     def _on_grid(self, *events):
         """A new grid: the heat map and its minima (:meth:`_show_grid`), the runs on the grid's σ or log σ axis."""
+        if self.model.landscape.grid is None or self.model.sigma_fixed is not None:
+            return  # (the fixed-σ family shows its curves: :meth:`_show_curves`)
         with pn.io.hold():
             self._show_grid(self.model.landscape.grid)
             self._set_path_fields()

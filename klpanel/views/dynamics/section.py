@@ -45,7 +45,7 @@ class DynamicsSection(LandscapePlot, Animator, pn.viewable.Viewer):
         e = self.explorer
         # the runs' own copy of the target, brought up to date by _on_p (served: after the change's first message)
         self.model = Dynamics(target=e.target.copy(), mu0=e.q.mu, sigma0=e.q.sigma,
-                              divergence_params=self._explorer_params())
+                              divergence_params=self._explorer_params(), sigma_fixed=e.fixed_sigma)
         self._callback = None
         self._doc = None
         self.outputs = None  # in a notebook, the app's outputs (show_in)
@@ -65,7 +65,7 @@ class DynamicsSection(LandscapePlot, Animator, pn.viewable.Viewer):
         self.cards = styles.card_grid()
         self.status = components.HTML("", sizing_mode="stretch_width")
         self._rebuild_panels()
-        self._on_grid()
+        self._show_landscape()
         self._full_push()
         e.q.param.watch(self._on_q, ["mu", "sigma"])
         e.param.watch(self._on_p, ["p_density"], precedence=1)
@@ -74,6 +74,8 @@ class DynamicsSection(LandscapePlot, Animator, pn.viewable.Viewer):
         self.model.param.watch(self._on_fps, ["fps"])
         self.model.param.watch(self._on_optimizer, ["optimizer"])
         self.model.landscape.param.watch(self._on_grid, ["grid"])
+        self.model.landscape.param.watch(self._show_curves, ["curve"])
+        e.param.watch(self._on_family, ["family", "sigma_fixed"])
         if served_doc() is not None:
             self._doc = served_doc()  # this session's document, for the deferred follow-ups below
             self.model.landscape.defer = partial(refine_in_background, self._doc, self._apply_grid)
@@ -116,6 +118,13 @@ class DynamicsSection(LandscapePlot, Animator, pn.viewable.Viewer):
             self.p_source.data = {"x": e.x.astype(np.float32), "p": e.p_density.astype(np.float32)}
             for panel in self.panels:
                 fit_density(panel.density, e, panel.labels, panel.ticks)
+
+    def _on_family(self, *events):
+        """The fixed-σ family (or back to the free one): runs over μ alone at σ₀, the landscape a curve over μ."""
+        if self.model.sigma_fixed != self.explorer.fixed_sigma:
+            with pn.io.hold():
+                self.model.sigma_fixed = self.explorer.fixed_sigma
+                self._show_landscape()
 
     def _on_options(self, *events):
         self.model.divergence_params = self._explorer_params()
@@ -188,6 +197,8 @@ class DynamicsSection(LandscapePlot, Animator, pn.viewable.Viewer):
 
     def _on_generation(self, *events):
         self._rebuild_panels()
+        if self.model.sigma_fixed is not None:  # the runs' divergences or start may have changed
+            self._show_curves()
         self._full_push()
         m = self.model
         self.status.object = banner(f"↺ Runs restarted from q = N({m.mu0:.2f}, {m.sigma0:.2f}²): "
