@@ -77,7 +77,8 @@ def render(element, name: str | None = None, key=None):
 
 
 def look_hook(name: str | None = None, then=None, *args):
-    """A HoloViews hook giving a figure the page's look (:func:`page_look`) the first time it is drawn, then
+    """A HoloViews hook giving a figure the page's look (:func:`page_look`) the first time it is drawn (and its
+    legends their place, :func:`styles.fit_figure`, at every frame), then
     calling ``then(*args, plot)`` (the HoloViews plot, whose ``state`` is the figure: e.g. to add a view's own
     renderers); a later frame of the same plot does nothing.
 
@@ -86,11 +87,11 @@ def look_hook(name: str | None = None, then=None, *args):
     then_ref = weakref.WeakMethod(then) if inspect.ismethod(then) else (lambda: then)
 
     def hook(plot, element):
+        styles.fit_figure(plot.state)  # every frame: HoloViews puts an overlay's legend back where its options say
         if plot.handles.get(HOOKED):
             return
         plot.handles[HOOKED] = True
         page_look(plot.state, name)
-        styles.fit_figure(plot.state)
         call = then_ref()
         if call is not None:
             call(*args, plot)

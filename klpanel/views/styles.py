@@ -105,6 +105,9 @@ if (laid_out && title && title.text) {
   if (title.text_font_size !== size) title.text_font_size = size;
 }
 for (const legend of laid_out ? legends : []) {
+  // a legend beside the frame (left or right) widens or narrows the frame with its columns: fitting it would
+  // oscillate, the frame's width and the columns changing each other at every repaint
+  if (!fig.above.includes(legend) && !fig.below.includes(legend)) continue;
   const px = parseFloat(legend.label_text_font_size) || 13;
   const longest = Math.max(1, ...legend.items.map(i => String((i.label && i.label.value) || '').length));
   const item = legend.glyph_width + legend.label_standoff + legend.spacing + 0.6 * px * longest + 4;

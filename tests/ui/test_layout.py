@@ -215,6 +215,47 @@ def test_toolbars_above_and_legends_outside_the_data(pages, width):
 
 
 @pytest.mark.parametrize("width", PAGES)
+def test_legends_sit_above_or_below_their_plot(pages, width):
+    """Beside the frame a legend takes the plot's width from its data (the α spectrum's once left its μ*, σ* frame
+    86 px tall, and a legend fitted to the width beside it kept resizing the frame)."""
+    beside = js(pages(width), """() => klModels().filter(m => m.toolbar_location !== undefined && m.toolbar)
+        .filter(f => [...f.left, ...f.right].some(a => a.type === 'Legend' && a.visible))
+        .map(f => f.name || (f.title && f.title.text) || f.id)""")
+    assert not beside, f"legends beside their plot: {beside}"
+
+
+#: BokehJS: count each plot's layouts from now on (a plot lays itself out again when a panel beside its frame
+#: - an axis, a legend, the title - changed size)
+COUNT_LAYOUTS_JS = """() => {
+  window.klLayouts = {};
+  const seen = new Set();
+  const walk = (v) => {
+    if (!v || seen.has(v)) return;
+    seen.add(v);
+    if (v._invalidate_layout_if_needed && v.compute_layout) {
+      const layout = v.compute_layout.bind(v), name = v.model.name || v.model.id;
+      v.compute_layout = () => { window.klLayouts[name] = (window.klLayouts[name] || 0) + 1; return layout(); };
+    }
+    for (const child of v.child_views ?? []) walk(child);
+  };
+  for (const id in Bokeh.index) walk(Bokeh.index[id]);
+  return seen.size;
+}"""
+
+
+@pytest.mark.parametrize("width", [PHONE, 1400])
+def test_a_still_page_does_not_lay_itself_out_again(pages, width):
+    """Nothing is moved for two seconds, so no plot should need a new layout: a plot that keeps laying itself out
+    (a legend and the frame's width changing each other) costs the browser tens of ms a time, and made every μ
+    slider step wait behind it."""
+    page = pages(width)  # the runs are not animating (the test server's KLPANEL_AUTOPLAY=0)
+    assert js(page, COUNT_LAYOUTS_JS) > 0
+    page.wait_for_timeout(2000)  # an observation window: what happens in it is counted, nothing is waited for
+    layouts = js(page, "() => window.klLayouts")
+    assert sum(layouts.values()) <= 2, f"plots laid out again on a still page: {layouts}"
+
+
+@pytest.mark.parametrize("width", PAGES)
 def test_axe_finds_no_serious_violation(pages, width):
     from axe_playwright_python.sync_playwright import Axe
 
