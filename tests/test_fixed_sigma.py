@@ -239,6 +239,11 @@ def test_sections_follow_the_family_switch():
     assert optimal.sigma_fixed.visible and e.q.sigma == e.sigma_fixed
     optimal.sigma_fixed._process_events({"value": 1.2, "value_throttled": 1.2})  # a slider release moves σ₀ and q
     assert e.q.sigma == 1.2 and dynamics.model.sigma_fixed == 1.2
+    for name in e.optima:  # section 1 draws the fixed-σ optima: every q at σ₀, centred on its optimal μ
+        q = optimal.sources[f"optimum-{name}"].data
+        x = np.asarray(optimal.sources["p"].data["x"], float)
+        assert np.max(q[name]) == pytest.approx(1 / (1.2 * math.sqrt(2 * math.pi)), rel=1e-3)
+        assert x[np.argmax(q[name])] == pytest.approx(e.optima[name].mu, abs=0.05)
     fig = dynamics.landscape_pane.object
     assert fig is dynamics.curve_figure and "σ₀ = 1.2" in fig.title.text
     assert {"curve-forward_kl", "curve-reverse_kl", "curve-minima"} <= set(__import__("klpanel").plots.sources(fig))
@@ -249,4 +254,5 @@ def test_sections_follow_the_family_switch():
     assert dynamics.curve_rows.data["name"] == ["forward_kl", "reverse_kl"]
     assert set(dynamics.now_source.data["sigma"]) == {1.2}
     optimal.family.value = "free"
-    assert dynamics.landscape_pane.object is heat_map and dynamics.model.sigma_fixed is None
+    assert dynamics.landscape_pane.object is dynamics.landscape_figure is not heat_map  # the heat map, rendered anew
+    assert "over (μ, σ)" in dynamics.landscape_figure.title.text and dynamics.model.sigma_fixed is None

@@ -11,7 +11,7 @@ import holoviews as hv
 import numpy as np
 
 from ..models.explorer import GRID_HALF_WIDTH, GRID_POINTS, format_value, normal_pdf
-from ..models.landscape import cached_optimum
+from ..models.family import family_optimum
 from ..numerics import divergences as dv
 from . import style
 
@@ -88,25 +88,26 @@ def _chosen(names, divergence_params, params) -> dict:
     return chosen
 
 
-def optimum_curves(target, divergences=None, divergence_params=None, **params) -> tuple:
-    """``(x, p, {name: (best, q)})``: the grid, p on it, and each divergence's ``optimal_q`` result with its
-    density on the grid (a divergence without a finite optimum left out); arguments as :func:`optima`'s."""
+def optimum_curves(target, divergences=None, divergence_params=None, sigma_fixed=None, **params) -> tuple:
+    """``(x, p, {name: (best, q)})``: the grid, p on it, and each divergence's ``optimal_q`` result (with
+    ``sigma_fixed``: ``optimal_mu``'s, over μ at that σ) with its density on the grid (a divergence without a finite
+    optimum left out); arguments as :func:`optima`'s."""
     names = _names(divergences)
     chosen = _chosen(names, divergence_params, params)
     x = density_grid(target)
     curves = {}
     for name in names:
-        best = cached_optimum(target, name, chosen[name])
+        best = family_optimum(target, name, chosen[name], sigma_fixed)
         if np.isfinite(best.value) and best.sigma > 0:
             curves[name] = (best, normal_pdf(x, best.mu, best.sigma))
     return x, target.pdf(x), curves
 
 
-def optima_columns(target, divergences=None, divergence_params=None, **params) -> dict:
+def optima_columns(target, divergences=None, divergence_params=None, sigma_fixed=None, **params) -> dict:
     """{source key: columns} of the figure :func:`optima` renders to (same arguments), what a view writes to
     follow a new target without re-rendering: ``p`` (``x``, ``p``), ``p-area`` (:func:`area_columns` from 0 to p),
     ``optimum-<name>`` (``x``, ``<name>``), ``minima-<name>`` (:func:`minima_columns`)."""
-    x, p, curves = optimum_curves(target, divergences, divergence_params, **params)
+    x, p, curves = optimum_curves(target, divergences, divergence_params, sigma_fixed, **params)
     cols = {"p": {"x": x, "p": p}, "p-area": area_columns(x, np.zeros_like(p), p)}
     for name, (best, q) in curves.items():
         cols[f"optimum-{name}"] = {"x": x, name: q}
@@ -114,17 +115,17 @@ def optima_columns(target, divergences=None, divergence_params=None, **params) -
     return cols
 
 
-def optima(target, divergences=None, divergence_params=None, **params) -> hv.Overlay:
+def optima(target, divergences=None, divergence_params=None, sigma_fixed=None, **params) -> hv.Overlay:
     """p, the optimal Gaussian q of each divergence (a Curve in its registry colour and dash, labelled with its
     plain-Unicode registry label) and every local minimum of each (:func:`minima_points`).
 
     ``divergences``: registry names (default: the app's four); ``params``: their parameters (``alpha=…``,
     ``beta=…``), as ``optimal_q`` takes them, or per divergence (``divergence_params={"renyi": {"alpha": 0.7}}``,
-    e.g. α-divergence and Rényi at different orders). A divergence without a finite optimum on this target is left
-    out.
+    e.g. α-divergence and Rényi at different orders); ``sigma_fixed``: the fixed-σ family's optima (over μ at that
+    σ). A divergence without a finite optimum on this target is left out.
     Renderers: ``klpanel-p-area``, ``klpanel-p``, ``klpanel-optimum-<name>`` (columns ``x``, ``<name>``) and
     ``klpanel-minima-<name>``."""
-    x, p, found = optimum_curves(target, divergences, divergence_params, **params)
+    x, p, found = optimum_curves(target, divergences, divergence_params, sigma_fixed, **params)
     area = hv.Area((x, p), X, P, label="p (target)").opts(color=style.P_COLOR, fill_alpha=0.35, line_alpha=0,
                                                           hooks=[style.named("p-area")])
     layers, curves = [area, target_line(x, p)], []

@@ -137,8 +137,8 @@ def trajectories(runs, log_sigma=False, restarts=()) -> hv.Overlay:
 
 
 def curve_ylim(curves) -> tuple[float, float]:
-    """The fixed-σ landscape's D axis: from 0 (or the lowest value) to 15% above the highest minimum or twice the
-    lowest curve's top, so steep curves (reverse KL far from p grows like μ²) do not flatten the bounded ones."""
+    """The fixed-σ landscape's D axis: from 0 (or the lowest value) to 15% above 2.5 times the highest minimum, or the
+    lowest curve's top if higher, so steep curves (KL far from p grows like μ²) do not flatten the others' wells."""
     finite = [c.values[np.isfinite(c.values)] for c in curves]
     finite = [v for v in finite if v.size]
     if not finite:
@@ -146,7 +146,7 @@ def curve_ylim(curves) -> tuple[float, float]:
     lo = min(0.0, min(float(v.min()) for v in finite))
     tops = sorted(float(v.max()) for v in finite)
     minima = [m.value for c in curves for m in c.minima if np.isfinite(m.value)]
-    hi = max(min(tops[-1], 2.0 * tops[0]), max(minima, default=tops[0]))
+    hi = min(tops[-1], max(2.5 * max(minima, default=0.0), tops[0]))
     return lo, lo + 1.15 * (hi - lo) if hi > lo else lo + 1.0
 
 

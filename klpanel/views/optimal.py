@@ -59,8 +59,10 @@ class OptimalSection(pn.viewable.Viewer):
     def _render(self, names, params):
         """``plots.optima`` of ``names`` as a Bokeh figure with the page's look; p's source renamed."""
         target = self.explorer.target
-        key = ("optima", target.key, tuple(names), repr(sorted(params.items())))
-        fig = render(lambda: plots.optima(target, names, divergence_params=params), PLOT_NAME, key=key)
+        fixed = self.explorer.fixed_sigma
+        key = ("optima", target.key, tuple(names), repr(sorted(params.items())), fixed)
+        fig = render(lambda: plots.optima(target, names, divergence_params=params, sigma_fixed=fixed), PLOT_NAME,
+                     key=key)
         self.sources = plots.sources(fig)
         self.sources["p"].name = P_SOURCE_NAME
         for r in fig.select({"type": GlyphRenderer}):
@@ -73,7 +75,7 @@ class OptimalSection(pn.viewable.Viewer):
         e = self.explorer
         names = list(e.optima)
         params = {name: e.divergence_params(name) for name in names}
-        columns = optima_columns(e.target, names, divergence_params=params)
+        columns = optima_columns(e.target, names, divergence_params=params, sigma_fixed=e.fixed_sigma)
         shown = [key for key in columns if key.startswith("optimum-")]
         with pn.io.hold():
             if shown != self._shown:

@@ -170,9 +170,9 @@ class LandscapePlot:
         with pn.io.hold():
             self.curve_rows.data = {"name": [r.divergence for r in m.all_runs]}
             key = tuple((name, id(c)) for name, c in curves.items())  # cached curves: the same object, same curve
-            if self.curve_figure is not None and key == self._curves_key:
+            # (a figure the page showed once is not shown again: Panel then fails on the stylesheets it added)
+            if self.landscape_pane.object is self.curve_figure and key == self._curves_key:
                 self._start_span.location = m.mu0
-                self.landscape_pane.object = self.curve_figure
                 return
             self.curve_lookup.data = {"mu": np.asarray(next(iter(curves.values())).mu),
                                       **{name: np.asarray(c.values) for name, c in curves.items()}}
@@ -195,9 +195,9 @@ class LandscapePlot:
         """The picture of the model's family: the curves over μ (fixed σ) or the (μ, σ) heat map."""
         if self.model.sigma_fixed is not None:
             self._show_curves()
-        else:
+        elif self.landscape_figure is None or self.landscape_pane.object is not self.landscape_figure:
+            self._drawn_kind = None  # rendered anew (see _show_curves)
             self._on_grid()
-            self.landscape_pane.object = self.landscape_figure
 
     def _on_curve_tap(self, event):
         mu, _ = Dynamics.clamp_start(event.x, self.model.sigma_fixed)
