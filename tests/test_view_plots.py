@@ -188,3 +188,16 @@ def test_a_preview_grid_without_minima_leaves_no_float_colours(page):
                    for c in ("color", "fill_color", "line_color") if c in minima.data)
     section.model.landscape.grid = full
     assert len(plots.sources(section.landscape_figure)["landscape-minima"].data["mu"]) == len(full.minima)
+
+
+def test_every_figure_of_the_page_draws_on_a_canvas():
+    """HoloViews renders for WebGL, which a browser without a GPU (most phones' browsers in power saving, every
+    headless one) emulates in software: the 2-D picture alone cost ~0.4 s of a page load's script time."""
+    app = KLExplorer(explorer=Explorer())
+    doc = Document()
+    doc.add_root(pn.panel(app).get_root(doc))
+    for pane in (app.spectrum.alpha_plot, app.spectrum.phase_plot, *app.spectrum.distill_plots.values()):
+        doc.add_root(pane.get_root(doc))
+    figures = {m.name or m.id: m.output_backend for m in doc.models if hasattr(m, "output_backend")}
+    assert "klpanel-twod-plot" in figures and len(figures) >= 10, figures
+    assert {name for name, backend in figures.items() if backend != "canvas"} == set(), figures

@@ -26,6 +26,7 @@ from ..plots import twod as pictures
 from ..plots.style import COLORS, renderer_name
 from . import components, styles
 from .deferred import served_doc
+from .plotting import page_look
 
 HEADING = "## 6. Two dimensions: a factorised q (Bishop, PRML fig. 10.2)"
 LABELS = {"forward_kl": "KL(p‖q)  forward", "reverse_kl": "KL(q‖p)  reverse"}
@@ -113,11 +114,8 @@ class TwoDSection(pn.viewable.Viewer):
     # -- the picture ----------------------------------------------------------------------------------------------
     def _build_figure(self):
         m = self.model
-        fig = styles.render(plots.bishop(m.mixture, m.family, q=m.q.gaussian))
-        fig.name = "klpanel-twod-plot"
-        fig.toolbar.logo = None
-        fig.background_fill_alpha = fig.border_fill_alpha = 0.0
-        components.figure_hooks(fig)
+        # on a canvas, with the page's look: HoloViews renders for WebGL, which a browser without a GPU emulates
+        fig = page_look(styles.render(plots.bishop(m.mixture, m.family, q=m.q.gaussian)), "klpanel-twod-plot")
         self.figure, self.sources = fig, plots.sources(fig)
         self._add_run_lines(fig)
         handles = self.sources["twod-q-handles"]
