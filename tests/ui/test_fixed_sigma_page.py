@@ -61,6 +61,15 @@ def test_fixed_sigma_family_in_the_page(open_app):
     page.locator(".kl-section-dynamics").first.scroll_into_view_if_needed()
     page.screenshot(path=str(ARTIFACTS / "fixed_sigma_page.png"), full_page=False)
     query = page.url.split("?", 1)[1]
+
+    # back to the free family: the heat map over (μ, σ) again, σ free to move; and once more to the curves
+    page.locator(".kl-section-optimal button", has_text="free").click()
+    wait_until(lambda: "over (μ, σ)" in landscape_title(page), what="the heat map back")
+    set_slider(page, SIGMA, 2.0)
+    wait_until(lambda: columns(page, "dynamics-now", ["sigma"])["sigma"] == [2.0, 2.0], what="runs restarted at σ 2")
+    page.locator(".kl-section-optimal button", has_text="fixed σ").click()
+    wait_until(lambda: "σ₀ = 1.2" in landscape_title(page), what="the μ curves again")
+    wait_until(lambda: slider_value(page, SIGMA) == 1.2, what="σ held at σ₀ again")
     assert not errors, errors
 
     again = open_app(query)
