@@ -37,7 +37,7 @@ def _scan(target, name, sigma, params):
     width = min(float(np.min(target.sigmas)), sigma)
     for _ in range(MAX_WIDEN):
         mu = np.linspace(lo, hi, int(np.clip((hi - lo) / (0.25 * width), *SCAN_POINTS)))
-        v, g, _ = _derivatives(target, name, mu, sigma, params)
+        v, g, _ = dv.evaluate_grid(target, mu, sigma, [name], gradients=True, **params)[name]
         if not np.isfinite(v).any():
             return mu, v, g
         span = hi - lo
