@@ -37,8 +37,10 @@ def sources(fig) -> dict[str, ColumnDataSource]:
     docstring) in ``fig``, a Bokeh figure or layout from ``hv.render``: what a view writes to update a picture
     without HoloViews. Keys are the documented ones, e.g. ``"q"``, ``"optimum-reverse_kl"``, ``"path-0"``."""
     prefix = renderer_name("")
-    return {r.name[len(prefix):]: r.data_source for r in fig.select({"type": GlyphRenderer})
-            if r.name and r.name.startswith(prefix)}
+    # a figure's own renderers, else a search of the whole layout (which walks every model it references)
+    found = fig.renderers if hasattr(fig, "renderers") else fig.select({"type": GlyphRenderer})
+    return {r.name[len(prefix):]: r.data_source for r in found
+            if isinstance(r, GlyphRenderer) and r.name and r.name.startswith(prefix)}
 
 
 __all__ = ["area_columns", "distillation", "explore", "landscape", "landscape_data", "mu_landscape", "optima", "phase",
