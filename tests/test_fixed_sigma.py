@@ -245,7 +245,7 @@ def test_sections_follow_the_family_switch():
         assert np.max(q[name]) == pytest.approx(1 / (1.2 * math.sqrt(2 * math.pi)), rel=1e-3)
         assert x[np.argmax(q[name])] == pytest.approx(e.optima[name].mu, abs=0.05)
     fig = dynamics.landscape_pane.object
-    assert fig is dynamics.curve_figure and "σ₀ = 1.2" in fig.title.text
+    assert fig is dynamics.curve_figure and "σ₀ = 1.2" in fig.title.text and not dynamics.log_sigma_box.visible
     assert {"curve-forward_kl", "curve-reverse_kl", "curve-minima"} <= set(__import__("klpanel").plots.sources(fig))
     marker = fig.select_one({"name": "klpanel-curve-now"})
     assert marker.data_source is dynamics.now_source and isinstance(marker.glyph.y.transform, CustomJSTransform)
@@ -255,4 +255,5 @@ def test_sections_follow_the_family_switch():
     assert set(dynamics.now_source.data["sigma"]) == {1.2}
     optimal.family.value = "free"
     assert dynamics.landscape_pane.object is dynamics.landscape_figure is not heat_map  # the heat map, rendered anew
+    assert dynamics.log_sigma_box.visible
     assert "over (μ, σ)" in dynamics.landscape_figure.title.text and dynamics.model.sigma_fixed is None

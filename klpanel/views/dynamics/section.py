@@ -154,9 +154,12 @@ class DynamicsSection(LandscapePlot, Animator, pn.viewable.Viewer):
         self.add_select = pn.widgets.Select(label="Add a run of", options=labels, value="jsd", width=170)
         self.add_button = pn.widgets.Button(label="+ Add run", width=90)
         self.add_button.on_click(self._on_add)
-        self.landscape_controls = styles.stretch(pn.Param(
-            m, parameters=["landscape_divergence", "log_sigma"], show_name=False,
-            widgets={"landscape_divergence": {"options": labels}}, width=240))
+        # the log σ axis means nothing when σ is fixed (the landscape is then a curve over μ): hidden
+        self.log_sigma_box = pn.widgets.Checkbox.from_param(m.param.log_sigma, visible=m.sigma_fixed is None)
+        m.param.watch(lambda event: setattr(self.log_sigma_box, "visible", event.new is None), "sigma_fixed")
+        self.landscape_controls = pn.Column(styles.stretch(pn.Param(
+            m, parameters=["landscape_divergence"], show_name=False,
+            widgets={"landscape_divergence": {"options": labels}}, width=240)), self.log_sigma_box, width=240)
         self.restart_controls = styles.stretch(pn.Param(m, parameters=["n_restarts"], show_name=False, width=240))
         self.restart_button = pn.widgets.Button(label="Random restarts", width=130)
         self.restart_button.on_click(lambda event: self._start_restarts())
