@@ -33,8 +33,8 @@ LIVE_MS = 40  # a q drag sends its (μ, σ) to the server at most this often
 #: the browser's redraw of p while one of its handles is dragged: which row moved (against ``x0``/``y0``, where the
 #: server put them) says which component and how; p and min(p, q) are recomputed on the grid
 P_DRAG_JS = """
-if (handles.__kl_busy) return;
 const d = handles.data, X = d.x, Y = d.y, x0 = d.x0, y0 = d.y0, n = X.length / 2;
+if (handles.__kl_seen === Array.from(X).join() + Array.from(Y).join()) return;  // our own emit below
 if (!n || !d.m || d.m.length !== X.length) return;
 const R = Math.sqrt(2 * Math.PI), E = Math.exp(-0.5);
 const w = Array.from(d.w).slice(0, n), m = Array.from(d.m).slice(0, n), s = Array.from(d.s).slice(0, n);
@@ -56,15 +56,15 @@ for (let i = 0; i < N; i++) {
   p[i] = v; lo[i] = Math.min(v, q[i]);
 }
 curves.data.p = p; curves.data.lo = lo;
-handles.__kl_busy = true;
-try { curves.change.emit(); handles.change.emit(); } finally { handles.__kl_busy = false; }
+handles.__kl_seen = Array.from(X).join() + Array.from(Y).join();
+curves.change.emit(); handles.change.emit();  // the partner handle too (this callback runs again, later: seen)
 """.replace("MIN", str(MIN_SIGMA))
 
 #: the same for q: its peak moves μ (up and down means nothing: it snaps back), its width handle sets σ; the new
 #: (μ, σ) goes to the server at most every LIVE_MS for the readouts
 Q_DRAG_JS = """
-if (handles.__kl_busy) return;
 const d = handles.data, X = d.x, Y = d.y, x0 = d.x0, y0 = d.y0;
+if (handles.__kl_seen === Array.from(X).join() + Array.from(Y).join()) return;  // our own emit below
 if (X.length !== 2 || !d.mu || d.mu.length !== 2) return;
 const R = Math.sqrt(2 * Math.PI), E = Math.exp(-0.5);
 let mu = d.mu[0], s = d.sigma[0];
@@ -77,8 +77,8 @@ const xs = curves.data.x, p = curves.data.p, N = xs.length;
 const q = new Float32Array(N), lo = new Float32Array(N);
 for (let i = 0; i < N; i++) { const z = (xs[i] - mu) / s; q[i] = Math.exp(-0.5 * z * z) / (s * R); lo[i] = Math.min(p[i], q[i]); }
 curves.data.q = q; curves.data.lo = lo;
-handles.__kl_busy = true;
-try { curves.change.emit(); handles.change.emit(); } finally { handles.__kl_busy = false; }
+handles.__kl_seen = Array.from(X).join() + Array.from(Y).join();
+curves.change.emit(); handles.change.emit();  // the partner handle too (this callback runs again, later: seen)
 const now = performance.now();
 if (!(handles.__kl_sent > now - LIVE)) { handles.__kl_sent = now; live.data = {mu: [mu], sigma: [s]}; }
 """.replace("MIN", str(MIN_SIGMA)).replace("LIVE", str(LIVE_MS))

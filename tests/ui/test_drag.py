@@ -1,0 +1,159 @@
+"""Dragging on the Explore plot with the mouse in Chromium against the served app: a mode of p, q's peak and its width
+handle, a refused drag and a double-click; the readouts must equal the library's values for the p and q the page's
+URL then holds.
+
+A real drag needs what a person's hand gives Bokeh: the plot on screen, the pointer resting over the handle before
+the button goes down (the hover that makes the handle the drag's target), and several move events (Bokeh's pan
+gesture starts only once the pointer has travelled a few pixels, then follows each move); the drag tool is the
+plot's active one.
+"""
+
+from __future__ import annotations
+
+import math
+from urllib.parse import parse_qs, urlparse
+
+import pytest
+
+from klpanel.models.approximation import Approximation
+from klpanel.models.target import Target
+from klpanel.numerics import divergences
+
+from pagetools import CHANGE_TIMEOUT_MS, js, wait_until
+
+pytestmark = pytest.mark.ui
+
+PLOT = "klpanel-explore-plot"
+P_HANDLES, Q_HANDLES = "klpanel-explore-p-handles", "klpanel-explore-q-handles"
+
+
+def screen_point(page, x: float, y: float) -> tuple[float, float]:
+    """Page coordinates of data point (x, y) on the Explore plot."""
+    return tuple(js(page, """([name, x, y]) => {
+        const view = Bokeh.index.find_one(klNamed(name));
+        const box = view.canvas_view.el.getBoundingClientRect();
+        return [box.left + view.frame.x_scale.compute(x), box.top + view.frame.y_scale.compute(y)];
+    }""", [PLOT, x, y]))
+
+
+def drag(page, start: tuple[float, float], end: tuple[float, float], steps: int = 12) -> None:
+    """Press at data point ``start``, move to ``end`` in ``steps`` mouse moves, release."""
+    a, b = screen_point(page, *start), screen_point(page, *end)
+    page.mouse.move(a[0] - 3, a[1])
+    page.mouse.move(*a, steps=3)  # hover the handle first
+    page.mouse.down()
+    page.mouse.move(*b, steps=steps)
+    page.mouse.up()
+
+
+def url_query(page) -> dict:
+    """The page's URL query, read in the page (``page.url`` follows ``history.replaceState`` only when Playwright
+    next handles its events)."""
+    return {k: v[0] for k, v in parse_qs(urlparse(page.evaluate("() => location.href")).query).items()}
+
+
+def url_state(page) -> tuple[Target, Approximation]:
+    """p and q as the page's URL holds them (q's default when the URL does not name it)."""
+    query = url_query(page)
+    w, m, s = (list(map(float, part.split(","))) for part in query["components"].split("|"))
+    return Target(weights=w, means=m, sigmas=s), Approximation(mu=float(query.get("mu", 0.0)),
+                                                               sigma=float(query.get("sigma", 0.8)))
+
+
+def url_has(page, **expected) -> bool:
+    query = url_query(page)
+    return all(k in query and (v is None or abs(float(query[k]) - v) < 0.05) for k, v in expected.items())
+
+
+def readouts(page) -> dict[str, str]:
+    cells = page.locator("td.kl-readout")
+    return dict(zip(cells.evaluate_all("cs => cs.map(c => c.dataset.divergence)"), cells.all_inner_texts()))
+
+
+def expect_library_readouts(page, target: Target, q: Approximation) -> None:
+    """Every readout shows the library's value at (p, q) to its 3 decimals."""
+    last = {}
+
+    def agree():
+        shown = last["shown"] = readouts(page)
+        exact = last["exact"] = divergences.evaluate(target, q, list(shown))
+        return shown and all(abs(float(t.replace("−", "-")) - exact[n]) <= 5e-4 + 1e-9 for n, t in shown.items()
+                             if math.isfinite(exact[n]))
+    try:
+        wait_until(agree, timeout=CHANGE_TIMEOUT_MS / 1e3, what="readouts equal to the library's values")
+    except TimeoutError as exc:
+        raise AssertionError(f"shown {last.get('shown')}, library {last.get('exact')}") from exc
+
+
+def handle_rows(page, name: str) -> dict:
+    """The handles' positions as the browser holds them (the source, not its renderer of the same name)."""
+    return js(page, """(name) => { const s = klModels().find(m => m.name === name && m.type === 'ColumnDataSource');
+                                   return {x: klColumn(s, 'x'), y: klColumn(s, 'y')}; }""", name)
+
+
+def message(page) -> str:
+    """The refusal message's text while it is shown ('' when hidden); read from its model: its text sits in shadow
+    DOM, which ``inner_text`` does not reach."""
+    return js(page, """() => { const m = klModels().find(m => (m.css_classes || []).includes('klpanel-drag-message'));
+                               return m && m.visible ? String(m.text) : ''; }""")
+
+
+def test_dragging_p_and_q_on_the_plot_moves_the_readouts_to_the_library_values(open_app, artifacts):
+    page = open_app()
+    js(page, f"() => Bokeh.index.find_one(klNamed('{PLOT}')).el.scrollIntoView({{block: 'center'}})")
+    tool = js(page, f"() => klNamed('{PLOT}').toolbar.active_drag.type")
+    assert tool == "PointDrawTool"
+
+    # a mode of p: the first (mean −3) sideways to −2 and up by half its height
+    p = handle_rows(page, P_HANDLES)
+    x0, y0 = p["x"][0], p["y"][0]
+    drag(page, (x0, y0), (x0 + 1.0, y0 * 1.5))
+    wait_until(lambda: url_has(page, components=None) and url_state(page)[0].means[0] > -2.3,
+               timeout=CHANGE_TIMEOUT_MS / 1e3, what="the dragged mode in the URL")
+    target, q = url_state(page)
+    assert target.means[0] == pytest.approx(-2.0, abs=0.1)
+    assert target.weights[0] > Target().weights[0]  # dragged up: heavier
+    assert target.means[1:].tolist() == [0.0, 3.0]
+    expect_library_readouts(page, target, q)
+    # the handles sit on the new components (the server put them back where the model is)
+    wait_until(lambda: abs(handle_rows(page, P_HANDLES)["x"][0] - target.means[0]) < 1e-4,
+               timeout=CHANGE_TIMEOUT_MS / 1e3, what="p's handles on the new p")
+
+    # q's peak sideways to μ ≈ 1.5 (the vertical part means nothing), then its width handle out to σ ≈ 1.3
+    qh = handle_rows(page, Q_HANDLES)
+    drag(page, (qh["x"][0], qh["y"][0]), (1.5, qh["y"][0] * 0.8))
+    wait_until(lambda: url_has(page, mu=1.5), timeout=CHANGE_TIMEOUT_MS / 1e3, what="q's μ in the URL")
+    target, q = url_state(page)
+    expect_library_readouts(page, target, q)
+    assert js(page, "() => klTitled('Slider', 'μ (mean of q)').value") == pytest.approx(q.mu, abs=1e-9)
+
+    qh = handle_rows(page, Q_HANDLES)
+    drag(page, (qh["x"][1], qh["y"][1]), (q.mu + 1.3, qh["y"][1]))
+    wait_until(lambda: url_has(page, sigma=1.3), timeout=CHANGE_TIMEOUT_MS / 1e3, what="q's σ in the URL")
+    target, q = url_state(page)
+    expect_library_readouts(page, target, q)
+    assert js(page, "() => klTitled('Slider', 'σ (std of q)').value") == pytest.approx(q.sigma, abs=1e-9)
+
+    section = page.locator(".kl-section-explore").first
+    section.screenshot(path=str(artifacts / "section-explore-dragged.png"))
+
+    # a refused drag: the middle mode's width handle onto its mean (σ under the least a drag makes; a mode cannot be
+    # dragged below the axis: Bokeh's edit tools keep a handle inside the plot's frame)
+    p = handle_rows(page, P_HANDLES)
+    n = len(p["x"]) // 2
+    drag(page, (p["x"][n + 1], p["y"][n + 1]), (target.means[1] + 0.01, p["y"][n + 1]))
+    wait_until(lambda: "σ must be at least" in message(page), timeout=CHANGE_TIMEOUT_MS / 1e3,
+               what="the refusal message")
+    assert url_state(page)[0].to_dict() == target.to_dict()
+    wait_until(lambda: handle_rows(page, P_HANDLES)["x"][n + 1] == pytest.approx(p["x"][n + 1]),
+               timeout=CHANGE_TIMEOUT_MS / 1e3, what="the refused width handle back in place")
+
+    # a double-click adds a mode where it was
+    a = screen_point(page, 6.0, 0.1)
+    page.mouse.dblclick(*a)
+    wait_until(lambda: len(url_state(page)[0].means) == n + 1, timeout=CHANGE_TIMEOUT_MS / 1e3,
+               what="a fourth mode in the URL")
+    target, q = url_state(page)
+    assert target.means[-1] == pytest.approx(6.0, abs=0.1)
+    expect_library_readouts(page, target, q)
+    assert not page.console_errors
