@@ -270,9 +270,10 @@ class Handles:
         except ValueError as exc:
             self.say(str(exc))
             return
+        q = self.explorer.q
         self.live = True
-        try:
-            self.explorer.q.param.update(**edit)
+        try:  # only what the drag moves (a fixed-σ q would snap a σ it was sent back at once)
+            q.param.update(**{k: v for k, v in edit.items() if v != getattr(q, k)})
         finally:
             self.live = False
 
