@@ -157,3 +157,31 @@ def test_dragging_p_and_q_on_the_plot_moves_the_readouts_to_the_library_values(o
     assert target.means[-1] == pytest.approx(6.0, abs=0.1)
     expect_library_readouts(page, target, q)
     assert not page.console_errors
+
+
+def test_a_touch_drag_moves_q_on_a_phone(browser, app_server):
+    """A finger (touch events, on a phone-sized touch screen) drags q's peak: the readouts follow as for the mouse."""
+    from pagetools import LOAD_TIMEOUT_MS, wait_ready, watch_console
+
+    context = browser.new_context(viewport={"width": 390, "height": 844}, has_touch=True, is_mobile=True)
+    try:
+        page = context.new_page()
+        page.set_default_timeout(CHANGE_TIMEOUT_MS)
+        watch_console(page)
+        page.goto(app_server.app_url, timeout=LOAD_TIMEOUT_MS)
+        wait_ready(page)
+        js(page, f"() => Bokeh.index.find_one(klNamed('{PLOT}')).el.scrollIntoView({{block: 'center'}})")
+        q = handle_rows(page, Q_HANDLES)
+        a, b = screen_point(page, q["x"][0], q["y"][0]), screen_point(page, q["x"][0] - 1.0, q["y"][0])
+        touch = context.new_cdp_session(page)
+        touch.send("Input.dispatchTouchEvent", {"type": "touchStart", "touchPoints": [{"x": a[0], "y": a[1]}]})
+        for i in range(1, 13):
+            touch.send("Input.dispatchTouchEvent", {"type": "touchMove", "touchPoints": [
+                {"x": a[0] + (b[0] - a[0]) * i / 12, "y": a[1]}]})
+        touch.send("Input.dispatchTouchEvent", {"type": "touchEnd", "touchPoints": []})
+        wait_until(lambda: url_has(page, mu=-1.0), timeout=CHANGE_TIMEOUT_MS / 1e3, what="q's μ in the URL")
+        query = url_query(page)
+        expect_library_readouts(page, Target(), Approximation(mu=float(query["mu"]), sigma=0.8))
+        assert not page.console_errors
+    finally:
+        context.close()
