@@ -153,3 +153,17 @@ def test_double_click_adds_a_mode_and_remove_deletes_one(app):
     h.on_double_tap(SimpleNamespace(x=0.5, y=0.1))
     assert e.target.weights.size == MAX_MODES and f"{MAX_MODES} modes already" in h.message.object
     assert all(math.isfinite(v) for v in e.values.values())
+
+
+def test_a_drag_of_p_under_way_previews_the_readouts_and_the_release_sets_p(app):
+    e, h, view = app.explorer, app.explore.handles, app.explore
+    before = e.target.to_dict()
+    w, m, s = [0.5, 0.3, 0.2], [-2.0, 0.0, 3.0], [0.35, 0.35, 0.35]
+    h._on_p_live("data", None, {"w": w, "m": m, "s": s})
+    preview = divergences.evaluate(Target(weights=w, means=m, sigmas=s), e.q, list(e.selected))
+    assert e.target.to_dict() == before  # p itself waits for the release
+    assert f">{preview['forward_kl']:.3f}<" in view.readouts.object
+    h._on_p_live("data", None, {"w": [0.0, 1.0, 1.0], "m": m, "s": s})  # not a target: ignored
+    assert f">{preview['forward_kl']:.3f}<" in view.readouts.object
+    h._on_p("data", None, dragged(h.p_source.data, 0, 40.0, 0.1))  # a refused release: the model's values again
+    assert f">{e.values['forward_kl']:.3f}<" in view.readouts.object

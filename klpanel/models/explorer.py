@@ -304,14 +304,18 @@ class Explorer(param.Parameterized):
         hi = max(GRID_HALF_WIDTH, float(np.max(t.means + 4 * t.sigmas)))
         return np.linspace(lo, hi, GRID_POINTS)
 
-    def _values(self, names) -> dict:
+    def values_at(self, target: Target) -> dict:
+        """The selected divergences at q for ``target`` in place of p, the state unchanged (a drag's preview of p)."""
+        return self._values(self.selected, target)
+
+    def _values(self, names, target: Target | None = None) -> dict:
         """Divergences at q: one library call per distinct parameter set (one call for the default four)."""
         groups: dict = {}
         for name in names:
             groups.setdefault(tuple(sorted(self.divergence_params(name).items())), []).append(name)
         values = {}
         for params, group in groups.items():
-            values.update(divergences.evaluate(self.target, self.q, group, **dict(params)))
+            values.update(divergences.evaluate(self.target if target is None else target, self.q, group, **dict(params)))
         return {name: values[name] for name in names}
 
     def _optima(self, names, x):

@@ -31,11 +31,12 @@ TITLE = "p, q, and where each KL pays"  # the values are read out beside the plo
 Q_SOURCE_NAME = "klpanel-explore-curves"
 
 
-def readout_html(explorer: Explorer) -> str:
-    """One row per selected divergence: colour swatch, label, value (3 decimals, ``∞`` if infinite).
-    Each value carries ``data-divergence`` so tests and scripts can find it."""
+def readout_html(explorer: Explorer, values: dict | None = None) -> str:
+    """One row per selected divergence: colour swatch, label, value (3 decimals, ``∞`` if infinite); ``values`` in
+    place of the explorer's (a drag's preview). Each value carries ``data-divergence`` so tests and scripts can find
+    it."""
     rows = []
-    for name, value in explorer.values.items():
+    for name, value in (explorer.values if values is None else values).items():
         d = divergences.REGISTRY[name]
         rows.append(
             f'<tr><td><span style="display:inline-block;width:12px;height:12px;border-radius:2px;'
@@ -89,7 +90,7 @@ class ExploreSection(pn.viewable.Viewer):
         self.figure = explore_figure(e)
         self.sources = plots.sources(self.figure)
         self.sources["q"].name = Q_SOURCE_NAME
-        self.handles = Handles(e, self.figure, self.sources["q"], MU_RANGE, SIGMA_RANGE)
+        self.handles = Handles(e, self.figure, self.sources["q"], MU_RANGE, SIGMA_RANGE, preview=self._preview)
         self._write_target()
         # a Panel HTML pane, not a Bokeh Div: a Div re-renders on every text change and re-lays out the whole
         # page from its root (measured ~60 ms of the browser's time per slider step, most of the step's
@@ -97,6 +98,9 @@ class ExploreSection(pn.viewable.Viewer):
         self.readouts = components.HTML(readout_html(e), css_classes=["klpanel-readouts"],
                                         sizing_mode="stretch_width", margin=(5, 0))
         e.param.watch(self._update, ["x", "p_density", "q_density", "values"], precedence=1)  # after the optima
+
+    def _preview(self, values: dict | None = None):
+        self.readouts.object = readout_html(self.explorer, values)
 
     def _write_target(self):
         """The shared source's every column and the ranges for the explorer's grid and p (a new target)."""

@@ -3,8 +3,8 @@
 
 Each mode's handle sits at its component's own peak, w_k / (s_k √(2π)), its width handle one σ to the side at
 e^(-1/2) of that height; q's handles likewise. During a drag the browser redraws the curve from the handles itself
-(a CustomJS on the handles' source, no server round trip per mouse move) and q's drags also send their (μ, σ) to the
-server, throttled, so that the readouts follow. When the drag ends the server hears the handles and edits the model
+(a CustomJS on the handles' source, no server round trip per mouse move) and sends the dragged p's components or q's
+(μ, σ) to the server, throttled, so that the readouts follow (``Explorer.values_at`` for a p not yet set). When the drag ends the server hears the handles and edits the model
 the component editor and the sliders edit (``Target.edit_component``, ``explorer.q``): the optima, the runs, the
 landscape and the URL follow from there, once per drag. A refused drag (a weight to 0, σ too small, a mode off the
 plot) shows why and puts the handles back where the model is.
@@ -20,7 +20,7 @@ from bokeh.events import DoubleTap
 from bokeh.models import ColumnDataSource, CustomJS, PointDrawTool
 
 from ..models.explorer import Explorer
-from ..models.target import COMPONENT_SIGMA, MAX_MODES
+from ..models.target import COMPONENT_SIGMA, MAX_MODES, Target
 from ..plots.style import P_COLOR, Q_COLOR
 from . import components
 
@@ -28,10 +28,11 @@ from . import components
 MIN_SIGMA = 0.05
 ROOT_2PI = math.sqrt(2.0 * math.pi)
 INFLECTION = math.exp(-0.5)  # a Gaussian's height one σ from its mean, relative to its peak
-LIVE_MS = 40  # a q drag sends its (μ, σ) to the server at most this often
+LIVE_MS = 40  # a drag sends p's components or q's (μ, σ) to the server at most this often
 
 #: the browser's redraw of p while one of its handles is dragged: which row moved (against ``x0``/``y0``, where the
-#: server put them) says which component and how; p and min(p, q) are recomputed on the grid
+#: server put them) says which component and how; p and min(p, q) are recomputed on the grid, and the components go to
+#: the server at most every LIVE_MS for the readouts
 P_DRAG_JS = """
 const d = handles.data, X = d.x, Y = d.y, x0 = d.x0, y0 = d.y0, n = X.length / 2;
 if (handles.__kl_seen === Array.from(X).join() + Array.from(Y).join()) return;  // our own emit below
@@ -58,7 +59,10 @@ for (let i = 0; i < N; i++) {
 curves.data.p = p; curves.data.lo = lo;
 handles.__kl_seen = Array.from(X).join() + Array.from(Y).join();
 curves.change.emit(); handles.change.emit();  // the partner handle too (this callback runs again, later: seen)
-""".replace("MIN", str(MIN_SIGMA))
+const send = () => { handles.__kl_sent = performance.now(); live.data = {w: w, m: m, s: s}; };
+clearTimeout(handles.__kl_timer);  // the last position is sent too, LIVE ms later, if the drag rests there
+if (!(handles.__kl_sent > performance.now() - LIVE)) send(); else handles.__kl_timer = setTimeout(send, LIVE);
+""".replace("MIN", str(MIN_SIGMA)).replace("LIVE", str(LIVE_MS))
 
 #: the same for q: its peak moves μ (up and down means nothing: it snaps back), its width handle sets σ; the new
 #: (μ, σ) goes to the server at most every LIVE_MS for the readouts
@@ -79,8 +83,9 @@ for (let i = 0; i < N; i++) { const z = (xs[i] - mu) / s; q[i] = Math.exp(-0.5 *
 curves.data.q = q; curves.data.lo = lo;
 handles.__kl_seen = Array.from(X).join() + Array.from(Y).join();
 curves.change.emit(); handles.change.emit();  // the partner handle too (this callback runs again, later: seen)
-const now = performance.now();
-if (!(handles.__kl_sent > now - LIVE)) { handles.__kl_sent = now; live.data = {mu: [mu], sigma: [s]}; }
+const send = () => { handles.__kl_sent = performance.now(); live.data = {mu: [mu], sigma: [s]}; };
+clearTimeout(handles.__kl_timer);
+if (!(handles.__kl_sent > performance.now() - LIVE)) send(); else handles.__kl_timer = setTimeout(send, LIVE);
 """.replace("MIN", str(MIN_SIGMA)).replace("LIVE", str(LIVE_MS))
 
 
@@ -161,10 +166,12 @@ def check_q(mu_range, sigma_range, **edit) -> dict:
 class Handles:
     """p's and q's handles on the Explore figure (``figure``, whose p/q source is ``curves``), a Remove-a-mode menu
     and the refusal message; edits go to ``explorer``. ``live`` is true while a q drag's throttled update is being
-    applied (the view then leaves q's curve to the browser)."""
+    applied (the view then leaves q's curve to the browser). ``preview(values)`` shows the readouts of a drag of p
+under way (``preview()``: the model's again)."""
 
-    def __init__(self, explorer: Explorer, figure, curves, mu_range, sigma_range):
+    def __init__(self, explorer: Explorer, figure, curves, mu_range, sigma_range, preview=None):
         self.explorer, self.figure, self.curves = explorer, figure, curves
+        self.preview = preview or (lambda values=None: None)
         self.mu_range, self.sigma_range = tuple(mu_range), tuple(sigma_range)
         self.live = False
         self._pushing = False
@@ -172,6 +179,7 @@ class Handles:
         self.p_source = ColumnDataSource(p_handle_columns(explorer.target), name="klpanel-explore-p-handles")
         self.q_source = ColumnDataSource(q_handle_columns(q.mu, q.sigma), name="klpanel-explore-q-handles")
         self.live_source = ColumnDataSource({"mu": [], "sigma": []}, name="klpanel-explore-q-live")
+        self.p_live_source = ColumnDataSource({"w": [], "m": [], "s": []}, name="klpanel-explore-p-live")
         level = components.repaint_level()
         drawn = []
         for source, color, name in ((self.p_source, P_COLOR, "p-handles"), (self.q_source, Q_COLOR, "q-handles")):
@@ -181,13 +189,14 @@ class Handles:
                                   description="Drag p's modes and q (double-click adds a mode)")
         figure.add_tools(self.tool)
         figure.toolbar.active_drag = self.tool
-        self.p_source.js_on_change("change", CustomJS(args={"handles": self.p_source, "curves": curves},
-                                                      code=P_DRAG_JS))
+        self.p_source.js_on_change("change", CustomJS(args={"handles": self.p_source, "curves": curves,
+                                                            "live": self.p_live_source}, code=P_DRAG_JS))
         self.q_source.js_on_change("change", CustomJS(args={"handles": self.q_source, "curves": curves,
                                                             "live": self.live_source}, code=Q_DRAG_JS))
         self.p_source.on_change("data", self._on_p)
         self.q_source.on_change("data", self._on_q)
         self.live_source.on_change("data", self._on_live)
+        self.p_live_source.on_change("data", self._on_p_live)
         figure.on_event(DoubleTap, self.on_double_tap)
         self.remove = pn.widgets.MenuButton(label="Remove a mode", items=self._remove_items(),
                                             disabled=explorer.target.weights.size == 1, sizing_mode="stretch_width")
@@ -234,6 +243,7 @@ class Handles:
             self.say(str(exc))
             self.restore_p()
         self.write_p()
+        self.preview()  # the model's values (a preview may have shown others)
 
     def restore_p(self):
         """p's curve as the model has it (the browser drew a refused drag)."""
@@ -259,6 +269,14 @@ class Handles:
         e = self.explorer
         q = np.asarray(e.q_density, np.float32)
         self.curves.data.update(q=q, lo=np.minimum(np.asarray(e.p_density, np.float32), q))
+
+    def _on_p_live(self, attr, old, new):
+        """A drag of p under way: the readouts for the components the browser draws (p itself changes on release)."""
+        try:
+            preview = Target(weights=new["w"], means=new["m"], sigmas=new["s"])
+        except (KeyError, ValueError):
+            return
+        self.preview(self.explorer.values_at(preview))
 
     def _on_live(self, attr, old, new):
         """A q drag under way: μ and σ for the readouts (the browser draws q itself)."""

@@ -36,14 +36,15 @@ def screen_point(page, x: float, y: float) -> tuple[float, float]:
     }""", [PLOT, x, y]))
 
 
-def drag(page, start: tuple[float, float], end: tuple[float, float], steps: int = 12) -> None:
-    """Press at data point ``start``, move to ``end`` in ``steps`` mouse moves, release."""
+def drag(page, start: tuple[float, float], end: tuple[float, float], steps: int = 12, release: bool = True) -> None:
+    """Press at data point ``start``, move to ``end`` in ``steps`` mouse moves, release (unless told not to)."""
     a, b = screen_point(page, *start), screen_point(page, *end)
     page.mouse.move(a[0] - 3, a[1])
     page.mouse.move(*a, steps=3)  # hover the handle first
     page.mouse.down()
     page.mouse.move(*b, steps=steps)
-    page.mouse.up()
+    if release:
+        page.mouse.up()
 
 
 def url_query(page) -> dict:
@@ -104,10 +105,20 @@ def test_dragging_p_and_q_on_the_plot_moves_the_readouts_to_the_library_values(o
     tool = js(page, f"() => klNamed('{PLOT}').toolbar.active_drag.type")
     assert tool == "PointDrawTool"
 
-    # a mode of p: the first (mean −3) sideways to −2 and up by half its height
+    # a mode of p: the first (mean −3) sideways to −2 and up by half its height; held there, the readouts already
+    # show the dragged p's values (p itself changes on release)
     p = handle_rows(page, P_HANDLES)
     x0, y0 = p["x"][0], p["y"][0]
-    drag(page, (x0, y0), (x0 + 1.0, y0 * 1.5))
+    drag(page, (x0, y0), (x0 + 1.0, y0 * 1.5), release=False)
+    held = js(page, """(name) => { const s = klModels().find(m => m.name === name && m.type === 'ColumnDataSource');
+                                   return Object.fromEntries(['x', 'y', 'w', 's'].map(k => [k, klColumn(s, k)])); }""",
+              P_HANDLES)
+    n = len(held["x"]) // 2
+    w = held["w"][:n]
+    w[0] = held["y"][0] * held["s"][0] * math.sqrt(2 * math.pi)  # the dragged mode's weight, as the drag reads it
+    expect_library_readouts(page, Target(weights=w, means=held["x"][:n], sigmas=held["s"][:n]), Approximation())
+    assert "components" not in url_query(page)
+    page.mouse.up()
     wait_until(lambda: url_has(page, components=None) and url_state(page)[0].means[0] > -2.3,
                timeout=CHANGE_TIMEOUT_MS / 1e3, what="the dragged mode in the URL")
     target, q = url_state(page)
