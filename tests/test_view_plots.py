@@ -98,11 +98,12 @@ def test_optimal_plot_peaks_at_the_library_optima_after_a_target_change(page):
 
 def test_a_q_step_writes_the_explore_sources_in_place(page):
     app, doc = page
-    fig, sources = app.explore.figure, dict(app.explore.sources)
+    fig, sources, drawn = app.explore.figure, dict(app.explore.sources), plots.sources(app.explore.figure)
+    assert drawn["q"] is sources["q"]  # the view writes the figure's own source (the drag handles have theirs)
     models = len(doc.models)
     app.explorer.q.param.update(mu=1.25, sigma=0.6)
     assert doc.get_model_by_name("klpanel-explore-plot") is fig and len(doc.models) == models  # nothing rebuilt
-    assert plots.sources(fig) == sources  # the same source objects
+    assert plots.sources(fig) == drawn  # the same source objects
     x = np.asarray(sources["q"].data["x"], dtype=float)
     np.testing.assert_allclose(sources["q"].data["q"], app.explorer.q.pdf(x), rtol=1e-5, atol=1e-7)
     assert sources["reverse-cost"] is sources["q"]  # the regions are vareas on the lines' source

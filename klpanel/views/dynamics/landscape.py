@@ -109,7 +109,12 @@ class LandscapePlot:
         fig.y_range.update(start=data["ylim"][0], end=data["ylim"][1])
 
     def _render_landscape(self, grid) -> None:
-        fig = render(plots.landscape(self.model.target, grid.divergence, grid=grid), FIGURE_NAME)
+        # rendered once per process for a grid (its target, divergence, axes and values), then copied per session
+        key = ("landscape", self.model.target.key, grid.divergence, repr(sorted(grid.params.items())), grid.log_sigma,
+               grid.values.shape, hash(grid.values.tobytes()), hash(grid.mu.tobytes()), hash(grid.y.tobytes()),
+               repr(grid.minima))
+        target = self.model.target
+        fig = render(lambda: plots.landscape(target, grid.divergence, grid=grid), FIGURE_NAME, key=key)
         styles.fit_figure(fig)
         fig.title.text += CLICK_HINT
         # found once: a walk over the figure's models costs milliseconds, a write microseconds
