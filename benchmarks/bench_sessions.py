@@ -175,8 +175,7 @@ def profile_worker(root: Path, repeats: int = 5) -> None:
                 times["build"].append(time.perf_counter() - t)
                 t = time.perf_counter()
                 if hasattr(viewable, "server_doc"):  # a template: its roots, as the served page adds them
-                    with doc.models.freeze():  # as klpanel.server.kl_explorer does
-                        viewable.server_doc(doc)
+                    viewable.server_doc(doc)
                 else:
                     doc.add_root(pn.panel(viewable).get_root(doc))
                 times["get_root"].append(time.perf_counter() - t)

@@ -4,8 +4,6 @@ It lives inside the package so that an installed klpanel (wheel, non-editable) c
 is the page's URL path, ``/kl_explorer``.
 """
 
-import contextlib
-
 import panel as pn
 
 from klpanel import KLExplorer
@@ -14,11 +12,7 @@ from klpanel import KLExplorer
 def serve_page():
     """Load Panel's extensions for this session and mark a fresh explorer servable."""
     pn.extension("katex", notifications=True)
-    # the session's document indexes its models once, after the page is built, not again at every root and
-    # reference added while it is (~10 % of a new session's server time, bench_sessions.py)
-    doc = pn.state.curdoc
-    with doc.models.freeze() if doc is not None else contextlib.nullcontext():
-        return KLExplorer().servable()
+    return KLExplorer().servable()
 
 
 # Bokeh runs a served file as a fresh module (named ``bokeh_app_...``) per session; an import builds nothing.
