@@ -4,15 +4,14 @@
 Each mode's handle sits at its component's own peak, w_k / (s_k √(2π)), its width handle one σ to the side at
 e^(-1/2) of that height; q's handles likewise. During a drag the browser redraws the curve from the handles itself
 (a CustomJS on the handles' source, no server round trip per mouse move) and sends the dragged p's components or q's
-(μ, σ) to the server, throttled, so that the readouts follow (``Explorer.values_at`` for a p not yet set). When the drag ends the server hears the handles and edits the model
-the component editor and the sliders edit (``Target.edit_component``, ``explorer.q``): the optima, the runs, the
+(μ, σ) to the server, throttled, so that the readouts follow (``Explorer.values_at`` for a p not yet set). When
+the drag ends the server hears the handles and edits the model the component editor and the sliders edit (``Target.edit_component``, ``explorer.q``): the optima, the runs, the
 landscape and the URL follow from there, once per drag. A refused drag (a weight to 0, σ too small, a mode off the
-plot) shows why and puts the handles back where the model is.
+plot) shows why and puts the handles back where the model is. p's part (its JS, columns, checks, double-click) is
+shared with section 1's plot: :mod:`.p_handles`.
 """
 
 from __future__ import annotations
-
-import math
 
 import numpy as np
 import panel as pn
@@ -20,49 +19,11 @@ from bokeh.events import DoubleTap
 from bokeh.models import ColumnDataSource, CustomJS, PointDrawTool
 
 from ..models.explorer import Explorer
-from ..models.target import COMPONENT_SIGMA, MAX_MODES, Target
-from ..plots.style import P_COLOR, Q_COLOR
+from ..models.target import Target
+from ..plots.style import Q_COLOR
 from . import components
-
-#: the narrowest mode a drag makes (the plot's grid is ~0.03 apart: narrower would not draw)
-MIN_SIGMA = 0.05
-ROOT_2PI = math.sqrt(2.0 * math.pi)
-INFLECTION = math.exp(-0.5)  # a Gaussian's height one σ from its mean, relative to its peak
-LIVE_MS = 40  # a drag sends p's components or q's (μ, σ) to the server at most this often
-
-#: the browser's redraw of p while one of its handles is dragged: which row moved (against ``x0``/``y0``, where the
-#: server put them) says which component and how; p and min(p, q) are recomputed on the grid, and the components go to
-#: the server at most every LIVE_MS for the readouts
-P_DRAG_JS = """
-const d = handles.data, X = d.x, Y = d.y, x0 = d.x0, y0 = d.y0, n = X.length / 2;
-if (handles.__kl_seen === Array.from(X).join() + Array.from(Y).join()) return;  // our own emit below
-if (!n || !d.m || d.m.length !== X.length) return;
-const R = Math.sqrt(2 * Math.PI), E = Math.exp(-0.5);
-const w = Array.from(d.w).slice(0, n), m = Array.from(d.m).slice(0, n), s = Array.from(d.s).slice(0, n);
-let moved = false;
-for (let k = 0; k < n; k++) {
-  if (X[k] !== x0[k] || Y[k] !== y0[k]) {  // the mode: its mean and weight; its width handle comes along
-    m[k] = X[k]; w[k] = Math.max(Y[k], 1e-9) * s[k] * R;
-    X[n + k] = m[k] + s[k]; Y[n + k] = Math.max(Y[k], 0) * E; moved = true;
-  } else if (X[n + k] !== x0[n + k] || Y[n + k] !== y0[n + k]) {  // its width handle: σ
-    s[k] = Math.max(MIN, Math.abs(X[n + k] - m[k])); Y[n + k] = w[k] / (s[k] * R) * E; moved = true;
-  }
-}
-if (!moved) return;
-const W = w.reduce((a, b) => a + b, 0), xs = curves.data.x, q = curves.data.q, N = xs.length;
-const p = new Float32Array(N), lo = new Float32Array(N);
-for (let i = 0; i < N; i++) {
-  let v = 0;
-  for (let k = 0; k < n; k++) { const z = (xs[i] - m[k]) / s[k]; v += w[k] / W * Math.exp(-0.5 * z * z) / (s[k] * R); }
-  p[i] = v; lo[i] = Math.min(v, q[i]);
-}
-curves.data.p = p; curves.data.lo = lo;
-handles.__kl_seen = Array.from(X).join() + Array.from(Y).join();
-curves.change.emit(); handles.change.emit();  // the partner handle too (this callback runs again, later: seen)
-const send = () => { handles.__kl_sent = performance.now(); live.data = {w: w, m: m, s: s}; };
-clearTimeout(handles.__kl_timer);  // the last position is sent too, LIVE ms later, if the drag rests there
-if (!(handles.__kl_sent > performance.now() - LIVE)) send(); else handles.__kl_timer = setTimeout(send, LIVE);
-""".replace("MIN", str(MIN_SIGMA)).replace("LIVE", str(LIVE_MS))
+from .p_handles import (INFLECTION, LIVE_MS, MIN_SIGMA, P_DRAG_JS, ROOT_2PI, add_mode, apply_p_edit,  # noqa: F401
+                        drag_callback, draw_handles, message_pane, moved_rows, p_edit, p_handle_columns)
 
 #: the same for q: its peak moves μ (up and down means nothing: it snaps back), its width handle sets σ; the new
 #: (μ, σ) goes to the server at most every LIVE_MS for the readouts
@@ -89,17 +50,6 @@ if (!(handles.__kl_sent > performance.now() - LIVE)) send(); else handles.__kl_t
 """.replace("MIN", str(MIN_SIGMA)).replace("LIVE", str(LIVE_MS))
 
 
-def p_handle_columns(target) -> dict:
-    """The data of p's handles: rows 0..n-1 the modes at their peaks, rows n..2n-1 their width handles; ``x0``/``y0``
-    where they were put (a drag moves ``x``/``y``), each row's component ``k`` and its ``w``, ``m``, ``s``."""
-    w, m, s = (np.asarray(a, float) for a in (target.weights, target.means, target.sigmas))
-    n, peak = w.size, w / (s * ROOT_2PI)
-    x, y = np.concatenate([m, m + s]), np.concatenate([peak, peak * INFLECTION])
-    return {"x": x, "y": y, "x0": x.copy(), "y0": y.copy(), "k": np.tile(np.arange(n), 2),
-            "w": np.tile(w, 2), "m": np.tile(m, 2), "s": np.tile(s, 2),
-            "marker": ["circle"] * n + ["diamond"] * n, "size": [13] * n + [10] * n}
-
-
 def q_handle_columns(mu: float, sigma: float) -> dict:
     """The data of q's handles: its peak and its width handle (columns as :func:`p_handle_columns`')."""
     peak = 1.0 / (sigma * ROOT_2PI)
@@ -108,44 +58,12 @@ def q_handle_columns(mu: float, sigma: float) -> dict:
             "marker": ["circle", "diamond"], "size": [13, 10]}
 
 
-def _moved(data) -> np.ndarray:
-    x, y, x0, y0 = (np.asarray(data[c], float) for c in ("x", "y", "x0", "y0"))
-    return (x != x0) | (y != y0)
-
-
-def p_edit(target, data, x_range, y_top) -> tuple[int, dict] | None:
-    """What a drag of p's handles (their source's ``data``) asks of ``target``: ``(k, edit_component keywords)``, or
-    None when nothing moved or the rows no longer match p. ``ValueError`` (with the message shown) for a refused
-    drag: a mode below the axis (weight ≤ 0) or off the plot, a σ under :data:`MIN_SIGMA`."""
-    n = target.weights.size
-    if len(data.get("x", ())) != 2 * n or len(data.get("x0", ())) != 2 * n:
-        return None
-    moved = _moved(data)
-    x, y = np.asarray(data["x"], float), np.asarray(data["y"], float)
-    if moved[:n].any():
-        k = int(np.argmax(moved[:n]))
-        if not y[k] > 0:
-            raise ValueError("Refused: a mode's weight must be above 0 — keep it above the x axis.")
-        if not (x_range[0] <= x[k] <= x_range[1] and y[k] <= y_top):
-            raise ValueError("Refused: drag a mode within the plot.")
-        return k, {"mean": float(x[k]), "weight": float(y[k] * target.sigmas[k] * ROOT_2PI)}
-    if moved[n:].any():
-        k = int(np.argmax(moved[n:]))
-        sigma = abs(float(x[n + k]) - float(target.means[k]))
-        if not sigma >= MIN_SIGMA:
-            raise ValueError(f"Refused: a mode's σ must be at least {MIN_SIGMA:g}.")
-        if not x_range[0] <= x[n + k] <= x_range[1]:
-            raise ValueError("Refused: drag the width handle within the plot.")
-        return k, {"sigma": sigma}
-    return None
-
-
 def q_edit(q, data, mu_range, sigma_range) -> dict | None:
     """What a drag of q's handles asks: ``{"mu": …}`` or ``{"sigma": …}`` (None when nothing moved); ``ValueError``
     outside the sliders' ranges."""
     if len(data.get("x", ())) != 2 or len(data.get("x0", ())) != 2:
         return None
-    moved = _moved(data)
+    moved = moved_rows(data)
     x = np.asarray(data["x"], float)
     if moved[0]:
         return check_q(mu=float(x[0]), mu_range=mu_range, sigma_range=sigma_range)
@@ -180,17 +98,15 @@ under way (``preview()``: the model's again)."""
         self.q_source = ColumnDataSource(q_handle_columns(q.mu, q.sigma), name="klpanel-explore-q-handles")
         self.live_source = ColumnDataSource({"mu": [], "sigma": []}, name="klpanel-explore-q-live")
         self.p_live_source = ColumnDataSource({"w": [], "m": [], "s": []}, name="klpanel-explore-p-live")
-        level = components.repaint_level()
-        drawn = []
-        for source, color, name in ((self.p_source, P_COLOR, "p-handles"), (self.q_source, Q_COLOR, "q-handles")):
-            drawn.append(figure.scatter("x", "y", source=source, marker="marker", size="size", fill_color="white",
-                                        line_color=color, line_width=2.5, name=f"klpanel-explore-{name}", **level))
+        drawn = [draw_handles(figure, self.p_source, "klpanel-explore-p-handles"),
+                 figure.scatter("x", "y", source=self.q_source, marker="marker", size="size", fill_color="white",
+                                line_color=Q_COLOR, line_width=2.5, name="klpanel-explore-q-handles",
+                                **components.repaint_level())]
         self.tool = PointDrawTool(renderers=drawn, add=False, drag=True,
                                   description="Drag p's modes and q (double-click adds a mode)")
         figure.add_tools(self.tool)
         figure.toolbar.active_drag = self.tool
-        self.p_source.js_on_change("change", CustomJS(args={"handles": self.p_source, "curves": curves,
-                                                            "live": self.p_live_source}, code=P_DRAG_JS))
+        self.p_source.js_on_change("change", drag_callback(self.p_source, curves, lo="lo", live=self.p_live_source))
         self.q_source.js_on_change("change", CustomJS(args={"handles": self.q_source, "curves": curves,
                                                             "live": self.live_source}, code=Q_DRAG_JS))
         self.p_source.on_change("data", self._on_p)
@@ -201,8 +117,7 @@ under way (``preview()``: the model's again)."""
         self.remove = pn.widgets.MenuButton(label="Remove a mode", items=self._remove_items(),
                                             disabled=explorer.target.weights.size == 1, sizing_mode="stretch_width")
         self.remove.on_click(self._on_remove)
-        self.message = pn.pane.Alert("", alert_type="warning", visible=False, sizing_mode="stretch_width",
-                                     margin=(0, 5), css_classes=["klpanel-drag-message"])
+        self.message = message_pane()
 
     # -- model -> handles --------------------------------------------------------------------------------------------
     def write_p(self):
@@ -233,11 +148,8 @@ under way (``preview()``: the model's again)."""
     def _on_p(self, attr, old, new):
         if self._pushing:
             return
-        t, fig = self.explorer.target, self.figure
         try:
-            edit = p_edit(t, new, (fig.x_range.start, fig.x_range.end), fig.y_range.end)
-            if edit is not None:
-                t.edit_component(edit[0], **edit[1])
+            apply_p_edit(self.explorer.target, new, self.figure)
             self.say()
         except ValueError as exc:
             self.say(str(exc))
@@ -297,17 +209,11 @@ under way (``preview()``: the model's again)."""
 
     def on_double_tap(self, event):
         """A new mode where the double-click was (σ = the generator's 0.35, its peak at the click)."""
-        fig = self.figure
-        x, y = event.x, event.y
         try:
-            if x is None or y is None or not (fig.x_range.start <= x <= fig.x_range.end and 0 < y <= fig.y_range.end):
-                raise ValueError("Refused: double-click inside the plot, above the x axis, to add a mode.")
-            if self.explorer.target.weights.size >= MAX_MODES:
-                raise ValueError(f"Refused: p has {MAX_MODES} modes already, the most allowed.")
-            self.explorer.target.add_component(float(x), float(y) * COMPONENT_SIGMA * ROOT_2PI, COMPONENT_SIGMA)
+            add_mode(self.explorer.target, self.figure, event.x, event.y)
             self.say()
         except ValueError as exc:
-            self.say(str(exc) if str(exc).startswith("Refused") else f"Refused: {exc}")
+            self.say(str(exc))
 
     def _on_remove(self, event):
         try:
