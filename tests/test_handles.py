@@ -167,3 +167,88 @@ def test_a_drag_of_p_under_way_previews_the_readouts_and_the_release_sets_p(app)
     assert f">{preview['forward_kl']:.3f}<" in view.readouts.object
     h._on_p("data", None, dragged(h.p_source.data, 0, 40.0, 0.1))  # a refused release: the model's values again
     assert f">{e.values['forward_kl']:.3f}<" in view.readouts.object
+
+
+# -- section 1: p's handles on the optimal-approximations plot ----------------------------------------------------
+@pytest.fixture
+def section1():
+    return KLExplorer(explorer=Explorer(), sections=["optimal"]).optimal
+
+
+def optimal_mean(e: Explorer, name: str) -> float:
+    return e.optima[name].mu
+
+
+def test_section1_has_ps_handles_and_no_q_handles_on_its_plot(section1):
+    from bokeh.models import PointDrawTool
+
+    fig, h = section1.figure, section1.handles
+    assert fig.name == "klpanel-optimal-plot" and h.figure is fig
+    tool = fig.toolbar.active_drag
+    assert isinstance(tool, PointDrawTool) and [r.data_source for r in tool.renderers] == [h.source]
+    assert np.allclose(h.source.data["x"], p_handle_columns(section1.explorer.target)["x"])
+    assert section1.sources["p"].name == "klpanel-optimal-curves" and set(section1.sources["p"].data) == {"x", "p"}
+
+
+def test_a_drag_on_section1_edits_the_target_and_the_optima_follow(section1):
+    e, h = section1.explorer, section1.handles
+    before = {name: optimal_mean(e, name) for name in e.optima}
+    h._on_p("data", None, dragged(h.source.data, 0, -1.0, 0.15))  # the left mode (mean −3) to −1
+    assert e.target.means[0] == -1.0 and e.target.mode == "custom"
+    assert e.custom.split("|")[1].split(", ")[0] == "-1"  # the URL's form of the target
+    after = {name: optimal_mean(e, name) for name in e.optima}
+    assert after["forward_kl"] > before["forward_kl"]  # the mass-covering optimum follows the mode moved right
+    assert np.allclose(section1.sources["p"].data["p"], e.target.pdf(section1.sources["p"].data["x"]), atol=1e-5)
+    assert np.allclose(h.source.data["x"], p_handle_columns(e.target)["x"]) and not h.message.visible
+    h._on_p("data", None, dragged(h.source.data, 4, e.target.means[1] + 0.9, 0.1))  # the middle mode's σ
+    assert e.target.sigmas[1] == pytest.approx(0.9)
+
+
+@pytest.mark.parametrize("row, to, message", [(0, (-3.0, -0.01), "weight must be above 0"),
+                                              (0, (40.0, 0.1), "within the plot"),
+                                              (4, (0.0 + MIN_SIGMA / 2, 0.1), "σ must be at least")])
+def test_a_refused_drag_on_section1_keeps_p_and_says_why(section1, row, to, message):
+    e, h = section1.explorer, section1.handles
+    before, handles = e.target.to_dict(), {k: list(v) for k, v in h.source.data.items()}
+    optima = {name: optimal_mean(e, name) for name in e.optima}
+    p = np.array(section1.sources["p"].data["p"])
+    section1.sources["p"].data["p"] = np.zeros_like(p)  # what the browser drew during the drag
+    h._on_p("data", None, dragged(h.source.data, row, *to))
+    assert e.target.to_dict() == before and {name: optimal_mean(e, name) for name in e.optima} == optima
+    assert h.message.visible and message in h.message.object
+    assert np.allclose(h.source.data["x"], handles["x"]) and np.allclose(h.source.data["y"], handles["y"])
+    assert np.array_equal(section1.sources["p"].data["p"], p)
+    h._on_p("data", None, dragged(h.source.data, 0, -2.5, 0.1))  # a good drag clears the message
+    assert not h.message.visible and e.target.means[0] == -2.5
+
+
+def test_double_click_on_section1_adds_a_mode(section1):
+    e, h = section1.explorer, section1.handles
+    n = e.target.weights.size
+    h.on_double_tap(SimpleNamespace(x=5.0, y=0.1))
+    assert e.target.weights.size == n + 1 and e.target.means[-1] == 5.0
+    assert len(h.source.data["x"]) == 2 * (n + 1)
+    h.on_double_tap(SimpleNamespace(x=5.0, y=-0.1))
+    assert e.target.weights.size == n + 1 and "above the x axis" in h.message.object
+
+
+def test_section1_handles_follow_a_new_figure_when_the_divergences_on_show_change(section1):
+    e = section1.explorer
+    old = section1.figure
+    e.selected = [*e.selected, "hellinger"] if "hellinger" not in e.selected else list(e.selected)[:-1]
+    fig, h = section1.figure, section1.handles
+    assert fig is not old and h.figure is fig and fig.toolbar.active_drag.renderers[0].data_source is h.source
+    assert h.source in fig.references() and h.source not in old.references()
+    h._on_p("data", None, dragged(h.source.data, 0, -2.0, 0.15))
+    assert e.target.means[0] == -2.0
+    assert np.allclose(section1.sources["p"].data["p"], e.target.pdf(section1.sources["p"].data["x"]), atol=1e-5)
+    assert np.allclose(h.source.data["x"], p_handle_columns(e.target)["x"])
+
+
+def test_a_q_step_leaves_section1s_handles_alone(section1):
+    e, h = section1.explorer, section1.handles
+    data = h.source.data
+    sent = []
+    h.source.on_change("data", lambda attr, old, new: sent.append(new))
+    e.q.mu = 1.25
+    assert h.source.data is data and not sent

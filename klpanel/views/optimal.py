@@ -2,7 +2,9 @@
 
 The plot is ``plots.optima`` rendered once (again only when the divergences on show change) and then written
 directly (``plots.densities.optima_columns``, float32) on a target or option change: re-rendering it through a
-HoloViews pane cost hundreds of milliseconds per new target (figures in benchmarks/README.md).
+HoloViews pane cost hundreds of milliseconds per new target (figures in benchmarks/README.md). p's modes can be
+dragged on it as on the Explore plot (:class:`.p_handles.PHandles`, put on every new figure; the optimal q's are
+not draggable): a release edits the target and the optima follow.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from ..models.family import FIXED
 from ..plots.densities import optima_columns
 from . import components, styles
 from .chooser import DivergenceChooser
+from .p_handles import PHandles
 from .plotting import as_column, render, set_ranges
 from .target_controls import TargetControls
 
@@ -48,6 +51,7 @@ class OptimalSection(pn.viewable.Viewer):
                                                         sizing_mode="stretch_width")
         e.param.watch(lambda event: setattr(self.sigma_fixed, "visible", event.new == FIXED), "family")
         self.figure, self.sources, self._shown = None, {}, None
+        self.handles, self._handles_key, self._p = PHandles(e, PLOT_NAME, restore=self._restore_p), None, {}
         self.plot = pn.pane.Bokeh(sizing_mode="stretch_width")
         self._draw()
         self.problems = pn.pane.Alert("", alert_type="warning", visible=False, sizing_mode="stretch_width")
@@ -80,11 +84,21 @@ class OptimalSection(pn.viewable.Viewer):
         with pn.io.hold():
             if shown != self._shown:
                 self.figure, self._shown = self._render(names, params), shown
+                self.handles.attach(self.figure, self.sources["p"], area=self.sources["p-area"])
                 self.plot.object = self.figure
+            elif e.target.key != self._handles_key:  # a new target (not a q step, nor a divergence's option)
+                self.handles.write()
+            self._handles_key = e.target.key
             for key, data in columns.items():
                 self.sources[key].data = {c: _column(v) for c, v in data.items()}
+            self._p = {k: dict(self.sources[k].data) for k in ("p", "p-area")}
             x = columns["p"]["x"]
             set_ranges(self.figure, x, columns["p"]["p"], *(columns[k][k[len("optimum-"):]] for k in shown))
+
+    def _restore_p(self):
+        """p's curve and area as last written (the browser drew a refused drag)."""
+        for key, data in self._p.items():
+            self.sources[key].data.update(data)  # a patch: sent even though the server's columns did not change
 
     def _show_problems(self, *events):
         text = "; ".join(self.explorer.problems.values())
@@ -95,7 +109,8 @@ class OptimalSection(pn.viewable.Viewer):
             pn.pane.Markdown("## 1. Optimal approximations\n"
                              "The best single Gaussian q under each divergence. Markers: every local "
                              "minimum over (μ, σ) — over μ alone when σ is fixed at σ₀ — drawn at its q's peak; "
-                             "the filled, larger one is global.",
+                             "the filled, larger one is global. Drag a mode of p (○: sideways its mean, up and down its "
+                             "weight; ◇: its σ) or double-click to add one: the optima follow.",
                              sizing_mode="stretch_width"),
-            styles.beside([self.controls, self.family, self.sigma_fixed, self.chooser], [self.plot, self.problems]),
+            styles.beside([self.controls, self.family, self.sigma_fixed, self.chooser], [self.plot, self.handles.message, self.problems]),
             sizing_mode="stretch_width")
