@@ -50,7 +50,6 @@ def screen_point(page, x1: float, x2: float) -> tuple[float, float]:
     }""", [x1, x2]))
 
 
-@pytest.mark.xfail(strict=False, reason="a real mouse drag in headless Chromium missed once on a host at load 8 (CI dry run of 1bff468); issue 20 stays open on the drag latency")
 def test_twod_section_follows_rho_and_drags(open_app, artifacts):
     page = open_app()
     heading = page.locator("h2", has_text=HEADING).first
