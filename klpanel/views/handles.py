@@ -5,10 +5,10 @@ Each mode's handle sits at its component's own peak, w_k / (s_k √(2π)), its w
 e^(-1/2) of that height; q's handles likewise. During a drag the browser redraws the curve from the handles itself
 (a CustomJS on the handles' source, no server round trip per mouse move) and sends the dragged p's components or q's
 (μ, σ) to the server, throttled, so that the readouts follow (``Explorer.values_at`` for a p not yet set). When
-the drag ends the server hears the handles and edits the model the component editor and the sliders edit (``Target.edit_component``, ``explorer.q``): the optima, the runs, the
-landscape and the URL follow from there, once per drag. A refused drag (a weight to 0, σ too small, a mode off the
-plot) shows why and puts the handles back where the model is. p's part (its JS, columns, checks, double-click) is
-shared with section 1's plot: :mod:`.p_handles`.
+the drag ends the server hears the handles and edits the model the component editor and the sliders edit
+(``Target.edit_component``, ``explorer.q``): the optima, the runs, the landscape and the URL follow from there, once
+per drag. A refused drag (a weight to 0, σ too small, a mode off the plot) shows why and puts the handles back where
+the model is. p's part (its JS, columns, checks, double-click) is shared with section 1's plot: :mod:`.p_handles`.
 """
 
 from __future__ import annotations
@@ -117,7 +117,7 @@ under way (``preview()``: the model's again)."""
         self.remove = pn.widgets.MenuButton(label="Remove a mode", items=self._remove_items(),
                                             disabled=explorer.target.weights.size == 1, sizing_mode="stretch_width")
         self.remove.on_click(self._on_remove)
-        self.message = message_pane()
+        self.message = message_pane("explore")
 
     # -- model -> handles --------------------------------------------------------------------------------------------
     def write_p(self):

@@ -51,7 +51,8 @@ class OptimalSection(pn.viewable.Viewer):
                                                         sizing_mode="stretch_width")
         e.param.watch(lambda event: setattr(self.sigma_fixed, "visible", event.new == FIXED), "family")
         self.figure, self.sources, self._shown = None, {}, None
-        self.handles, self._handles_key, self._p = PHandles(e, PLOT_NAME, restore=self._restore_p), None, {}
+        self.handles = PHandles(e, PLOT_NAME, "optimal", restore=self._restore_p)
+        self._handles_key, self._p = None, {}  # the target the handles were written for; p's columns as written
         self.plot = pn.pane.Bokeh(sizing_mode="stretch_width")
         self._draw()
         self.problems = pn.pane.Alert("", alert_type="warning", visible=False, sizing_mode="stretch_width")
@@ -112,5 +113,6 @@ class OptimalSection(pn.viewable.Viewer):
                              "the filled, larger one is global. Drag a mode of p (○: sideways its mean, up and down its "
                              "weight; ◇: its σ) or double-click to add one: the optima follow.",
                              sizing_mode="stretch_width"),
-            styles.beside([self.controls, self.family, self.sigma_fixed, self.chooser], [self.plot, self.handles.message, self.problems]),
+            styles.beside([self.controls, self.family, self.sigma_fixed, self.chooser],
+                          [self.plot, self.handles.message, self.problems]),
             sizing_mode="stretch_width")

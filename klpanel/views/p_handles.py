@@ -56,8 +56,16 @@ for (let i = 0; i < N; i++) {
   p[i] = v;
 }
 curves.data.p = p;
-if (lo) { const q = curves.data.q, low = new Float32Array(N); for (let i = 0; i < N; i++) low[i] = Math.min(p[i], q[i]); curves.data[lo] = low; }
-if (area) { const y = new Float32Array(2 * N); for (let i = 0; i < N; i++) y[2 * N - 1 - i] = p[i]; area.data.y = y; area.change.emit(); }
+if (lo) {  // min(p, q)
+  const q = curves.data.q, low = new Float32Array(N);
+  for (let i = 0; i < N; i++) low[i] = Math.min(p[i], q[i]);
+  curves.data[lo] = low;
+}
+if (area) {  // the patch from 0 to p: x forth then back, y zeros then p reversed
+  const y = new Float32Array(2 * N);
+  for (let i = 0; i < N; i++) y[2 * N - 1 - i] = p[i];
+  area.data.y = y; area.change.emit();
+}
 handles.__kl_seen = Array.from(X).join() + Array.from(Y).join();
 curves.change.emit(); handles.change.emit();  // the partner handle too (this callback runs again, later: seen)
 if (!live) return;
@@ -143,24 +151,25 @@ def drag_callback(handles, curves, lo: str = "", area=None, live=None) -> Custom
                     code=P_DRAG_JS)
 
 
-def message_pane() -> pn.pane.Alert:
-    """The refusal message (hidden while empty)."""
+def message_pane(plot: str) -> pn.pane.Alert:
+    """The refusal message of the handles on ``plot`` ("explore", "optimal"; hidden while empty)."""
     return pn.pane.Alert("", alert_type="warning", visible=False, sizing_mode="stretch_width", margin=(0, 5),
-                         css_classes=["klpanel-drag-message"])
+                         css_classes=["klpanel-drag-message", f"klpanel-{plot}-drag-message"])
 
 
 class PHandles:
     """p's handles alone on a figure whose p is drawn from a source with columns ``x``, ``p`` (section 1's
-    optimal-approximations plot: its q's are the optima, not draggable). :meth:`attach` puts them on a (new) figure;
+    optimal-approximations plot: its q's are the optima, not draggable; ``plot`` names its message's CSS class,
+    ``name`` its models). :meth:`attach` puts them on a (new) figure;
     :meth:`write` moves them to where p's components are; ``restore()`` redraws p as the model has it after a
     refused drag. Edits go to ``explorer.target``."""
 
-    def __init__(self, explorer, name: str, restore=None):
+    def __init__(self, explorer, name: str, plot: str, restore=None):
         self.explorer, self.name = explorer, name
         self.restore = restore or (lambda: None)
         self.figure = self.source = None
         self._pushing = False
-        self.message = message_pane()
+        self.message = message_pane(plot)
 
     def attach(self, figure, curves, area=None):
         """Handles on ``figure`` (a new one: the old one's handles go with it), p redrawn in ``curves`` and ``area``."""

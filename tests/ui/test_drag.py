@@ -1,6 +1,6 @@
 """Dragging on the Explore plot with the mouse in Chromium against the served app: a mode of p, q's peak and its width
 handle, a refused drag and a double-click; the readouts must equal the library's values for the p and q the page's
-URL then holds.
+URL then holds. A mode of p dragged on section 1's optimal-approximations plot moves the target and its optima.
 
 A real drag needs what a person's hand gives Bokeh: the plot on screen, the pointer resting over the handle before
 the button goes down (the hover that makes the handle the drag's target), and several move events (Bokeh's pan
@@ -18,6 +18,7 @@ import pytest
 from klpanel.models.approximation import Approximation
 from klpanel.models.target import Target
 from klpanel.numerics import divergences
+from klpanel.numerics.optima import optimal_q
 
 from pagetools import CHANGE_TIMEOUT_MS, js, wait_until
 
@@ -25,20 +26,22 @@ pytestmark = pytest.mark.ui
 
 PLOT = "klpanel-explore-plot"
 P_HANDLES, Q_HANDLES = "klpanel-explore-p-handles", "klpanel-explore-q-handles"
+OPTIMAL_PLOT, OPTIMAL_P_HANDLES = "klpanel-optimal-plot", "klpanel-optimal-plot-p-handles"
 
 
-def screen_point(page, x: float, y: float) -> tuple[float, float]:
-    """Page coordinates of data point (x, y) on the Explore plot."""
+def screen_point(page, x: float, y: float, plot: str = PLOT) -> tuple[float, float]:
+    """Page coordinates of data point (x, y) on ``plot`` (the Explore plot's name by default)."""
     return tuple(js(page, """([name, x, y]) => {
         const view = Bokeh.index.find_one(klNamed(name));
         const box = view.canvas_view.el.getBoundingClientRect();
         return [box.left + view.frame.x_scale.compute(x), box.top + view.frame.y_scale.compute(y)];
-    }""", [PLOT, x, y]))
+    }""", [plot, x, y]))
 
 
-def drag(page, start: tuple[float, float], end: tuple[float, float], steps: int = 12, release: bool = True) -> None:
+def drag(page, start: tuple[float, float], end: tuple[float, float], steps: int = 12, release: bool = True,
+         plot: str = PLOT) -> None:
     """Press at data point ``start``, move to ``end`` in ``steps`` mouse moves, release (unless told not to)."""
-    a, b = screen_point(page, *start), screen_point(page, *end)
+    a, b = screen_point(page, *start, plot), screen_point(page, *end, plot)
     page.mouse.move(a[0] - 3, a[1])
     page.mouse.move(*a, steps=3)  # hover the handle first
     page.mouse.down()
@@ -92,11 +95,18 @@ def handle_rows(page, name: str) -> dict:
                                    return {x: klColumn(s, 'x'), y: klColumn(s, 'y')}; }""", name)
 
 
-def message(page) -> str:
-    """The refusal message's text while it is shown ('' when hidden); read from its model: its text sits in shadow
-    DOM, which ``inner_text`` does not reach."""
-    return js(page, """() => { const m = klModels().find(m => (m.css_classes || []).includes('klpanel-drag-message'));
-                               return m && m.visible ? String(m.text) : ''; }""")
+def source_columns(page, name: str, *columns: str) -> dict:
+    """Columns of the data source named ``name`` as the browser holds them."""
+    return js(page, """([name, columns]) => {
+        const s = klModels().find(m => m.name === name && m.type === 'ColumnDataSource');
+        return Object.fromEntries(columns.map(c => [c, klColumn(s, c)])); }""", [name, list(columns)])
+
+
+def message(page, plot: str = "explore") -> str:
+    """The refusal message's text on ``plot``'s section while it is shown ('' when hidden); read from its model: its
+    text sits in shadow DOM, which ``inner_text`` does not reach."""
+    return js(page, """(c) => { const m = klModels().find(m => (m.css_classes || []).includes(c));
+                                return m && m.visible ? String(m.text) : ''; }""", f"klpanel-{plot}-drag-message")
 
 
 def test_dragging_p_and_q_on_the_plot_moves_the_readouts_to_the_library_values(open_app, artifacts):
@@ -196,3 +206,39 @@ def test_a_touch_drag_moves_q_on_a_phone(browser, app_server):
         assert not page.console_errors
     finally:
         context.close()
+
+
+def test_dragging_a_mode_of_p_on_the_optimal_plot_moves_the_target_and_its_optima(open_app, artifacts):
+    """Section 1: the left mode of p (mean −3) dragged sideways to −2: the URL's target has it there, section 1's p
+    and its forward-KL optimum (moment matching: at p's mean) are drawn for that target, the readouts agree."""
+    page = open_app()
+    js(page, f"() => Bokeh.index.find_one(klNamed('{OPTIMAL_PLOT}')).el.scrollIntoView({{block: 'center'}})")
+    assert js(page, f"() => klNamed('{OPTIMAL_PLOT}').toolbar.active_drag.type") == "PointDrawTool"
+    p_before = source_columns(page, "klpanel-optimal-curves", "x", "p")
+    handles = handle_rows(page, OPTIMAL_P_HANDLES)
+    x0, y0 = handles["x"][0], handles["y"][0]
+    drag(page, (x0, y0), (x0 + 1.0, y0), plot=OPTIMAL_PLOT)
+    wait_until(lambda: url_has(page, components=None) and url_state(page)[0].means[0] > -2.3,
+               timeout=CHANGE_TIMEOUT_MS / 1e3, what="the dragged mode in the URL")
+    target, q = url_state(page)
+    assert target.means[0] == pytest.approx(-2.0, abs=0.1) and target.means[1:].tolist() == [0.0, 3.0]
+    assert target.weights == pytest.approx(Target().weights, abs=0.02)  # sideways: the weights stay
+
+    def drawn_for_target():
+        cols = source_columns(page, "klpanel-optimal-curves", "x", "p")
+        return max(abs(a - b) for a, b in zip(cols["p"], target.pdf(cols["x"]))) < 1e-3
+    wait_until(drawn_for_target, timeout=CHANGE_TIMEOUT_MS / 1e3, what="section 1's p drawn for the new target")
+    assert source_columns(page, "klpanel-optimal-curves", "p")["p"] != p_before["p"]
+    best = optimal_q(target, "forward_kl").mu
+
+    def optimum_moved():
+        cols = source_columns(page, "klpanel-optimum-forward_kl", "x", "forward_kl")
+        peak = cols["x"][max(range(len(cols["x"])), key=cols["forward_kl"].__getitem__)]
+        return abs(peak - best) < 0.05
+    wait_until(optimum_moved, timeout=CHANGE_TIMEOUT_MS / 1e3, what="the forward-KL optimum at the new p's mean")
+    wait_until(lambda: abs(handle_rows(page, OPTIMAL_P_HANDLES)["x"][0] - target.means[0]) < 1e-4,
+               timeout=CHANGE_TIMEOUT_MS / 1e3, what="section 1's handles on the new p")
+    page.locator(".kl-section-optimal").first.screenshot(path=str(artifacts / "section-optimal-dragged.png"))
+    js(page, f"() => Bokeh.index.find_one(klNamed('{PLOT}')).el.scrollIntoView({{block: 'center'}})")
+    expect_library_readouts(page, target, q)
+    assert not page.console_errors
