@@ -40,7 +40,14 @@ def screen_point(page, x: float, y: float, plot: str = PLOT) -> tuple[float, flo
 
 def drag(page, start: tuple[float, float], end: tuple[float, float], steps: int = 12, release: bool = True,
          plot: str = PLOT) -> None:
-    """Press at data point ``start``, move to ``end`` in ``steps`` mouse moves, release (unless told not to)."""
+    """Press at data point ``start``, move to ``end`` in ``steps`` mouse moves, release (unless told not to); once the
+    plot has stopped moving on the page (a section above it may still be redrawing after the last change)."""
+    last = [None]
+
+    def still():
+        now, last[0] = last[0], screen_point(page, *start, plot)
+        return now == last[0]
+    wait_until(still, timeout=CHANGE_TIMEOUT_MS / 1e3, interval=0.3, what="the plot to stop moving")
     a, b = screen_point(page, *start, plot), screen_point(page, *end, plot)
     page.mouse.move(a[0] - 3, a[1])
     page.mouse.move(*a, steps=3)  # hover the handle first
