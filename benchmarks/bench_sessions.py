@@ -357,6 +357,7 @@ def main(argv=None) -> int:
     parser.add_argument("--root", type=Path, default=HERE.parent, help="the checkout to serve")
     parser.add_argument("--parts", default=",".join(PARTS), help=f"comma list of {', '.join(PARTS)}")
     parser.add_argument("--empty-numba-cache", action="store_true", help="the 'first' part with no numba cache")
+    parser.add_argument("--server-args", default="", help="further `panel serve` flags for the served parts (A/B)")
     parser.add_argument("--profile-worker", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.profile_worker:
@@ -382,7 +383,8 @@ def main(argv=None) -> int:
         first_request(pagetools, artifacts, env=env)
     served = [p for p in parts if p in ("requests", "visitors", "tti", "sustain")]
     for part in served:  # a fresh server per part: one part's sessions do not weigh on the next
-        server = pagetools.AppServer(artifacts / f"bench-sessions-{part}.log", env={"KLPANEL_AUTOPLAY": "1"})
+        server = pagetools.AppServer(artifacts / f"bench-sessions-{part}.log", env={"KLPANEL_AUTOPLAY": "1"},
+                                     extra_args=args.server_args.split())
         try:
             {"requests": sequential_and_concurrent, "visitors": visitors, "sustain": sustain,
              "tti": lambda s: tti(s, pagetools)}[part](server)

@@ -11,7 +11,7 @@ import numpy as np
 import panel as pn
 import pytest
 from bokeh.document import Document
-from bokeh.models import Span
+from bokeh.models import GlyphRenderer, Span
 
 from klpanel import KLExplorer, Target, optimal_q, plots
 from klpanel.models import spectrum as sp
@@ -203,3 +203,20 @@ def test_every_figure_of_the_page_draws_on_a_canvas():
     figures = {m.name or m.id: m.output_backend for m in doc.models if hasattr(m, "output_backend")}
     assert "klpanel-twod-plot" in figures and len(figures) >= 10, figures
     assert {name for name, backend in figures.items() if backend != "canvas"} == set(), figures
+
+
+def test_every_rendered_figure_leaves_its_derived_glyphs_to_bokehjs():
+    """HoloViews sends a selection, non-selection and muted glyph model with every renderer; the page's figures leave
+    them to BokehJS ("auto", which derives them from the main glyph as HoloViews' own defaults do), a third fewer
+    models for each new visitor's session to create and send."""
+    app = KLExplorer(explorer=Explorer())
+    doc = Document()
+    doc.add_root(pn.panel(app).get_root(doc))
+    for pane in (app.spectrum.alpha_plot, *app.spectrum.distill_plots.values()):
+        doc.add_root(pane.get_root(doc))
+    renderers = [m for m in doc.models if isinstance(m, GlyphRenderer) and (m.name or "").startswith("klpanel-")]
+    named = {r.name for r in renderers}
+    assert {"klpanel-p", "klpanel-q", "klpanel-optimum-forward_kl", "klpanel-minima-reverse_kl"} <= named, named
+    derived = {r.name: [getattr(r, g) for g in ("selection_glyph", "nonselection_glyph", "muted_glyph")]
+               for r in renderers if not r.name.endswith("-handles")}  # the drag handles' own selection looks
+    assert {name: kinds for name, kinds in derived.items() if kinds != ["auto"] * 3} == {}

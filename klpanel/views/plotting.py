@@ -16,7 +16,7 @@ import weakref
 import holoviews as hv
 import numpy as np
 import panel as pn
-from bokeh.models import Range1d
+from bokeh.models import GlyphRenderer, Range1d
 from bokeh.plotting import figure
 
 from ..plots.style import density_ylim
@@ -66,13 +66,27 @@ def page_look(fig, name: str | None = None):
     return fig
 
 
+#: a renderer's glyphs for selection, non-selection and muting: BokehJS derives each from the main glyph when it is
+#: "auto" (as HoloViews' defaults do: 0.2 alpha), where HoloViews sends three more glyph models per renderer
+DERIVED_GLYPHS = ("selection_glyph", "nonselection_glyph", "muted_glyph")
+
+
+def lean(fig):
+    """``fig`` with each renderer's derived glyphs left to BokehJS (:data:`DERIVED_GLYPHS`): a third fewer models
+    for every session to create, serialise and send, and nothing a visitor sees changes. Returns ``fig``."""
+    for renderer in fig.renderers:
+        if isinstance(renderer, GlyphRenderer):
+            renderer.update(**dict.fromkeys(DERIVED_GLYPHS, "auto"))
+    return fig
+
+
 def render(element, name: str | None = None, key=None):
     """``element`` (a :mod:`klpanel.plots` picture, or a function making it) rendered once to a Bokeh figure with
     the page's look. With ``key`` (everything the picture depends on) HoloViews renders it once per process and
     each call gets a copy (:mod:`.figure_cache`; the function is then called only for the first): every new
     session's first screen draws the same pictures."""
     def draw():
-        return styles.render(element if isinstance(element, hv.core.Dimensioned) else element())
+        return lean(styles.render(element if isinstance(element, hv.core.Dimensioned) else element()))
     return page_look(draw() if key is None else copy_of(key, draw), name)
 
 
@@ -91,7 +105,7 @@ def look_hook(name: str | None = None, then=None, *args):
         if plot.handles.get(HOOKED):
             return
         plot.handles[HOOKED] = True
-        page_look(plot.state, name)
+        page_look(lean(plot.state), name)
         call = then_ref()
         if call is not None:
             call(*args, plot)

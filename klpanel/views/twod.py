@@ -26,7 +26,7 @@ from ..plots import twod as pictures
 from ..plots.style import COLORS, renderer_name
 from . import components, styles
 from .deferred import served_doc
-from .plotting import page_look
+from .plotting import DERIVED_GLYPHS, lean, page_look
 
 HEADING = "## 6. Two dimensions: a factorised q (Bishop, PRML fig. 10.2)"
 LABELS = {"forward_kl": "KL(p‖q)  forward", "reverse_kl": "KL(q‖p)  reverse"}
@@ -115,7 +115,7 @@ class TwoDSection(pn.viewable.Viewer):
     def _build_figure(self):
         m = self.model
         # on a canvas, with the page's look: HoloViews renders for WebGL, which a browser without a GPU emulates
-        fig = page_look(styles.render(plots.bishop(m.mixture, m.family, q=m.q.gaussian)), "klpanel-twod-plot")
+        fig = page_look(lean(styles.render(plots.bishop(m.mixture, m.family, q=m.q.gaussian))), "klpanel-twod-plot")
         self.figure, self.sources = fig, plots.sources(fig)
         self._add_run_lines(fig)
         handles = self.sources["twod-q-handles"]
@@ -135,8 +135,9 @@ class TwoDSection(pn.viewable.Viewer):
         for d in g.DIRECTIONS:
             for key, dash in ((f"twod-run-{d}", "solid"), (f"twod-run-q-{d}", "dotdash")):
                 source = ColumnDataSource({"xs": [], "ys": []}, name=renderer_name(key))
-                fig.multi_line("xs", "ys", source=source, line_color=COLORS[d], line_width=1.5, line_dash=dash,
-                               line_alpha=0.9, name=renderer_name(key))
+                line = fig.multi_line("xs", "ys", source=source, line_color=COLORS[d], line_width=1.5, line_dash=dash,
+                                      line_alpha=0.9, name=renderer_name(key))
+                line.update(**dict.fromkeys(DERIVED_GLYPHS, "auto"))
                 self.sources[key] = source
 
     def _set_window(self):

@@ -20,7 +20,7 @@ from importlib.metadata import PackageNotFoundError, version
 log = logging.getLogger(__name__)
 
 #: every speedup, in install order (``heap`` last: it freezes what the others imported)
-NAMES = ("serialization", "onloop", "nodelay", "widgets", "ticker", "bokehjs", "novalidate", "heap")
+NAMES = ("serialization", "onloop", "nodelay", "widgets", "ticker", "bokehjs", "novalidate", "defaults", "heap")
 
 _warned: set[str] = set()
 

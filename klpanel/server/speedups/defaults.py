@@ -1,0 +1,86 @@
+"""Bokeh property defaults worked out once per class, not at every read.
+
+A model's property it never set reads its default, and Bokeh 3.10 works that default out again at every read:
+``PropertyDescriptor.has_unstable_default`` walks the property's type parameters (two imports per call) to decide
+whether the default is made afresh per instance, and ``Property.themed_default`` copies the raw or themed default and
+validates it again (``prepare_value``). A new session's page reads defaults ~25,000 times (building its models,
+applying the theme, collecting references, serialising), and both answers depend only on the class, the property and
+the theme's value for it. This keeps them: the first per (descriptor, class), the second per (property, class, name,
+themed value) when the default is a plain immutable value (None, a bool, number or string) made by no function.
+Lists, dicts, models and anything a function makes are worked out as before. Upstream text: benchmarks/README.md.
+"""
+
+from __future__ import annotations
+
+from bokeh.core.property.bases import Property
+from bokeh.core.property.descriptors import PropertyDescriptor
+
+from . import fits
+
+WRITTEN_FOR = {"bokeh": "3.10"}
+
+_STOCK_UNSTABLE = PropertyDescriptor.__dict__["has_unstable_default"]
+_STOCK_THEMED = Property.__dict__["themed_default"]
+IMMUTABLE = (type(None), bool, int, float, str)
+_MISSING = object()
+
+_unstable: dict = {}  # (descriptor, class) -> whether its default is made afresh per instance
+#: (the property's id: it lives as long as its class, class, name, no_eval, the themed value's type and value) -> the
+#: prepared default
+_defaults: dict = {}
+
+
+def has_unstable_default(self, obj) -> bool:
+    key = (self, type(obj))
+    found = _unstable.get(key)
+    if found is None:
+        found = _unstable[key] = _STOCK_UNSTABLE(self, obj)
+    return found
+
+
+def themed_default(self, cls, name, theme_overrides, *, no_eval=False):
+    if theme_overrides is not None and name in theme_overrides:
+        themed = theme_overrides[name]
+        if type(themed) not in IMMUTABLE:
+            return _STOCK_THEMED(self, cls, name, theme_overrides, no_eval=no_eval)
+        key = (id(self), cls, name, no_eval, type(themed), themed)
+    else:
+        key = (id(self), cls, name, no_eval, None, None)
+    found = _defaults.get(key, _MISSING)
+    if found is not _MISSING:
+        return found
+    value = _STOCK_THEMED(self, cls, name, theme_overrides, no_eval=no_eval)
+    made = callable(self._default) or callable(cls._overridden_defaults().get(name))  # a fresh value per call
+    if type(value) in IMMUTABLE and not made:
+        _defaults[key] = value
+    return value
+
+
+_installed = False
+
+
+def installed() -> bool:
+    return _installed
+
+
+def install() -> bool:
+    """Keep each class's defaults once worked out (idempotent); False when the Bokeh version is not 3.10."""
+    global _installed
+    if _installed:
+        return True
+    if not fits("defaults", WRITTEN_FOR):
+        return False
+    PropertyDescriptor.has_unstable_default = has_unstable_default
+    Property.themed_default = themed_default
+    _installed = True
+    return True
+
+
+def uninstall() -> None:
+    global _installed
+    if _installed:
+        PropertyDescriptor.has_unstable_default = _STOCK_UNSTABLE
+        Property.themed_default = _STOCK_THEMED
+        _unstable.clear()
+        _defaults.clear()
+        _installed = False
