@@ -187,7 +187,7 @@ def test_section1_has_ps_handles_and_no_q_handles_on_its_plot(section1):
     tool = fig.toolbar.active_drag
     assert isinstance(tool, PointDrawTool) and [r.data_source for r in tool.renderers] == [h.source]
     assert np.allclose(h.source.data["x"], p_handle_columns(section1.explorer.target)["x"])
-    assert section1.sources["p"].name == "klpanel-optimal-curves" and set(section1.sources["p"].data) == {"x", "p"}
+    assert section1.sources["p"].name == "klpanel-optimal-curves" and {"x", "p"} <= set(section1.sources["p"].data)
 
 
 def test_a_drag_on_section1_edits_the_target_and_the_optima_follow(section1):

@@ -60,7 +60,12 @@ def test_the_optimal_plot_is_plots_optima_rendered_once(page):
     want = hv.render(plots.optima(e.target, list(e.optima),
                                   divergence_params={n: e.divergence_params(n) for n in e.optima}))
     drawn = renderers(fig)  # plus p's drag handles (tests/test_handles.py)
-    assert [r for r in drawn if r[0] != "klpanel-optimal-plot-p-handles"] == renderers(want) != drawn
+    ours = [r for r in drawn if r[0] != "klpanel-optimal-plot-p-handles"]
+    assert ours != drawn and [r[:2] for r in ours] == [r[:2] for r in renderers(want)]
+    assert all(set(wanted) <= set(columns) for (*_, columns), (*_, wanted) in zip(ours, renderers(want)))
+    # p and every optimal q drawn from one source (its x sent once), as the view writes them
+    curves = [r for r in fig.renderers if r.name == "klpanel-p" or (r.name or "").startswith("klpanel-optimum-")]
+    assert len(curves) == 1 + len(e.optima) and len({id(r.data_source) for r in curves}) == 1
     assert [i.label.value for i in fig.legend[0].items] == [i.label.value for i in want.legend[0].items]
     assert fig.output_backend == "canvas"
     selected = list(e.selected)

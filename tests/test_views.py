@@ -51,8 +51,9 @@ def test_explore_plot_and_readouts_follow_q(app):
                                                                              "klpanel-reverse-cost")}
     for key, top in (("forward-cost", e.p_density), ("reverse-cost", q)):
         glyph, data = regions[f"klpanel-{key}"].glyph, sources[key].data
-        np.testing.assert_allclose(data[glyph.y1], lo, rtol=1e-6, atol=1e-7)
-        np.testing.assert_allclose(data[glyph.y2], top, rtol=1e-6, atol=1e-7)
+        field = lambda spec: getattr(spec, "field", spec)  # noqa: E731  (a column's name, or its Field spec)
+        np.testing.assert_allclose(data[field(glyph.y1)], lo, rtol=1e-6, atol=1e-7)
+        np.testing.assert_allclose(data[field(glyph.y2)], top, rtol=1e-6, atol=1e-7)
     for name, value in divergences.evaluate(e.target, e.q, e.selected).items():
         assert f'data-divergence="{name}"' in app.explore.readouts.object
         assert f">{value:.3f}<" in app.explore.readouts.object

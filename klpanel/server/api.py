@@ -37,7 +37,7 @@ from .. import __version__, optimal_q
 
 from ..numerics import divergences
 from . import validation as v
-from . import warmup
+from . import reuse, warmup
 from .openapi import spec_json
 from .validation import BadRequest
 
@@ -251,13 +251,15 @@ class APIHandler(RequestHandler):
 
 
 class HealthHandler(APIHandler):
-    """Readiness: 503 ``{"status": "starting"}`` while the process warms up (:mod:`.warmup`), then 200 ``ok``."""
+    """Readiness: 503 ``{"status": "starting"}`` while the process warms up (:mod:`.warmup`), then (the first time,
+    :func:`.reuse.keep_pages`: the sessions the pages' HTML comes from) 200 ``ok``."""
 
-    def get(self):
+    async def get(self):
         if not warmup.ready():
             self.set_header("Retry-After", "1")
             self.write_json({"status": "starting", "version": __version__}, 503)
             return
+        await reuse.keep_pages(self.request.connection.stream.socket.getsockname()[1])  # once: the pages' HTML
         self.write_json({"status": "ok", "version": __version__,
                          "heavy": {"in_flight": HEAVY.in_flight, "limit": HEAVY.limit}})
 

@@ -2,9 +2,11 @@
 passes it, and ``apps/server_setup.py`` does the same): warms the process up (:mod:`klpanel.server.warmup`: the
 numba kernels compiled or loaded, the default page's optima and landscapes in the shared caches; ``/api/health``
 says ready after it), then installs the served app's speedups (:mod:`klpanel.server.speedups`; ``KLPANEL_SPEEDUPS=0``
-turns them off). The warm-up runs first and in this thread: the ``heap`` speedup freezes what exists when it is
+turns them off), and serves each page's HTML from a kept session while the visitor's own is built
+(:mod:`klpanel.server.reuse`). The warm-up runs first and in this thread: the ``heap`` speedup freezes what exists when it is
 installed, and must not race a warm-up still creating objects."""
 
+from klpanel.server import reuse
 from klpanel.server.speedups import install_all
 from klpanel.server.warmup import warm_up
 
@@ -12,6 +14,7 @@ from klpanel.server.warmup import warm_up
 def setup() -> None:
     warm_up()
     install_all()
+    reuse.configure()
 
 
 # Panel runs this file as a script (module ``panel_setup_module``); an import runs nothing

@@ -54,17 +54,21 @@ def explore_figure(explorer: Explorer):
     axis label on each primary repaint), the legend in a row above the frame, where the curves cannot cover it."""
     def picture():
         return plots.explore(explorer.target, explorer.q, divergences=[]).opts(title=TITLE)
-    key = ("explore", explorer.target.key, explorer.q.mu, explorer.q.sigma)
-    fig = render(picture, "klpanel-explore-plot", key=key)
-    shared = plots.sources(fig)["q"]
     level = components.repaint_level()
+    key = ("explore", explorer.target.key, explorer.q.mu, explorer.q.sigma, repr(level))
+    return render(picture, "klpanel-explore-plot", key=key, finish=lambda fig: _finish(fig, level))
+
+
+def _finish(fig, level: dict):
+    """The rendered explore figure as the section writes it (once per process, :func:`render`): one source for
+    every curve and band, the bands as vareas from min(p, q), glyphs and legend on ``level``, the legend above."""
+    shared = plots.sources(fig)["q"]
     for r in fig.renderers:
         r.update(**level)
         if r.name in ("klpanel-forward-cost", "klpanel-reverse-cost"):  # a band from min(p, q) up to p or q
             g = r.glyph
             r.update(glyph=VArea(x="x", y1="lo", y2="p" if r.name.endswith("forward-cost") else "q",
-                                 fill_color=g.fill_color, fill_alpha=g.fill_alpha),
-                     selection_glyph="auto", nonselection_glyph="auto", muted_glyph="auto", hover_glyph=None)
+                                 fill_color=g.fill_color, fill_alpha=g.fill_alpha), hover_glyph=None)
         if r.name and r.name.startswith("klpanel-"):
             r.data_source = shared
     legend = fig.legend[0]

@@ -12,7 +12,6 @@ from __future__ import annotations
 import numpy as np
 import panel as pn
 import param
-from bokeh.models import GlyphRenderer
 
 from .. import plots
 from ..models.explorer import Explorer
@@ -21,7 +20,7 @@ from ..plots.densities import optima_columns
 from . import components, styles
 from .chooser import DivergenceChooser
 from .p_handles import PHandles
-from .plotting import as_column, render, set_ranges
+from .plotting import as_column, render, set_ranges, share_source, write_sources
 from .target_controls import TargetControls
 
 PLOT_NAME = "klpanel-optimal-plot"
@@ -33,6 +32,19 @@ def _column(values):
     """Numbers as float32 (:func:`as_column`), text as it is."""
     values = np.asarray(values)
     return as_column(values) if values.dtype.kind in "fiu" else list(values)
+
+
+def _finish(fig):
+    """The rendered optima figure as the section writes it: p and every optimal q's curve in one source (named
+    :data:`P_SOURCE_NAME`), and each minima glyph's size and fill read from its columns (HoloViews draws a constant
+    one as a scalar, and a new target may bring more minima)."""
+    curves = [r.name[len("klpanel-"):] for r in fig.renderers if (r.name or "").startswith("klpanel-optimum-")]
+    share_source(fig, curves, into="p")
+    plots.sources(fig)["p"].name = P_SOURCE_NAME
+    for r in fig.renderers:
+        if (r.name or "").startswith("klpanel-minima-"):
+            r.glyph.update(size="size", fill_alpha="fill_alpha")
+    return fig
 
 
 class OptimalSection(pn.viewable.Viewer):
@@ -67,12 +79,8 @@ class OptimalSection(pn.viewable.Viewer):
         fixed = self.explorer.fixed_sigma
         key = ("optima", target.key, tuple(names), repr(sorted(params.items())), fixed)
         fig = render(lambda: plots.optima(target, names, divergence_params=params, sigma_fixed=fixed), PLOT_NAME,
-                     key=key)
+                     key=key, finish=_finish)
         self.sources = plots.sources(fig)
-        self.sources["p"].name = P_SOURCE_NAME
-        for r in fig.select({"type": GlyphRenderer}):
-            if r.name and r.name.startswith("klpanel-minima-"):  # HoloViews draws a constant size or fill as a
-                r.glyph.update(size="size", fill_alpha="fill_alpha")  # scalar: a new target may bring more minima
         return styles.fit_figure(fig)
 
     def _draw(self, *events):
@@ -90,8 +98,7 @@ class OptimalSection(pn.viewable.Viewer):
             elif e.target.key != self._handles_key:  # a new target (not a q step, nor a divergence's option)
                 self.handles.write()
             self._handles_key = e.target.key
-            for key, data in columns.items():
-                self.sources[key].data = {c: _column(v) for c, v in data.items()}
+            write_sources(self.sources, {key: {c: _column(v) for c, v in data.items()} for key, data in columns.items()})
             self._p = {k: dict(self.sources[k].data) for k in ("p", "p-area")}
             x = columns["p"]["x"]
             set_ranges(self.figure, x, columns["p"]["p"], *(columns[k][k[len("optimum-"):]] for k in shown))

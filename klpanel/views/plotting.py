@@ -80,14 +80,41 @@ def lean(fig):
     return fig
 
 
-def render(element, name: str | None = None, key=None):
+def render(element, name: str | None = None, key=None, finish=None):
     """``element`` (a :mod:`klpanel.plots` picture, or a function making it) rendered once to a Bokeh figure with
-    the page's look. With ``key`` (everything the picture depends on) HoloViews renders it once per process and
-    each call gets a copy (:mod:`.figure_cache`; the function is then called only for the first): every new
-    session's first screen draws the same pictures."""
+    the page's look; ``finish(fig)``, if given, then rearranges the rendered figure (its sources, glyphs, legend).
+    With ``key`` (everything the picture and ``finish`` depend on) both happen once per process and each call gets a
+    copy (:mod:`.figure_cache`; the function is then called only for the first): every new session's first screen
+    draws the same pictures, and creates only the models the finished figure keeps."""
     def draw():
-        return lean(styles.render(element if isinstance(element, hv.core.Dimensioned) else element()))
+        fig = lean(styles.render(element if isinstance(element, hv.core.Dimensioned) else element()))
+        return fig if finish is None else finish(fig)
     return page_look(draw() if key is None else copy_of(key, draw), name)
+
+
+def share_source(fig, keys, into: str):
+    """``fig`` with the renderers ``klpanel-<key>`` of ``keys`` (equally long columns, distinct names but a shared
+    ``x``) drawing from the source of ``into``: one source, one ``x`` column and one selection model for all of them,
+    fewer models and bytes for every session. A view writes such a source once per change (:func:`write_sources`)."""
+    by_key = {r.name[len("klpanel-"):]: r for r in fig.renderers if (r.name or "").startswith("klpanel-")}
+    shared = by_key[into].data_source
+    for key in keys:
+        renderer = by_key[key]
+        if renderer.data_source is not shared:
+            shared.data.update({c: v for c, v in renderer.data_source.data.items() if c not in shared.data})
+            renderer.update(data_source=shared)
+    return fig
+
+
+def write_sources(sources: dict, columns: dict) -> None:
+    """Write ``columns`` ({source key: {column: values}}) to ``sources`` ({key: ColumnDataSource}), once per source
+    however many keys share it (:func:`share_source`): the columns of a shared source's keys go in one message."""
+    merged: dict = {}
+    for key, data in columns.items():
+        source = sources[key]
+        merged.setdefault(id(source), (source, {}))[1].update(data)
+    for source, data in merged.values():
+        source.data = data
 
 
 def look_hook(name: str | None = None, then=None, *args):

@@ -1,0 +1,67 @@
+"""The page's HTML from a kept session, the visitor's own session built while the browser loads its scripts.
+
+Panel's ``reuse_sessions`` (public configuration): a ``GET /kl_explorer`` answers with the HTML of a session kept for
+its key, with a new token, and ``"warm"`` starts building that token's session at once. The visitor's browser then
+spends its ~0.5 s of script loading while the server builds its page, where before the server built first and the
+browser waited for the HTML (time to interactive 1.86 -> 1.4 s; figures in benchmarks/README.md). The visitor's
+session is built from its own request, so a link's state (``?modes=5&mu=...``) is applied as before.
+
+The HTML differs only with the theme, so the key is the path and the theme (:func:`page_key`): any other ``?theme=``
+value shares the dark page, as the app shows it, and a link cannot make the server keep a session per value. The kept
+sessions are made by the server itself when the health check first finds it warm (:func:`keep_pages`), so no
+visitor's session is kept (Panel keeps the first one per key, for good, with whatever runs it left animating).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+import panel as pn
+from tornado.httpclient import AsyncHTTPClient
+
+log = logging.getLogger(__name__)
+
+APP_PATH = "/kl_explorer"
+THEMES = {"dark": "dark", "default": "default", "light": "default"}  # a link's ?theme= -> the page's theme
+DEFAULT_THEME = "dark"  # the page's own, and what it shows for any value it does not know
+
+_keeping = None  # the task making the kept sessions (one per process)
+
+
+def page_key(request) -> tuple:
+    """The kept session a request's HTML comes from: its path and its page's theme."""
+    values = request.arguments.get("theme") or [b""]
+    value = values[0].decode("utf-8", "replace").strip("'\"").lower()
+    return request.path.rstrip("/") or "/", THEMES.get(value, DEFAULT_THEME)
+
+
+def configure() -> None:
+    """Serve each page's HTML from a kept session and build the visitor's own session at once (the server's setup)."""
+    pn.config.session_key_func = page_key
+    pn.config.reuse_sessions = "warm"
+
+
+def active() -> bool:
+    return pn.config.reuse_sessions == "warm" and pn.config.session_key_func is page_key
+
+
+async def keep_pages(port: int) -> None:
+    """Request the app's page once per theme from this server (``port`` on the loopback), so that the sessions kept
+    for the pages' HTML are the server's own, never a visitor's; once per process (later calls wait for the first).
+    A failure is logged: the first visitor's session is then kept, as Panel does."""
+    global _keeping
+    if not active():
+        return
+    if _keeping is None:
+        _keeping = asyncio.ensure_future(_keep(port))
+    await asyncio.shield(_keeping)
+
+
+async def _keep(port: int) -> None:
+    client = AsyncHTTPClient()
+    for theme in sorted(set(THEMES.values())):
+        try:
+            await client.fetch(f"http://127.0.0.1:{port}{APP_PATH}?theme={theme}", request_timeout=120)
+        except Exception as exc:  # the health check still answers; the page is kept on its first visit instead
+            log.warning("klpanel could not make the %s page's kept session: %s", theme, exc)
