@@ -6,14 +6,15 @@ Mount it beside the app as a second plugin::
 
 ``GET /status/sessions`` answers, for this server process::
 
-    {"sessions": 3,              # live Bokeh sessions, over every app of the server
+    {"sessions": 3,              # live Bokeh sessions of visitors, over every app of the server
+     "kept_sessions": 2,         # the sessions the pages' HTML comes from (klpanel.server.reuse: one per theme)
      "connections": 2,           # open websockets into them (a closed tab drops to 0 before its session expires)
      "periodic_callbacks": 1,    # running session-scoped Panel PeriodicCallbacks, whoever started them, and
                                  #   the ticker speedup's Bokeh callbacks ticking on a session
      "periodic_callback_names": ["DynamicsSection._tick"],  # their callbacks' qualified names
      "process_callback_names": ["_state._cleanup_busy_counter"],  # Panel's process-wide ones (not per session)
      "session_callbacks": 1,     # Bokeh periodic callbacks registered on the live sessions' documents
-     "explorers": 3,             # Explorer models (one per page) still in memory: a leak keeps them after
+     "explorers": 5,             # Explorer models (one per page, kept ones too) in memory: a leak keeps them after
      "dynamics_sections": 3,     #   their session; so for the DynamicsSection views
      "rss_bytes": 312000000,     # the process's resident memory
      "gc_frozen": 185000,        # objects kept out of full collections (the startup heap: speedup "heap")
@@ -23,7 +24,8 @@ Mount it beside the app as a second plugin::
 ``GET /status/speedups`` answers, per speedup, whether it is active, the library versions it was written for and,
 where it stood down, the versions found.
 
-The reliability tests wait on ``sessions == 0 and periodic_callbacks == 0`` after closing every tab
+The reliability tests wait on ``sessions == 0 and periodic_callbacks == 0`` (and ``explorers == kept_sessions``) after
+closing every tab
 (``tests/reliability/test_session_leak.py``). Each call runs a full garbage collection and walks the heap
 (tens of milliseconds, longer under load): poll it every second or so, not per frame. It reveals no data of
 any session, only counts. With ``--num-procs N`` every process answers for itself.
@@ -83,7 +85,8 @@ def server_status(applications) -> dict:
     from bokeh.server.callbacks import PeriodicCallback as BokehPeriodic
     from panel.io.callbacks import PeriodicCallback
 
-    sessions = [s for ctx in applications.values() for s in ctx.sessions]
+    every = [s for ctx in applications.values() for s in ctx.sessions]
+    sessions = [s for s in every if not s.expiration_blocked]  # visitors' sessions, not the kept pages'
     gc.collect()  # so that "in memory" means reachable: a collected section is no leak
     objects = gc.get_objects()
     running = [o for o in objects if isinstance(o, PeriodicCallback) and o.running]
@@ -97,6 +100,7 @@ def server_status(applications) -> dict:
     kinds = {cls: sum(isinstance(o, cls) for o in objects) for cls in _per_session_classes()}
     return {
         "sessions": len(sessions),
+        "kept_sessions": len(every) - len(sessions),
         "connections": sum(s.connection_count for s in sessions),
         "periodic_callbacks": len(scoped),
         "periodic_callback_names": _names(scoped),

@@ -7,10 +7,12 @@ is the page's URL path, ``/kl_explorer``.
 import panel as pn
 
 from klpanel import KLExplorer
+from klpanel.server import reuse
 
 
 def serve_page():
-    """Load Panel's extensions for this session and mark a fresh explorer servable."""
+    """Load Panel's extensions for this session and mark a fresh explorer servable, its styles from this server."""
+    reuse.local_styles(pn.state.curdoc)
     pn.extension("katex", notifications=True)
     return KLExplorer().servable()
 

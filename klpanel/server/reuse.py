@@ -36,6 +36,20 @@ def page_key(request) -> tuple:
     return request.path.rstrip("/") or "/", THEMES.get(value, DEFAULT_THEME)
 
 
+def local_styles(doc) -> None:
+    """Have ``doc``'s components link Panel's stylesheets from this server, as a page whose HTML came from its own
+    session does: Panel points them at its CDN until it renders the session's HTML, and a visitor's session built
+    from a kept page's token never has its HTML rendered (a browser without the internet, or a pinned CDN, then
+    loads no styles). Set before the page is built, so every stylesheet is made with the server's address."""
+    from bokeh.settings import settings
+    from panel.io.resources import LOCAL_DIST
+    from panel.io.state import state
+
+    if doc is None or not str(settings.resources(default="server")).startswith("server"):
+        return
+    doc.template_variables.setdefault("dist_url", f"{state.rel_path}/{LOCAL_DIST}" if state.rel_path else LOCAL_DIST)
+
+
 def configure() -> None:
     """Serve each page's HTML from a kept session and build the visitor's own session at once (the server's setup)."""
     pn.config.session_key_func = page_key

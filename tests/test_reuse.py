@@ -1,0 +1,96 @@
+"""Pages served from kept sessions (:mod:`klpanel.server.reuse`), against a real server with Bokeh's Python client:
+the kept sessions are the server's own (one per theme, made before health says ready), a link cannot make the
+server keep more, a visitor's own session follows its link's state, and its page links its styles from this
+server (Panel pointed them at its CDN for a session built from a kept page's token)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+from types import SimpleNamespace
+
+import pytest
+import requests
+from pagetools import AppServer
+
+from klpanel.server import reuse
+
+
+@pytest.mark.parametrize("query, key", [
+    ({}, ("/kl_explorer", "dark")), ({"theme": [b"dark"]}, ("/kl_explorer", "dark")),
+    ({"theme": [b"light"]}, ("/kl_explorer", "default")), ({"theme": [b"'Default'"]}, ("/kl_explorer", "default")),
+    ({"theme": [b"x" * 500]}, ("/kl_explorer", "dark")), ({"theme": [b"\xff\xfe"]}, ("/kl_explorer", "dark")),
+])
+def test_a_pages_key_is_its_path_and_one_of_two_themes(query, key):
+    assert reuse.page_key(SimpleNamespace(path="/kl_explorer/", arguments=query)) == key
+
+
+class Visitor:
+    """A browser-less visitor: GET the page, open its websocket, pull its document (as JSON text)."""
+
+    def __init__(self, url: str):
+        from bokeh.client.connection import ClientConnection
+        from bokeh.protocol import Protocol
+        from tornado.ioloop import IOLoop
+
+        asyncio.set_event_loop(asyncio.new_event_loop())
+        page = requests.get(url, timeout=120)
+        page.raise_for_status()
+        stub = SimpleNamespace(token=re.search(r'"token":\s*"([^"]+)"', page.text).group(1),
+                               _handle_patch=lambda message: None, _notify_disconnected=lambda: None)
+        self.conn = ClientConnection(stub, url.split("?")[0].replace("http", "ws", 1) + "/ws",
+                                     io_loop=IOLoop.current())
+        self.conn.connect()
+        reply = self.conn._send_message_wait_for_reply(Protocol().create("PULL-DOC-REQ"))
+        self.doc = json.dumps(reply.content["doc"])
+
+    def slider(self, title: str) -> float:
+        """The value of the page's slider titled ``title``."""
+        found = [obj["attributes"]["value"] for obj in self._objects(json.loads(self.doc))
+                 if obj["attributes"].get("title") == title and "Slider" in obj["name"]]
+        assert len(found) == 1, f"{len(found)} sliders {title!r} in the page"
+        return float(found[0])
+
+    def _objects(self, value):
+        if isinstance(value, list):
+            for v in value:
+                yield from self._objects(v)
+        elif isinstance(value, dict):
+            if value.get("type") == "object" and isinstance(value.get("attributes"), dict):
+                yield value
+            for v in value.values():
+                yield from self._objects(v)
+
+    def close(self):
+        self.conn.close()
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    server = AppServer(tmp_path_factory.mktemp("reuse") / "server.log", extra_args=["--plugins", "klpanel.server.admin"])
+    yield server
+    server.stop()
+
+
+def status(server) -> dict:
+    return requests.get(f"{server.url}/status/sessions", timeout=60).json()
+
+
+def test_the_kept_pages_are_the_servers_own_one_per_theme(server):
+    first = status(server)  # health said ready (AppServer waited for it): both pages kept, no visitor yet
+    assert first["kept_sessions"] == 2 and first["sessions"] == 0 and first["connections"] == 0, first
+    for value in ("light", "default", "dark", "nonsense", "x" * 200, "LIGHT"):
+        requests.get(f"{server.app_url}?theme={value}", timeout=120).raise_for_status()
+    assert status(server)["kept_sessions"] == 2
+
+
+def test_a_visitors_session_follows_its_link_and_links_this_servers_styles(server):
+    visitor = Visitor(f"{server.app_url}?spread=2.5&mu=-1.25")
+    try:
+        assert visitor.slider("Spread") == 2.5 and visitor.slider("μ (mean of q)") == -1.25
+        assert "static/extensions/panel" in visitor.doc
+        assert re.findall(r"https?://cdn[^\"]*", visitor.doc) == []
+    finally:
+        visitor.close()
+    assert not server.errors(), server.errors()
