@@ -246,3 +246,20 @@ def test_live_slider_takes_browser_values_as_panels_slider_does():
         results.append((q.mu, w.value, w.value_throttled, sorted(seen)))
     assert results[0] == results[1]
     assert results[0][:3] == (-2.25, -2.25, 1.5)
+
+
+def test_hidden_controls_join_the_page_when_first_needed():
+    """A session's first screen holds no Bokeh model for a control nobody sees yet: a divergence's parameter slider
+    joins when the divergence is selected (and leaves with it), the component editor's fields when it is opened."""
+    app, doc = KLExplorer(sections=["optimal"]), Document()
+    doc.add_root(pn.panel(app).get_root(doc))
+    titles = lambda: {m.title for m in doc.models if isinstance(getattr(m, "title", None), str)}  # noqa: E731
+    chooser, controls = app.optimal.chooser, app.optimal.controls
+    alpha = chooser.sliders["alpha_alpha"]
+    assert alpha.name not in titles() and controls.weights.name not in titles()
+    app.explorer.selected = [*app.explorer.selected, "alpha"]
+    assert alpha.name in titles() and alpha.visible
+    app.explorer.selected = ["forward_kl"]
+    assert alpha.name not in titles()
+    controls.editor.collapsed = False
+    assert {controls.weights.name, controls.means.name, controls.sigmas.name} <= titles()

@@ -11,7 +11,7 @@ from ..models.explorer import OPTION_SPECS, Explorer
 
 class DivergenceChooser(pn.viewable.Viewer):
     """Check boxes over the registry (labels shown, names stored) and one throttled slider per
-    divergence parameter, visible while its divergence is selected."""
+    divergence parameter, on the page while its divergence is selected."""
 
     explorer = param.ClassSelector(class_=Explorer)
 
@@ -25,13 +25,19 @@ class DivergenceChooser(pn.viewable.Viewer):
             option: pn.widgets.FloatSlider.from_param(e.options.param[option], throttled=True, step=0.05,
                                                       sizing_mode="stretch_width")
             for option in OPTION_SPECS}
+        # the page holds the sliders of the selected divergences only: a hidden widget still costs every new session
+        # its Bokeh models
+        self._layout = pn.Column(pn.pane.Markdown("**Divergences on show**", margin=(0, 10)), self.selector,
+                                 sizing_mode="stretch_width")
         e.param.watch(self._show_sliders, "selected")
         self._show_sliders()
 
     def _show_sliders(self, *events):
-        for option, slider in self.sliders.items():
-            slider.visible = OPTION_SPECS[option][0] in self.explorer.selected
+        shown = [s for option, s in self.sliders.items() if OPTION_SPECS[option][0] in self.explorer.selected]
+        for slider in self.sliders.values():
+            slider.visible = slider in shown
+        if self._layout.objects[2:] != shown:
+            self._layout.objects = [*self._layout.objects[:2], *shown]
 
     def __panel__(self):
-        return pn.Column(pn.pane.Markdown("**Divergences on show**", margin=(0, 10)), self.selector,
-                         *self.sliders.values(), sizing_mode="stretch_width")
+        return self._layout

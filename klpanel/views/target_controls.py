@@ -42,6 +42,7 @@ class TargetControls(pn.viewable.Viewer):
                                      sizing_mode="stretch_width")
         e.param.watch(self._on_message, "components_message")
         t.param.watch(self._on_target, "weights")
+        self.editor = self._editor()
 
     def _status(self) -> str:
         t = self.explorer.target
@@ -65,11 +66,20 @@ class TargetControls(pn.viewable.Viewer):
     def _on_message(self, event):
         self.message.param.update(object=event.new or "", visible=bool(event.new))
 
+    def _editor(self) -> pn.Card:
+        """The component editor, collapsed; its fields join the page when it is first opened (until then they would
+        cost every new session their Bokeh models for nothing)."""
+        fields = [pn.pane.Markdown("Comma-separated, one entry per component (weights are normalised; "
+                                   f"at most {MAX_MODES} components).", margin=(0, 10)),
+                  self.weights, self.means, self.sigmas, self.apply, self.message]
+        card = pn.Card(title="Edit components", collapsed=True, sizing_mode="stretch_width")
+
+        def opened(event=None):
+            if not card.collapsed and not card.objects:
+                card.objects = fields
+        card.param.watch(opened, "collapsed")
+        return card
+
     def __panel__(self):
-        editor = pn.Card(
-            pn.pane.Markdown("Comma-separated, one entry per component (weights are normalised; "
-                             f"at most {MAX_MODES} components).", margin=(0, 10)),
-            self.weights, self.means, self.sigmas, self.apply, self.message,
-            title="Edit components", collapsed=True, sizing_mode="stretch_width")
-        return pn.Column(self.modes, self.spread, self.decay, self.presets, self.status, editor,
+        return pn.Column(self.modes, self.spread, self.decay, self.presets, self.status, self.editor,
                          sizing_mode="stretch_width")

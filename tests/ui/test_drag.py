@@ -239,7 +239,7 @@ def test_dragging_a_mode_of_p_on_the_optimal_plot_moves_the_target_and_its_optim
     best = optimal_q(target, "forward_kl").mu
 
     def optimum_moved():
-        cols = source_columns(page, "klpanel-optimum-forward_kl", "x", "forward_kl")
+        cols = source_columns(page, "klpanel-optimal-curves", "x", "forward_kl")  # p and every optimum: one source
         peak = cols["x"][max(range(len(cols["x"])), key=cols["forward_kl"].__getitem__)]
         return abs(peak - best) < 0.05
     wait_until(optimum_moved, timeout=CHANGE_TIMEOUT_MS / 1e3, what="the forward-KL optimum at the new p's mean")
