@@ -1,10 +1,12 @@
-"""The page's HTML from a kept session, the visitor's own session built while the browser loads its scripts.
+"""The page's HTML from a kept session; the visitor's own session built when its browser connects.
 
 Panel's ``reuse_sessions`` (public configuration): a ``GET /kl_explorer`` answers with the HTML of a session kept for
-its key, with a new token, and ``"warm"`` starts building that token's session at once. The visitor's browser then
-spends its ~0.5 s of script loading while the server builds its page, where before the server built first and the
-browser waited for the HTML (time to interactive 1.86 -> 1.4 s; figures in benchmarks/README.md). The visitor's
-session is built from its own request, so a link's state (``?modes=5&mu=...``) is applied as before.
+its key, with a new token, in ~30 ms, and the session of that token is built when the page's websocket connects,
+from the GET's request (so a link's state, ``?modes=5&mu=...``, applies as before). The server used to build the
+session before it sent any HTML: time to interactive 1.86 -> ~1.1 s, and a client that only fetches the HTML (a link
+preview, a crawler, a health probe) no longer costs a session's ~0.3 s of CPU. With several server processes
+(``--num-procs``) the websocket may reach another process than the GET did; the session is built where it arrives.
+Figures: benchmarks/README.md.
 
 The HTML differs only with the theme, so the key is the path and the theme (:func:`page_key`): any other ``?theme=``
 value shares the dark page, as the app shows it, and a link cannot make the server keep a session per value. The kept
@@ -51,13 +53,14 @@ def local_styles(doc) -> None:
 
 
 def configure() -> None:
-    """Serve each page's HTML from a kept session and build the visitor's own session at once (the server's setup)."""
+    """Serve each page's HTML from a kept session; the visitor's own session is built when its browser connects (the
+    server's setup)."""
     pn.config.session_key_func = page_key
-    pn.config.reuse_sessions = "warm"
+    pn.config.reuse_sessions = True
 
 
 def active() -> bool:
-    return pn.config.reuse_sessions == "warm" and pn.config.session_key_func is page_key
+    return pn.config.reuse_sessions is True and pn.config.session_key_func is page_key
 
 
 async def keep_pages(port: int) -> None:

@@ -8,6 +8,7 @@ The sections share one :class:`~klpanel.models.explorer.Explorer` model; the opt
 from __future__ import annotations
 
 from functools import partial
+from urllib.parse import urlencode
 
 import panel as pn
 import param
@@ -92,6 +93,12 @@ class KLExplorer(pn.viewable.Viewer):
         location = location or pn.state.location
         if location is None:
             return
+        args = pn.state.session_args
+        if not location.search and args:  # a session built when its page's websocket connected (a kept page's
+            # HTML, klpanel.server.reuse): Panel reads the location from the websocket's URL, which has no query;
+            # the page's own query came with the session's request
+            location.search = "?" + urlencode([(k, v.decode("utf-8", "replace")) for k, vs in args.items()
+                                               for v in vs])
         e = self.explorer
         location.sync(e.target, URL_TARGET, on_error=self._bad_url)
         location.sync(self._url_q(), URL_Q, on_error=self._bad_url)
