@@ -20,7 +20,7 @@ from ...numerics import divergences
 from ...models.explorer import format_value
 from .. import components
 from ...plots.style import COLORS, P_COLOR
-from ..plotting import density_figure, set_ranges
+from ..plotting import density_figure, lean, set_ranges
 
 #: q's shape on a fixed z grid, drawn by every card as x = mu + sigma z, y = phi(z) / sigma (Q_X_JS, Q_Y_JS),
 #: flat to far beyond the plot's edges (the overlay layer clips it to the frame)
@@ -124,7 +124,7 @@ class RunPanel:
         loss.background_fill_alpha = dens.background_fill_alpha = 0.0
         loss.border_fill_alpha = 0.0
         loss.grid.grid_line_alpha = 0.25
-        self.density, self.loss = dens, loss
+        self.density, self.loss = lean(dens), lean(loss)
         # data-positioned labels (placed by fit_density): frame-relative (Node) positions make every repaint
         # ask for a layout, which in the full page costs the browser tens of ms per frame
         self.labels = [Label(x=0, y=0, anchor="top_left", text="", text_font_size=size, text_color=c,

@@ -21,7 +21,7 @@ from ...models.dynamics import Dynamics
 from ...plots.style import GLOBAL_COLOR, LOCAL_COLOR, Q_COLOR, RESTART_COLOR
 from .. import components
 from .. import styles
-from ..plotting import render
+from ..plotting import lean, render
 
 PATH_COLUMNS = ("x0", "y0", "x1", "y1", "ly0", "ly1", "color", "width")
 PATH_ROLLOVER = 20_000  # segments kept on the landscape
@@ -140,6 +140,7 @@ class LandscapePlot:
                                           fill_alpha=0, line_color=Q_COLOR, line_width=2,
                                           **components.repaint_level())
         self._set_path_fields()
+        lean(fig)
         fig.add_tools(TapTool())
         fig.on_event(Tap, self._on_tap)
         self.landscape_figure = fig
@@ -191,6 +192,7 @@ class LandscapePlot:
             self._start_span = Span(location=m.mu0, dimension="height", line_color=Q_COLOR, line_dash="dashed",
                                     line_width=2)
             fig.add_layout(self._start_span)
+            lean(fig)
             fig.add_tools(TapTool())
             fig.on_event(Tap, self._on_curve_tap)
             self.curve_figure, self._curves_key = fig, key

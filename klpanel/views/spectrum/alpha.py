@@ -19,7 +19,7 @@ from ...numerics import divergences
 from ...models import spectrum as sp
 from ...plots.style import P_COLOR, Q_COLOR
 from .. import components
-from ..plotting import as_column, density_figure, framewise, holoviews_pane, look_hook, set_ranges, vline_spans
+from ..plotting import as_column, density_figure, framewise, holoviews_pane, lean, look_hook, set_ranges, vline_spans
 from .curves import NOTE_STYLE, empty_curve, gauss_curve, jumps_text, optimum_text
 from .jobs import Job, ProgressBar
 
@@ -50,7 +50,7 @@ class AlphaTab:
         dens.legend.location = "top_right"
         dens.legend.background_fill_alpha = 0.6
         set_ranges(dens, e.x, e.p_density)
-        self.density = dens
+        self.density = lean(dens)
         self.alpha_marks = []  # the α mark of each drawn figure (a Bokeh Span)
         self.alpha_figure = None  # the μ*, σ* figure, once the pane has drawn it
         self.alpha_plot = holoviews_pane(hv.DynamicMap(pn.bind(self._alpha_picture, self.param.alpha_drawn)))
