@@ -6,8 +6,9 @@ A new visitor's session used to build, lay out and serialise every section (~700
 server's CPU) before the page could answer; a visitor who never scrolls now costs the first screen alone.
 :class:`Lazy` shows a :class:`Placeholder` (the section's heading and a "loading" line) whose browser side watches
 the page's scrolling (an ``IntersectionObserver``) and sets ``shown`` once it comes within :data:`AHEAD` of the
-viewport; the section is built then, on the session's thread, and replaces it. Outside a server session (Jupyter,
-tests, exports) there is nothing to defer: :class:`Lazy` builds at once.
+viewport (:data:`AHEAD_SCROLLING` once the reader has scrolled); the section is built then, on the session's thread,
+and replaces it. Outside a server session (Jupyter, tests, exports) there is nothing to defer: :class:`Lazy` builds
+at once.
 """
 
 from __future__ import annotations
@@ -21,6 +22,10 @@ from panel.custom import JSComponent
 from .deferred import served_doc
 
 AHEAD = 400  # px: a placeholder this far below (or above) the visible part of the page starts its section
+#: the same once the reader has scrolled (a CSS length: 150 % is one and a half of the visible height): a reader who
+#: scrolls is reading on, and the section ahead is then under way before it is reached; a visitor who never scrolls
+#: still costs the server the first screen alone (issue 21)
+AHEAD_SCROLLING = "150%"
 PLACEHOLDER_HEIGHT = 800  # px, about a section's height: the ones below it stay out of reach until it is replaced
 PLACEHOLDER_CLASS = "kl-lazy-placeholder"  # the placeholder's box in the page
 
@@ -51,20 +56,36 @@ export function render({{ model }}) {{
   const note = document.createElement("p")
   note.innerHTML = "<em>Loading this section…</em>"
   box.append(heading, note)
-  let observer = null, removed = false
+  let observers = [], removed = false
+  const stop = () => {{ for (const o of observers) o.disconnect(); observers = [] }}
+  const observe = (root, margin) => {{
+    const observer = new IntersectionObserver((entries) => {{
+      if (entries.some((entry) => entry.isIntersecting)) {{
+        stop()
+        model.shown = true
+      }}
+    }}, {{ root, rootMargin: `${{margin}} 0px ${{margin}} 0px` }})
+    observer.observe(box)
+    observers.push(observer)
+  }}
+  // once the reader scrolls (the page or the template's main area: caught on the way down), a section starts
+  // while it is still further off: it is likely read next
+  const scrolled = () => {{
+    document.removeEventListener("scroll", scrolled, {{ capture: true }})
+    if (!removed && observers.length) observe(scroller(box), "{AHEAD_SCROLLING}")
+  }}
   const watch = () => {{
     if (removed) return
     if (!box.isConnected) {{ requestAnimationFrame(watch); return }}
-    observer = new IntersectionObserver((entries) => {{
-      if (entries.some((entry) => entry.isIntersecting)) {{
-        observer.disconnect()
-        model.shown = true
-      }}
-    }}, {{ root: scroller(box), rootMargin: "{AHEAD}px 0px {AHEAD}px 0px" }})
-    observer.observe(box)
+    observe(scroller(box), "{AHEAD}px")
+    document.addEventListener("scroll", scrolled, {{ capture: true, passive: true }})
   }}
   watch()
-  model.on("remove", () => {{ removed = true; if (observer) observer.disconnect() }})
+  model.on("remove", () => {{
+    removed = true
+    stop()
+    document.removeEventListener("scroll", scrolled, {{ capture: true }})
+  }})
   return box
 }}
 """

@@ -56,3 +56,24 @@ def test_sections_below_the_first_screen_arrive_when_scrolled_to(browser, app_se
         assert not errors, errors
     finally:
         context.close()
+
+
+def test_once_the_reader_scrolls_the_section_ahead_starts_before_it_is_reached(browser, app_server):
+    """A visitor who does not scroll costs the first screen alone; one who scrolls is reading on, and the next
+    section (within one and a half screens) starts before it is reached, the ones further down do not."""
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    try:
+        page = context.new_page()
+        page.goto(app_server.app_url, timeout=LOAD_TIMEOUT_MS)
+        wait_first_screen(page)
+        dynamics = page.locator(".kl-lazy-placeholder", has_text="4. Optimization dynamics")
+        expect(dynamics).to_contain_text("Loading")
+        page.wait_for_timeout(1000)  # unscrolled, it stays a placeholder (a fixed wait: nothing should happen)
+        assert js(page, "() => klNamed('dynamics-now') === undefined")
+        # a small scroll (the page's or its main area's): the dynamics section is still more than a screen below
+        js(page, "() => { for (const el of [document.scrollingElement, document.querySelector('#main')]) "
+                 "if (el) el.scrollBy(0, 40) }")
+        wait_until(lambda: js(page, "() => klNamed('dynamics-now') !== undefined"), what="the section ahead")
+        expect(page.locator(".kl-lazy-placeholder", has_text="6. Two dimensions")).to_contain_text("Loading")
+    finally:
+        context.close()
