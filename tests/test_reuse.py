@@ -26,6 +26,15 @@ def test_a_pages_key_is_its_path_and_one_of_two_themes(query, key):
     assert reuse.page_key(SimpleNamespace(path="/kl_explorer/", arguments=query)) == key
 
 
+@pytest.mark.parametrize("argv, port", [
+    (["panel", "serve", "app.py"], 5006), (["panel", "serve", "app.py", "--port", "5077"], 5077),
+    (["panel", "serve", "--port=6000", "app.py"], 6000), (["panel", "serve", "--port"], 5006),
+    (["panel", "serve", "--port", "abc"], 5006),
+])
+def test_the_kept_pages_are_requested_on_the_servers_own_port(argv, port):
+    assert reuse.port_of(argv) == port
+
+
 class Visitor:
     """A browser-less visitor: GET the page, open its websocket, pull its document (as JSON text)."""
 

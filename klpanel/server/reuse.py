@@ -75,6 +75,25 @@ async def keep_pages(port: int) -> None:
     await asyncio.shield(_keeping)
 
 
+def keep_pages_at_start(argv: list[str]) -> None:
+    """From the server's setup: make the kept pages as soon as the server's loop runs (before any visitor, whether
+    or not a health check comes), on the ``--port`` of the ``panel serve`` command line ``argv`` (default 5006)."""
+    from tornado.ioloop import IOLoop
+
+    IOLoop.current().add_callback(keep_pages, port_of(argv))
+
+
+def port_of(argv: list[str], default: int = 5006) -> int:
+    """The ``--port`` of a ``panel serve`` command line (``--port N`` or ``--port=N``), else ``default``."""
+    port = default
+    for i, arg in enumerate(argv):
+        value = arg.split("=", 1)[1] if arg.startswith("--port=") else (
+            argv[i + 1] if arg == "--port" and i + 1 < len(argv) else None)
+        if value is not None and value.isdigit():
+            port = int(value)
+    return port
+
+
 async def _keep(port: int) -> None:
     client = AsyncHTTPClient()
     for theme in sorted(set(THEMES.values())):

@@ -6,6 +6,8 @@ turns them off), and serves each page's HTML from a kept session while the visit
 (:mod:`klpanel.server.reuse`). The warm-up runs first and in this thread: the ``heap`` speedup freezes what exists when it is
 installed, and must not race a warm-up still creating objects."""
 
+import sys
+
 from klpanel.server import reuse
 from klpanel.server.speedups import install_all
 from klpanel.server.warmup import warm_up
@@ -15,6 +17,7 @@ def setup() -> None:
     warm_up()
     install_all()
     reuse.configure()
+    reuse.keep_pages_at_start(sys.argv)
 
 
 # Panel runs this file as a script (module ``panel_setup_module``); an import runs nothing

@@ -22,9 +22,9 @@ from panel.custom import JSComponent
 from .deferred import served_doc
 
 AHEAD = 400  # px: a placeholder this far below (or above) the visible part of the page starts its section
-#: the same once the reader has scrolled (a CSS length: 150 % is one and a half of the visible height): a reader who
-#: scrolls is reading on, and the section ahead is then under way before it is reached; a visitor who never scrolls
-#: still costs the server the first screen alone (issue 21)
+#: the same, once the reader has scrolled, for the topmost section still waiting (a CSS length: 150 % is one and a
+#: half of the visible height): a reader who scrolls is reading on, and the next section is then under way before it
+#: is reached, one at a time; a visitor who never scrolls still costs the server the first screen alone (issue 21)
 AHEAD_SCROLLING = "150%"
 PLACEHOLDER_HEIGHT = 800  # px, about a section's height: the ones below it stay out of reach until it is replaced
 PLACEHOLDER_CLASS = "kl-lazy-placeholder"  # the placeholder's box in the page
@@ -47,6 +47,43 @@ function scroller(node) {{
   return null
 }}
 
+// the page's placeholders still waiting; once the reader scrolls (the page or the template's main area: caught on
+// the way down), the topmost of them is likely read next and starts further off; one at a time, so that it is not
+// slowed by the sections after it
+const waiting = window.__klLazyWaiting = window.__klLazyWaiting || new Set()
+function listen() {{
+  if (window.__klLazyListening) return
+  window.__klLazyListening = true
+  let pending = false
+  document.addEventListener("scroll", () => {{
+    if (pending) return
+    pending = true
+    requestAnimationFrame(() => {{
+      pending = false
+      let next = null, top = Infinity
+      for (const w of waiting) {{
+        const t = w.box.getBoundingClientRect().top
+        if (t < top) {{ top = t; next = w }}
+      }}
+      if (next) next.ahead()
+    }})
+  }}, {{ capture: true, passive: true }})
+}}
+
+// placeholders that came into reach in the same frame start top first: the server builds them in that order, and
+// the section nearest the reader arrives first
+const dueNow = new Set()
+function due(entry) {{
+  waiting.delete(entry)
+  dueNow.add(entry)
+  if (dueNow.size > 1) return
+  requestAnimationFrame(() => {{
+    const order = [...dueNow].sort((a, b) => a.box.getBoundingClientRect().top - b.box.getBoundingClientRect().top)
+    dueNow.clear()
+    for (const e of order) e.show()
+  }})
+}}
+
 export function render({{ model }}) {{
   const box = document.createElement("div")
   box.className = "{PLACEHOLDER_CLASS}"
@@ -56,35 +93,37 @@ export function render({{ model }}) {{
   const note = document.createElement("p")
   note.innerHTML = "<em>Loading this section…</em>"
   box.append(heading, note)
-  let observers = [], removed = false
+  let observers = [], removed = false, ahead = false
   const stop = () => {{ for (const o of observers) o.disconnect(); observers = [] }}
   const observe = (root, margin) => {{
     const observer = new IntersectionObserver((entries) => {{
       if (entries.some((entry) => entry.isIntersecting)) {{
         stop()
-        model.shown = true
+        due(entry)
       }}
     }}, {{ root, rootMargin: `${{margin}} 0px ${{margin}} 0px` }})
     observer.observe(box)
     observers.push(observer)
   }}
-  // once the reader scrolls (the page or the template's main area: caught on the way down), a section starts
-  // while it is still further off: it is likely read next
-  const scrolled = () => {{
-    document.removeEventListener("scroll", scrolled, {{ capture: true }})
-    if (!removed && observers.length) observe(scroller(box), "{AHEAD_SCROLLING}")
-  }}
+  // the section read next starts further off (AHEAD_SCROLLING)
+  const entry = {{ box, show: () => {{ model.shown = true }}, ahead: () => {{
+    if (!ahead && !removed) {{
+      ahead = true
+      observe(scroller(box), "{AHEAD_SCROLLING}")
+    }}
+  }} }}
   const watch = () => {{
     if (removed) return
     if (!box.isConnected) {{ requestAnimationFrame(watch); return }}
     observe(scroller(box), "{AHEAD}px")
-    document.addEventListener("scroll", scrolled, {{ capture: true, passive: true }})
+    waiting.add(entry)
+    listen()
   }}
   watch()
   model.on("remove", () => {{
     removed = true
     stop()
-    document.removeEventListener("scroll", scrolled, {{ capture: true }})
+    waiting.delete(entry)
   }})
   return box
 }}
