@@ -3,8 +3,12 @@ a URL answers. tests/conftest.py puts this folder on ``sys.path``; scripts outsi
 
 from __future__ import annotations
 
+import asyncio
+import json
+import re
 import socket
 import time
+from types import SimpleNamespace
 
 
 def free_port() -> int:
@@ -43,3 +47,45 @@ def wait_serving(proc, url: str, name: str, log) -> None:
             raise RuntimeError(f"{name} exited with {proc.returncode}:\n{log()}")
         return answering(url)
     wait_until(up, timeout=120, interval=0.2, what=f"{name} to answer at {url}")
+
+
+class Visitor:
+    """A browser-less visitor: GET the page, open its websocket (the server builds the session then) and pull its
+    document (``doc``, as JSON text); ``close()`` when done."""
+
+    def __init__(self, url: str):
+        import requests
+        from bokeh.client.connection import ClientConnection
+        from bokeh.protocol import Protocol
+        from tornado.ioloop import IOLoop
+
+        asyncio.set_event_loop(asyncio.new_event_loop())
+        page = requests.get(url, timeout=120)
+        page.raise_for_status()
+        stub = SimpleNamespace(token=re.search(r'"token":\s*"([^"]+)"', page.text).group(1),
+                               _handle_patch=lambda message: None, _notify_disconnected=lambda: None)
+        self.conn = ClientConnection(stub, page.url.split("?")[0].rstrip("/").replace("http", "ws", 1) + "/ws",
+                                     io_loop=IOLoop.current())
+        self.conn.connect()
+        reply = self.conn._send_message_wait_for_reply(Protocol().create("PULL-DOC-REQ"))
+        self.doc = json.dumps(reply.content["doc"])
+
+    def slider(self, title: str) -> float:
+        """The value of the page's slider titled ``title``."""
+        found = [obj["attributes"]["value"] for obj in self._objects(json.loads(self.doc))
+                 if obj["attributes"].get("title") == title and "Slider" in obj["name"]]
+        assert len(found) == 1, f"{len(found)} sliders {title!r} in the page"
+        return float(found[0])
+
+    def _objects(self, value):
+        if isinstance(value, list):
+            for v in value:
+                yield from self._objects(v)
+        elif isinstance(value, dict):
+            if value.get("type") == "object" and isinstance(value.get("attributes"), dict):
+                yield value
+            for v in value.values():
+                yield from self._objects(v)
+
+    def close(self):
+        self.conn.close()

@@ -1,5 +1,6 @@
-"""Serve the app the way users do (``klpanel serve``: app + API) on a free port; pages answer 200
-and the server logs no exception, also for a URL carrying state, and one carrying nonsense."""
+"""Serve the app the way users do (``klpanel serve``: app + API) on a free port; pages answer 200, their sessions
+are built when a client connects, and the server logs no exception, also for a URL carrying state, and one carrying
+nonsense."""
 
 import os
 import signal
@@ -10,7 +11,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from support import free_port, wait_until
+from support import Visitor, free_port, wait_until
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -52,6 +53,11 @@ def test_page_serves_without_server_exception(server, path):
     response = requests.get(url + path, timeout=60)
     assert response.status_code == 200
     assert "Forward KL vs Reverse KL Divergence" in response.text
+    visitor = Visitor(url + path)  # the page's HTML comes from a kept session: its own is built when it connects
+    try:
+        assert "klpanel-optimal-plot" in visitor.doc
+    finally:
+        visitor.close()
     assert requests.get(url + "/api/health", timeout=30).status_code == 200  # the API plugin beside it
     text = log.read_text()
     assert "Traceback" not in text and "ERROR" not in text, text

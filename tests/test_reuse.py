@@ -5,14 +5,13 @@ server (Panel pointed them at its CDN for a session built from a kept page's tok
 
 from __future__ import annotations
 
-import asyncio
-import json
 import re
 from types import SimpleNamespace
 
 import pytest
 import requests
 from pagetools import AppServer
+from support import Visitor
 
 from klpanel.server import reuse
 
@@ -35,44 +34,14 @@ def test_the_kept_pages_are_requested_on_the_servers_own_port(argv, port):
     assert reuse.port_of(argv) == port
 
 
-class Visitor:
-    """A browser-less visitor: GET the page, open its websocket, pull its document (as JSON text)."""
-
-    def __init__(self, url: str):
-        from bokeh.client.connection import ClientConnection
-        from bokeh.protocol import Protocol
-        from tornado.ioloop import IOLoop
-
-        asyncio.set_event_loop(asyncio.new_event_loop())
-        page = requests.get(url, timeout=120)
-        page.raise_for_status()
-        stub = SimpleNamespace(token=re.search(r'"token":\s*"([^"]+)"', page.text).group(1),
-                               _handle_patch=lambda message: None, _notify_disconnected=lambda: None)
-        self.conn = ClientConnection(stub, url.split("?")[0].replace("http", "ws", 1) + "/ws",
-                                     io_loop=IOLoop.current())
-        self.conn.connect()
-        reply = self.conn._send_message_wait_for_reply(Protocol().create("PULL-DOC-REQ"))
-        self.doc = json.dumps(reply.content["doc"])
-
-    def slider(self, title: str) -> float:
-        """The value of the page's slider titled ``title``."""
-        found = [obj["attributes"]["value"] for obj in self._objects(json.loads(self.doc))
-                 if obj["attributes"].get("title") == title and "Slider" in obj["name"]]
-        assert len(found) == 1, f"{len(found)} sliders {title!r} in the page"
-        return float(found[0])
-
-    def _objects(self, value):
-        if isinstance(value, list):
-            for v in value:
-                yield from self._objects(v)
-        elif isinstance(value, dict):
-            if value.get("type") == "object" and isinstance(value.get("attributes"), dict):
-                yield value
-            for v in value.values():
-                yield from self._objects(v)
-
-    def close(self):
-        self.conn.close()
+@pytest.mark.parametrize("argv, paths", [
+    (["/x/panel/__main__.py", "serve", "/a/klpanel/server/kl_explorer.py", "--setup", "/a/startup.py"],
+     ["/kl_explorer"]),
+    (["panel", "serve", "apps/dynamics_page.py", "--port", "1", "--setup", "apps/server_setup.py"], ["/dynamics_page"]),
+    (["panel", "serve", "a.py", "b.py", "--index", "a.py"], ["/a", "/b"]),
+])
+def test_the_kept_pages_are_the_served_apps(argv, paths):
+    assert reuse.app_paths(argv) == paths
 
 
 @pytest.fixture(scope="module")

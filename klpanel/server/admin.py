@@ -24,8 +24,8 @@ Mount it beside the app as a second plugin::
 ``GET /status/speedups`` answers, per speedup, whether it is active, the library versions it was written for and,
 where it stood down, the versions found.
 
-The reliability tests wait on ``sessions == 0 and periodic_callbacks == 0`` (and ``explorers == kept_sessions``) after
-closing every tab
+The reliability tests wait on ``sessions == 0 and periodic_callbacks == 0`` (and ``explorers == kept_sessions``: the
+kept pages' own) after closing every tab
 (``tests/reliability/test_session_leak.py``). Each call runs a full garbage collection and walks the heap
 (tens of milliseconds, longer under load): poll it every second or so, not per frame. It reveals no data of
 any session, only counts. With ``--num-procs N`` every process answers for itself.

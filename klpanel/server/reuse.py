@@ -18,13 +18,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from pathlib import Path
 
 import panel as pn
 from tornado.httpclient import AsyncHTTPClient
 
 log = logging.getLogger(__name__)
 
-APP_PATH = "/kl_explorer"
+APP_PATHS = ["/kl_explorer"]  # the pages whose sessions keep_pages makes (the server's own, from its command line)
 THEMES = {"dark": "dark", "default": "default", "light": "default"}  # a link's ?theme= -> the page's theme
 DEFAULT_THEME = "dark"  # the page's own, and what it shows for any value it does not know
 
@@ -80,7 +81,15 @@ def keep_pages_at_start(argv: list[str]) -> None:
     or not a health check comes), on the ``--port`` of the ``panel serve`` command line ``argv`` (default 5006)."""
     from tornado.ioloop import IOLoop
 
+    APP_PATHS[:] = app_paths(argv) or APP_PATHS
     IOLoop.current().add_callback(keep_pages, port_of(argv))
+
+
+def app_paths(argv: list[str]) -> list[str]:
+    """The URL paths of the apps a ``panel serve`` command line serves: each ``.py`` file given as an app (not as the
+    value of ``--setup`` or ``--index``), at ``/<its name>``."""
+    return [f"/{Path(arg).stem}" for i, arg in enumerate(argv)
+            if i > 0 and arg.endswith(".py") and "serve" in argv[:i] and argv[i - 1] not in ("--setup", "--index")]
 
 
 def port_of(argv: list[str], default: int = 5006) -> int:
@@ -96,8 +105,9 @@ def port_of(argv: list[str], default: int = 5006) -> int:
 
 async def _keep(port: int) -> None:
     client = AsyncHTTPClient()
-    for theme in sorted(set(THEMES.values())):
-        try:
-            await client.fetch(f"http://127.0.0.1:{port}{APP_PATH}?theme={theme}", request_timeout=120)
-        except Exception as exc:  # the health check still answers; the page is kept on its first visit instead
-            log.warning("klpanel could not make the %s page's kept session: %s", theme, exc)
+    for path in APP_PATHS:
+        for theme in sorted(set(THEMES.values())):
+            try:
+                await client.fetch(f"http://127.0.0.1:{port}{path}?theme={theme}", request_timeout=120)
+            except Exception as exc:  # health still answers; the page is kept on its first visit instead
+                log.warning("klpanel could not make the kept session of %s (%s theme): %s", path, theme, exc)

@@ -2,9 +2,9 @@
 passes it, and ``apps/server_setup.py`` does the same): warms the process up (:mod:`klpanel.server.warmup`: the
 numba kernels compiled or loaded, the default page's optima and landscapes in the shared caches; ``/api/health``
 says ready after it), then installs the served app's speedups (:mod:`klpanel.server.speedups`; ``KLPANEL_SPEEDUPS=0``
-turns them off), and serves each page's HTML from a kept session while the visitor's own is built
-(:mod:`klpanel.server.reuse`). The warm-up runs first and in this thread: the ``heap`` speedup freezes what exists when it is
-installed, and must not race a warm-up still creating objects."""
+turns them off), and serves each page's HTML from a kept session, the visitor's own built when its browser connects
+(:mod:`klpanel.server.reuse`). The warm-up runs first and in this thread: the ``heap`` speedup freezes what exists
+when it is installed, and must not race a warm-up still creating objects."""
 
 import sys
 
