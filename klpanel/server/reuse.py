@@ -23,10 +23,12 @@ from pathlib import Path
 import panel as pn
 from tornado.httpclient import AsyncHTTPClient
 
+from ..views.app import THEME_NAMES
+
 log = logging.getLogger(__name__)
 
 APP_PATHS = ["/kl_explorer"]  # the pages whose sessions keep_pages makes (the server's own, from its command line)
-THEMES = {"dark": "dark", "default": "default", "light": "default"}  # a link's ?theme= -> the page's theme
+THEMES = THEME_NAMES  # a link's ?theme= -> the page's theme (the page's own table)
 DEFAULT_THEME = "dark"  # the page's own, and what it shows for any value it does not know
 
 _keeping = None  # the task making the kept sessions (one per process)

@@ -23,7 +23,7 @@ from ..models.target import Target
 from ..plots.style import Q_COLOR
 from . import components
 from .p_handles import (INFLECTION, LIVE_MS, MIN_SIGMA, P_DRAG_JS, ROOT_2PI, add_mode, apply_p_edit,  # noqa: F401
-                        drag_callback, draw_handles, message_pane, moved_rows, p_edit, p_handle_columns)
+                        drag_callback, edit_or_refuse, draw_handles, message_pane, moved_rows, p_edit, p_handle_columns)
 
 #: the same for q: its peak moves μ (up and down means nothing: it snaps back), its width handle sets σ; the new
 #: (μ, σ) goes to the server at most every LIVE_MS for the readouts
@@ -148,12 +148,7 @@ under way (``preview()``: the model's again)."""
     def _on_p(self, attr, old, new):
         if self._pushing:
             return
-        try:
-            apply_p_edit(self.explorer.target, new, self.figure)
-            self.say()
-        except ValueError as exc:
-            self.say(str(exc))
-            self.restore_p()
+        edit_or_refuse(self.explorer.target, new, self.figure, self.say, self.restore_p)
         self.write_p()
         self.preview()  # the model's values (a preview may have shown others)
 

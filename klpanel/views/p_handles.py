@@ -125,6 +125,17 @@ def apply_p_edit(target, data, figure) -> None:
         target.edit_component(edit[0], **edit[1])
 
 
+def edit_or_refuse(target, data, figure, say, restore) -> None:
+    """:func:`apply_p_edit`, then ``say()`` (no message); on a refusal ``say(why)`` and ``restore()`` (the handles
+    and the browser's redraw go back)."""
+    try:
+        apply_p_edit(target, data, figure)
+        say()
+    except ValueError as exc:
+        say(str(exc))
+        restore()
+
+
 def add_mode(target, figure, x, y) -> None:
     """A new mode of ``target`` where a double-click on ``figure`` was (σ = the generator's 0.35, its peak at the
     click); ``ValueError`` starting "Refused" when it cannot be."""
@@ -199,12 +210,7 @@ class PHandles:
         if self._pushing:
             return
         before = self.explorer.target.key
-        try:
-            apply_p_edit(self.explorer.target, new, self.figure)
-            self.say()
-        except ValueError as exc:
-            self.say(str(exc))
-            self.restore()
+        edit_or_refuse(self.explorer.target, new, self.figure, self.say, self.restore)
         if self.explorer.target.key == before:  # else the new target's redraw wrote them
             self.write()
 
