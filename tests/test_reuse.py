@@ -13,7 +13,7 @@ import requests
 from pagetools import AppServer
 from support import Visitor
 
-from klpanel.server import reuse
+from klpanel.server import reuse, speedups
 
 
 @pytest.mark.parametrize("query, key", [
@@ -72,3 +72,18 @@ def test_a_visitors_session_follows_its_link_and_links_this_servers_styles(serve
     finally:
         visitor.close()
     assert not server.errors(), server.errors()
+
+
+def test_each_page_is_the_kept_page_with_its_own_token(server):
+    """Speedup ``pages``: the kept page is rendered once; each GET gets its own token (its link's state) in it."""
+    pages = [requests.get(f"{server.app_url}?mu={mu}", timeout=120).text for mu in (-1.25, 1.5)]
+    tokens = [re.search(r'"token":\s*"([^"]+)"', page).group(1) for page in pages]
+    assert tokens[0] != tokens[1]
+    if "pages" in speedups.chosen():
+        assert pages[0].replace(tokens[0], "") == pages[1].replace(tokens[1], "")
+    for mu in (1.5, -0.5):  # each visitor's session is its own link's
+        visitor = Visitor(f"{server.app_url}?mu={mu}")
+        try:
+            assert visitor.slider("μ (mean of q)") == mu
+        finally:
+            visitor.close()

@@ -20,7 +20,8 @@ from importlib.metadata import PackageNotFoundError, version
 log = logging.getLogger(__name__)
 
 #: every speedup, in install order (``heap`` last: it freezes what the others imported)
-NAMES = ("serialization", "onloop", "nodelay", "widgets", "ticker", "bokehjs", "novalidate", "defaults", "heap")
+NAMES = ("serialization", "onloop", "nodelay", "widgets", "ticker", "bokehjs", "novalidate", "defaults", "pages",
+         "heap")
 
 _warned: set[str] = set()
 
