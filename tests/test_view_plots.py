@@ -225,3 +225,23 @@ def test_every_rendered_figure_leaves_its_derived_glyphs_to_bokehjs():
     derived = {r.name: [getattr(r, g) for g in ("selection_glyph", "nonselection_glyph", "muted_glyph")]
                for r in renderers if not r.name.endswith("-handles")}  # the drag handles' own selection looks
     assert {name: kinds for name, kinds in derived.items() if kinds != ["auto"] * 3} == {}
+
+
+def test_a_figures_renderers_share_the_models_that_hold_no_state():
+    """One filter and one selection policy per figure, one view per source: each renderer brought its own three, a
+    quarter of the first screen's models."""
+    app = KLExplorer(explorer=Explorer(), sections=["optimal", "explore"])
+    doc = Document()
+    doc.add_root(pn.panel(app).get_root(doc))
+    figures = [m for m in doc.models if getattr(m, "name", None) in ("klpanel-optimal-plot", "klpanel-explore-plot")]
+    assert len(figures) == 2
+    for fig in figures:
+        renderers = [r for r in fig.renderers if isinstance(r, GlyphRenderer)]
+        assert len({id(r.view.filter) for r in renderers}) == 1, fig.name
+        assert len({id(r.data_source.selection_policy) for r in renderers}) == 1, fig.name
+        views = {}
+        for r in renderers:
+            views.setdefault(id(r.data_source), set()).add(id(r.view))
+        assert all(len(v) == 1 for v in views.values()), fig.name  # a source's renderers share its view
+        assert len(set().union(*views.values())) == len(views), fig.name  # and no view serves two sources
+        assert len(renderers) > len(views), fig.name  # some source has several renderers

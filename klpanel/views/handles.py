@@ -22,6 +22,7 @@ from ..models.explorer import Explorer
 from ..models.target import Target
 from ..plots.style import Q_COLOR
 from . import components
+from .plotting import share_stateless
 from .p_handles import (INFLECTION, LIVE_MS, MIN_SIGMA, P_DRAG_JS, ROOT_2PI, add_mode, apply_p_edit,  # noqa: F401
                         drag_callback, edit_or_refuse, draw_handles, message_pane, moved_rows, p_edit, p_handle_columns)
 
@@ -102,6 +103,7 @@ under way (``preview()``: the model's again)."""
                  figure.scatter("x", "y", source=self.q_source, marker="marker", size="size", fill_color="white",
                                 line_color=Q_COLOR, line_width=2.5, name="klpanel-explore-q-handles",
                                 **components.repaint_level())]
+        share_stateless(figure)
         self.tool = PointDrawTool(renderers=drawn, add=False, drag=True,
                                   description="Drag p's modes and q (double-click adds a mode)")
         figure.add_tools(self.tool)

@@ -20,6 +20,7 @@ from bokeh.models import ColumnDataSource, CustomJS, PointDrawTool
 from ..models.target import COMPONENT_SIGMA, MAX_MODES
 from ..plots.style import P_COLOR
 from . import components
+from .plotting import share_stateless
 
 #: the narrowest mode a drag makes (the plot's grid is ~0.03 apart: narrower would not draw)
 MIN_SIGMA = 0.05
@@ -152,8 +153,10 @@ def add_mode(target, figure, x, y) -> None:
 
 def draw_handles(figure, source, name: str):
     """The handles of ``source`` on ``figure`` (white markers ringed in ``color``), renderer named ``name``."""
-    return figure.scatter("x", "y", source=source, marker="marker", size="size", fill_color="white",
-                          line_color=P_COLOR, line_width=2.5, name=name, **components.repaint_level())
+    renderer = figure.scatter("x", "y", source=source, marker="marker", size="size", fill_color="white",
+                              line_color=P_COLOR, line_width=2.5, name=name, **components.repaint_level())
+    share_stateless(figure)
+    return renderer
 
 
 def drag_callback(handles, curves, lo: str = "", area=None, live=None) -> CustomJS:

@@ -26,7 +26,7 @@ from ..plots import twod as pictures
 from ..plots.style import COLORS, renderer_name
 from . import components, styles
 from .deferred import served_doc
-from .plotting import DERIVED_GLYPHS, lean, page_look
+from .plotting import lean, page_look
 
 HEADING = "## 6. Two dimensions: a factorised q (Bishop, PRML fig. 10.2)"
 LABELS = {"forward_kl": "KL(p‖q)  forward", "reverse_kl": "KL(q‖p)  reverse"}
@@ -135,10 +135,10 @@ class TwoDSection(pn.viewable.Viewer):
         for d in g.DIRECTIONS:
             for key, dash in ((f"twod-run-{d}", "solid"), (f"twod-run-q-{d}", "dotdash")):
                 source = ColumnDataSource({"xs": [], "ys": []}, name=renderer_name(key))
-                line = fig.multi_line("xs", "ys", source=source, line_color=COLORS[d], line_width=1.5, line_dash=dash,
-                                      line_alpha=0.9, name=renderer_name(key))
-                line.update(**dict.fromkeys(DERIVED_GLYPHS, "auto"))
+                fig.multi_line("xs", "ys", source=source, line_color=COLORS[d], line_width=1.5, line_dash=dash,
+                               line_alpha=0.9, name=renderer_name(key))
                 self.sources[key] = source
+        lean(fig)
 
     def _set_window(self):
         x0, x1, y0, y1 = pictures.extent(self.model.mixture)
