@@ -164,3 +164,19 @@ def test_an_unknown_speedup_name_is_an_error():
 def test_status_is_for_the_loopback():
     assert loopback("127.0.0.1") and loopback("::1")
     assert not loopback("10.0.0.5") and not loopback("203.0.113.9") and not loopback("")
+
+
+def test_novalidate_turns_bokehs_error_diagnostics_off_unless_the_environment_chooses(monkeypatch):
+    from bokeh.settings import settings
+    novalidate = speedups.module("novalidate")
+    try:
+        monkeypatch.setenv("BOKEH_PERFORM_ERROR_DIAGNOSTICS", "1")
+        novalidate.install()
+        assert settings.perform_error_diagnostics() is True and settings.perform_document_validation() is False
+        novalidate.uninstall()
+        monkeypatch.delenv("BOKEH_PERFORM_ERROR_DIAGNOSTICS")
+        novalidate.install()
+        assert settings.perform_error_diagnostics() is False
+    finally:
+        novalidate.uninstall()
+    assert settings.perform_error_diagnostics() is True and settings.perform_document_validation() is True

@@ -114,15 +114,3 @@ def test_the_warm_up_page_and_renders_outside_a_session_leave_nothing_alive():
     assert len(curdoc().session_destroyed_callbacks) == hooks
     assert alive() == before
 
-
-def test_the_server_turns_bokehs_error_diagnostics_off_unless_the_environment_chooses():
-    from bokeh.settings import settings
-
-    from klpanel.server import startup
-    try:
-        assert startup.diagnostics_off({"BOKEH_PERFORM_ERROR_DIAGNOSTICS": "1"}) is False
-        assert settings.perform_error_diagnostics() is True
-        assert startup.diagnostics_off({}) is True
-        assert settings.perform_error_diagnostics() is False
-    finally:
-        settings.perform_error_diagnostics.unset_value()
