@@ -1,6 +1,7 @@
-"""The ``defaults`` speedup (Bokeh defaults worked out once per class): the served page it builds is the page Bokeh
-builds without it, model for model and value for value, in the light and the dark theme (a set's entries in any
-order)."""
+"""The speedups that change how a session's page is built (``defaults``: Bokeh defaults worked out once per class;
+``stylesheets``: Panel's stylesheet models taken from the document's cache when made): the served page each builds is
+the page Bokeh and Panel build without it, model for model and value for value, in the light and the dark theme (a
+set's entries in any order)."""
 
 from __future__ import annotations
 
@@ -24,8 +25,8 @@ from panel.io.state import set_curdoc
 import klpanel.views.app as app
 from klpanel.server.speedups import install_all
 pn.extension("katex")
-if sys.argv[1] == "on":
-    assert install_all("defaults") == ["defaults"]
+if sys.argv[1] != "off":
+    assert install_all(sys.argv[1]) == [sys.argv[1]]
 
 class Request:
     arguments, cookies, headers = {"theme": [sys.argv[2].encode()]}, {}, {}
@@ -53,10 +54,11 @@ def _page(switch: str, theme: str) -> str:
 
 
 def _canonical(text: str) -> dict:
-    """The page's JSON with its model ids and Panel's object ids in names numbered in order of appearance (each
-    build draws new ones)."""
+    """The page's JSON with its model ids (also where a tag names one: ``__ref:p123``) and Panel's object ids in
+    names numbered in order of appearance (each build draws new ones)."""
     ids: dict = {}
-    text = re.sub(r'"(p\d+)"|\b(\d{10,})\b', lambda m: f'{ids.setdefault(m.group(0), len(ids))}', text)
+    text = re.sub(r'(?<=")p\d+(?=")|(?<=__ref:)p\d+|\b\d{10,}\b', lambda m: f'{ids.setdefault(m.group(0), len(ids))}',
+                  text)
     return _sets_sorted(json.loads(text))
 
 
@@ -72,8 +74,14 @@ def _sets_sorted(value):
     return value
 
 
+@pytest.fixture(scope="module")
+def stock_pages():
+    return {theme: _canonical(_page("off", theme)) for theme in ("dark", "default")}
+
+
+@pytest.mark.parametrize("speedup", ["defaults", "stylesheets"])
 @pytest.mark.parametrize("theme", ["dark", "default"])
-def test_the_page_is_the_same_with_defaults_kept(theme):
-    stock, kept = _canonical(_page("off", theme)), _canonical(_page("on", theme))
+def test_the_page_is_the_same_with_the_speedup(stock_pages, speedup, theme):
+    stock, kept = stock_pages[theme], _canonical(_page(speedup, theme))
     assert len(json.dumps(kept)) > 100_000  # the whole first screen
     assert kept == stock
