@@ -12,9 +12,11 @@ from klpanel.server import reuse
 
 def serve_page():
     """Load Panel's extensions for this session and mark a fresh explorer servable, its styles from this server."""
-    reuse.local_styles(pn.state.curdoc)
-    pn.extension("katex", notifications=True)
-    return KLExplorer().servable()
+    doc = pn.state.curdoc
+    reuse.local_styles(doc)
+    with doc.models.freeze():  # the document's models collected once, not again at each root the template adds
+        pn.extension("katex", notifications=True)
+        return KLExplorer().servable()
 
 
 # Bokeh runs a served file as a fresh module (named ``bokeh_app_...``) per session; an import builds nothing.
