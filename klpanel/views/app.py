@@ -62,11 +62,11 @@ class KLExplorer(pn.viewable.Viewer):
         self.url_message = pn.pane.Alert("", alert_type="warning", visible=False, sizing_mode="stretch_width")
         self._built: dict = {}  # the sections built so far (:meth:`section`)
         shown = [n for n in SECTIONS if n in self.sections]
-        parts = {n: Lazy(partial(self.section, n), LAZY[n]) if n in LAZY and n != shown[0] else self.section(n)
-                 for n in shown}
-        # each section in a box named for it (``kl-section-explore``...): the page's landmarks for tests and styles
-        boxes = (pn.Column(parts[n], sizing_mode="stretch_width", css_classes=["kl-section", f"kl-section-{n}"])
-                 for n in SECTIONS if n in self.sections)
+        # each section in a box named for it (``kl-section-explore``...): the page's landmarks for tests and styles; a
+        # deferred section's box is its Lazy's own
+        boxes = [Lazy(partial(self.section, n), LAZY[n], css_classes=box_classes(n))
+                 if n in LAZY and n != shown[0] else
+                 pn.Column(self.section(n), sizing_mode="stretch_width", css_classes=box_classes(n)) for n in shown]
         self._layout = pn.Column(self.header, self.url_message, *boxes, sizing_mode="stretch_width", max_width=1400)
         self.outputs = None  # in a notebook (a kernel's event loop runs the cells): the app's outputs
         if served_doc() is None and kernel_loop() is not None:
@@ -159,6 +159,11 @@ class KLExplorer(pn.viewable.Viewer):
 
     def __panel__(self):
         return self._layout
+
+
+def box_classes(name: str) -> list[str]:
+    """The CSS classes of section ``name``'s box."""
+    return ["kl-section", f"kl-section-{name}"]
 
 
 #: a link's ``?theme=`` value -> the template's theme

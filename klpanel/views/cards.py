@@ -36,16 +36,25 @@ def optimum_line(explorer: Explorer, name: str) -> str:
 
 
 class FormulaCards(pn.viewable.Viewer):
-    """Cards for the registry, each visible while its divergence is selected."""
+    """Cards for the registry, each on the page while its divergence is selected. A card is built when its
+    divergence is first selected (a hidden card still cost every new session its Bokeh models: the six divergences
+    off by default were 30 of the section's 50 components)."""
 
     explorer = param.ClassSelector(class_=Explorer)
 
     def __init__(self, **params):
         super().__init__(**params)
-        self.cards, self.lines = {}, {}
-        for name, d in divergences.REGISTRY.items():
+        self.cards, self.lines = {}, {}  # the cards built so far, by divergence
+        self.grid = styles.card_grid()
+        self._update()
+        self.explorer.param.watch(self._update, ["selected", "optima", "problems"], precedence=1)  # after the plot
+
+    def _card(self, name: str):
+        """Divergence ``name``'s card (built on first use)."""
+        if name not in self.cards:
+            d = divergences.REGISTRY[name]
             self.lines[name] = components.HTML(optimum_line(self.explorer, name), sizing_mode="stretch_width",
-                                        css_classes=[f"klpanel-optimum-{name}"])
+                                               css_classes=[f"klpanel-optimum-{name}"])
             # the heading in the divergence's colour is large text (19 px bold): 3:1 on both themes is legible (WCAG AA)
             self.cards[name] = pn.Column(
                 pn.pane.HTML(f'<h3 style="margin:0;font-size:19px;color:{COLORS[name]}">{d.label}</h3>'),
@@ -53,19 +62,23 @@ class FormulaCards(pn.viewable.Viewer):
                               styles={"font-size": "1.05em"}),
                 pn.pane.Markdown(card_text(name), sizing_mode="stretch_width"),
                 self.lines[name],
-                sizing_mode="stretch_width", min_height=300, margin=0, visible=name in self.explorer.selected,
+                sizing_mode="stretch_width", min_height=300, margin=0,
                 styles={"border": f"1px solid {COLORS[name]}", "border-radius": "8px", "padding": "8px"})
-        self.explorer.param.watch(self._update, ["selected", "optima", "problems"], precedence=1)  # after the plot
+        return self.cards[name]
 
     def _update(self, *events):
+        selected = [name for name in divergences.REGISTRY if name in self.explorer.selected]
         with pn.io.hold():
+            shown = [self._card(name) for name in selected]
             for name, card in self.cards.items():
-                card.visible = name in self.explorer.selected
+                card.visible = name in selected
                 if card.visible:
                     self.lines[name].object = optimum_line(self.explorer, name)
+            if self.grid.objects != shown:
+                self.grid.objects = shown
 
     def __panel__(self):
         return pn.Column(
             pn.pane.Markdown("## 2. The divergences", sizing_mode="stretch_width"),
-            styles.card_grid(*self.cards.values()),
+            self.grid,
             sizing_mode="stretch_width")

@@ -132,14 +132,15 @@ export function render({{ model }}) {{
 
 class Lazy(pn.viewable.Viewer):
     """``Lazy(build, title)``: in a server session, a placeholder titled ``title`` until the browser shows it, then
-    ``build()``; elsewhere ``build()`` at once. ``loaded`` says which."""
+    ``build()``; elsewhere ``build()`` at once. ``loaded`` says which. Its box has ``css_classes`` (the page's
+    section box: no layout around it)."""
 
     loaded = param.Boolean(default=False, doc="Whether the section has been built and shown")
 
-    def __init__(self, build: Callable[[], object], title: str, **params):
+    def __init__(self, build: Callable[[], object], title: str, css_classes=(), **params):
         super().__init__(**params)
         self._build = build
-        self._box = pn.Column(sizing_mode="stretch_width")
+        self._box = pn.Column(sizing_mode="stretch_width", css_classes=list(css_classes))
         if served_doc() is None:
             self.load()
             return
