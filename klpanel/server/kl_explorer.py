@@ -15,7 +15,7 @@ def serve_page():
     doc = pn.state.curdoc
     reuse.local_styles(doc)
     with doc.models.freeze():  # the document's models collected once, not again at each root the template adds
-        pn.extension("katex", notifications=True)
+        pn.extension("katex")
         return KLExplorer().servable()
 
 
