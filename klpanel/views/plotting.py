@@ -16,7 +16,7 @@ import weakref
 import holoviews as hv
 import numpy as np
 import panel as pn
-from bokeh.models import AllIndices, CDSView, GlyphRenderer, Range1d, UnionRenderers
+from bokeh.models import AllIndices, GlyphRenderer, Range1d, UnionRenderers
 from bokeh.plotting import figure
 
 from ..plots.style import density_ylim
@@ -73,8 +73,8 @@ DERIVED_GLYPHS = ("selection_glyph", "nonselection_glyph", "muted_glyph")
 
 def lean(fig):
     """``fig`` with each renderer's derived glyphs left to BokehJS (:data:`DERIVED_GLYPHS`) and its stateless models
-    shared (:func:`share_stateless`): half as many models per renderer for every session to create, serialise and
-    send, and nothing a visitor sees changes. Returns ``fig``."""
+    shared (:func:`share_stateless`): fewer models per renderer for every session to create, serialise and send,
+    and nothing a visitor sees changes. Returns ``fig``."""
     for renderer in fig.renderers:
         if isinstance(renderer, GlyphRenderer):
             renderer.update(**dict.fromkeys(DERIVED_GLYPHS, "auto"))
@@ -83,11 +83,10 @@ def lean(fig):
 
 def share_stateless(fig):
     """``fig`` with the models that hold no state of their own shared by its renderers: one ``AllIndices`` filter and
-    one ``UnionRenderers`` selection policy per figure, one ``CDSView`` per source (a view keeps its source's indices,
-    the same for every renderer of that source). Idempotent: renderers added or moved to another source since are
-    sorted anew. Returns ``fig``."""
+    one ``UnionRenderers`` selection policy per figure. Not the ``CDSView``: it holds its source's indices, and when
+    several renderers share one, each renderer's BokehJS view recomputes them and signals all the others at every
+    change of the source. Returns ``fig``."""
     every = policy = None
-    views: dict = {}  # id(source) -> the view of its renderers
     for renderer in fig.renderers:
         if not isinstance(renderer, GlyphRenderer):
             continue
@@ -95,16 +94,9 @@ def share_stateless(fig):
         if isinstance(getattr(source, "selection_policy", None), UnionRenderers):
             policy = policy or source.selection_policy
             source.selection_policy = policy
-        if not isinstance(view.filter, AllIndices):
-            continue  # a filtered view is its renderer's own
-        every = every or view.filter
-        view.filter = every
-        shared = views.get(id(source))
-        if shared is None:
-            if any(v is view for v in views.values()):  # shared with a renderer since moved to another source
-                view = CDSView(filter=every)
-            shared = views[id(source)] = view
-        renderer.view = shared
+        if isinstance(view.filter, AllIndices):
+            every = every or view.filter
+            view.filter = every
     return fig
 
 
