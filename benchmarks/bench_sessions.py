@@ -313,8 +313,8 @@ def tti(server, pagetools, loads: int = 5) -> None:
 def sustain(server, rate: float = 6.0, seconds: float = 30.0, animators: int = 10, most_at_once: int = 12) -> None:
     """New visitors arriving at ``rate`` a second, each on its own (open loop: a visit starts on time whether or not
     the ones before it are done, as independent visitors do; at most ``most_at_once`` in flight) while ``animators``
-    sessions animate: whether the server keeps up (visits completed a second, each visit's time from GET to its
-    page's ready round trip) and the animations' frame rate."""
+    sessions animate: whether the server keeps up (visits completed a second, each visit's time from its arrival to
+    its page's ready round trip) and the animations' frame rate."""
     proc = psutil.Process(server.proc.pid)
     sessions = [Session(server.app_url, time.monotonic() + 3600) for _ in range(animators)]
     for s in sessions:  # one after another, as bench_load does

@@ -1,10 +1,11 @@
 """The page's HTML from a kept session; the visitor's own session built when its browser connects.
 
 Panel's ``reuse_sessions`` (public configuration): a ``GET /kl_explorer`` answers with the HTML of a session kept for
-its key, with a new token (rendered once per kept session by the speedup ``pages``: ~2 ms), and the session of that token is built when the page's websocket connects,
-from the GET's request (so a link's state, ``?modes=5&mu=...``, applies as before). The server used to build the
-session before it sent any HTML: time to interactive 1.86 -> ~1.1 s, and a client that only fetches the HTML (a link
-preview, a crawler, a health probe) no longer costs a session's ~0.3 s of CPU. With several server processes
+its key, with a new token (the speedup ``pages`` renders that HTML once per kept session: ~2 ms a GET), and the
+session of that token is built when the page's websocket connects, from the GET's request (so a link's state,
+``?modes=5&mu=...``, applies as before). The server used to build the session before it sent any HTML: time to
+interactive 1.86 -> ~1 s, and a client that only fetches the HTML (a link preview, a crawler, a health probe) costs no
+session (~0.2 s of CPU). With several server processes
 (``--num-procs``) the websocket may reach another process than the GET did; the session is built where it arrives.
 Figures: benchmarks/README.md.
 

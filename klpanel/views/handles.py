@@ -24,7 +24,7 @@ from ..plots.style import Q_COLOR
 from . import components
 from .plotting import share_stateless
 from .p_handles import (INFLECTION, LIVE_MS, MIN_SIGMA, P_DRAG_JS, ROOT_2PI, add_mode, apply_p_edit,  # noqa: F401
-                        drag_callback, edit_or_refuse, draw_handles, message_pane, moved_rows, p_edit, p_handle_columns)
+                        drag_callback, draw_handles, edit_or_refuse, message_pane, moved_rows, p_edit, p_handle_columns)
 
 #: the same for q: its peak moves μ (up and down means nothing: it snaps back), its width handle sets σ; the new
 #: (μ, σ) goes to the server at most every LIVE_MS for the readouts

@@ -107,8 +107,8 @@ def render(element, name: str | None = None, key=None, finish=None):
     copy (:mod:`.figure_cache`; the function is then called only for the first): every new session's first screen
     draws the same pictures, and creates only the models the finished figure keeps."""
     def draw():
-        fig = lean(styles.render(element if isinstance(element, hv.core.Dimensioned) else element()))
-        return fig if finish is None else lean(finish(fig))
+        fig = styles.render(element if isinstance(element, hv.core.Dimensioned) else element())
+        return lean(fig if finish is None else finish(fig))
     return page_look(draw() if key is None else copy_of(key, draw), name)
 
 

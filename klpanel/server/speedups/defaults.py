@@ -13,9 +13,9 @@ function makes are worked out as before. Upstream text: benchmarks/README.md.
 
 from __future__ import annotations
 
-from bokeh.core.property.singletons import Undefined
 from bokeh.core.property.bases import Property
 from bokeh.core.property.descriptors import PropertyDescriptor
+from bokeh.core.property.singletons import Undefined
 from bokeh.core.property.wrappers import PropertyValueDict, PropertyValueList, PropertyValueSet
 
 from . import fits

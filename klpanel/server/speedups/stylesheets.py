@@ -6,7 +6,7 @@ applied), and then swaps each new model for the one its document already holds f
 (``Reactive._resolve_stylesheets``). A new session's page made ~290 such models to keep 8 (~12 ms of its build, and
 their garbage). Here ``panel.reactive``'s name ``ImportedStyleSheet`` makes a model only when the current document
 holds none for the URL; the model it returns is the one Panel's swap would have chosen, so the page is the same.
-Inside the swap itself (which makes a model for another document's) it always makes a new one.
+Inside the swap itself (where Panel replaces a model that belongs to another document) it always makes a new one.
 Upstream text: benchmarks/README.md.
 """
 
