@@ -1,5 +1,6 @@
 """The speedups that change how a session's page is built (``defaults``: Bokeh defaults worked out once per class;
-``stylesheets``: Panel's stylesheet models taken from the document's cache when made): the served page each builds is
+``stylesheets``: Panel's stylesheet models taken from the document's cache when made; ``copies``: the cached figures
+decoded without the defaults their JSON replaces): the served page each builds is
 the page Bokeh and Panel build without it, model for model and value for value, in the light and the dark theme (a
 set's entries in any order)."""
 
@@ -79,7 +80,7 @@ def stock_pages():
     return {theme: _canonical(_page("off", theme)) for theme in ("dark", "default")}
 
 
-@pytest.mark.parametrize("speedup", ["defaults", "stylesheets"])
+@pytest.mark.parametrize("speedup", ["defaults", "stylesheets", "copies"])
 @pytest.mark.parametrize("theme", ["dark", "default"])
 def test_the_page_is_the_same_with_the_speedup(stock_pages, speedup, theme):
     stock, kept = stock_pages[theme], _canonical(_page(speedup, theme))

@@ -140,7 +140,8 @@ def test_every_section_is_placed(app):
     from klpanel.views.app import SECTIONS
     from klpanel.views.dynamics import DynamicsSection
     from klpanel.views.spectrum import SpectrumSection
-    assert len(app.__panel__().objects) == 2 + len(SECTIONS)  # header, link message, a box per section
+    # the header and a box per section (the link's message joins when it has something to say)
+    assert len(app.__panel__().objects) == 1 + len(SECTIONS)
     assert isinstance(app.dynamics, DynamicsSection) and isinstance(app.spectrum, SpectrumSection)
     assert app.dynamics.explorer is app.explorer and app.spectrum.explorer is app.explorer
     assert all(math.isfinite(v) for v in app.explorer.values.values())
@@ -263,3 +264,21 @@ def test_hidden_controls_join_the_page_when_first_needed():
     assert alpha.name not in titles()
     controls.editor.collapsed = False
     assert {controls.weights.name, controls.means.name, controls.sigmas.name} <= titles()
+
+
+def test_a_hidden_component_joins_its_column_at_its_place_when_first_shown():
+    """``styles.column`` leaves a hidden component out of the page (a new session does not pay for it) until it is
+    first shown; it then appears where it was declared, and stays (hidden again when it has nothing to say)."""
+    from klpanel.views import styles
+    a, b, c = pn.pane.Markdown("a"), pn.pane.Alert("b", visible=False), pn.pane.Markdown("c")
+    d = pn.pane.Alert("d", visible=False)
+    col = styles.column(d, a, b, c)
+    ids = lambda: [id(o) for o in col.objects]  # noqa: E731
+    assert ids() == [id(a), id(c)]
+    b.visible = True
+    assert ids() == [id(a), id(b), id(c)]
+    d.visible = True
+    assert ids() == [id(d), id(a), id(b), id(c)]
+    b.visible = False
+    b.visible = True
+    assert ids() == [id(d), id(a), id(b), id(c)] and b.visible

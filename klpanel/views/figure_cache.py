@@ -21,6 +21,7 @@ from bokeh.util.serialization import make_id
 from ..models.cache import LRUCache
 
 FIGURES = LRUCache(32)  # key -> the rendered figure as JSON text
+DECODER = Deserializer  # what turns the JSON into models (the served app's speedup ``copies`` puts a faster one here)
 _ID = re.compile(r'"id": "(p\d+)"')  # every model's id in Bokeh's JSON (its definition and each reference to it)
 
 
@@ -31,4 +32,4 @@ def copy_of(key: Hashable, draw: Callable[[], Model]) -> Model:
     ids: dict[str, str] = {}
     text = _ID.sub(lambda m: f'"id": "{ids.setdefault(m.group(1), make_id())}"', text)
     with np.printoptions(threshold=8, edgeitems=1):  # Bokeh formats each value it sets for a trace log line
-        return Deserializer().decode(json.loads(text))
+        return DECODER().decode(json.loads(text))

@@ -9,6 +9,7 @@ widget's shadow root) and ``a11y.js`` (accessible names for controls Bokeh leave
 
 from __future__ import annotations
 
+from functools import partial
 from pathlib import Path
 
 import holoviews as hv
@@ -50,12 +51,37 @@ class WrapRow(pn.Row):
 
 def beside(controls, main, width: int = CONTROLS_WIDTH, share: str = MAIN_SHARE, **params):
     """``controls`` (a list) left of ``main`` (a list) while ``main`` keeps at least ``share`` of the row, above it
-    once it would not: a wrapping flex row, so it follows its container's width (page or notebook cell)."""
-    left = pn.Column(*controls, sizing_mode="stretch_width", css_classes=["kl-controls"],
-                     styles={"flex": f"1 1 {width}px", "min-width": "0"})
-    right = pn.Column(*main, sizing_mode="stretch_width", css_classes=["kl-main"],
-                      styles={"flex": "999 1 0px", "min-width": share})
+    once it would not: a wrapping flex row, so it follows its container's width (page or notebook cell). A hidden
+    one of them joins its column when first shown (:func:`column`)."""
+    left = column(*controls, sizing_mode="stretch_width", css_classes=["kl-controls"],
+                  styles={"flex": f"1 1 {width}px", "min-width": "0"})
+    right = column(*main, sizing_mode="stretch_width", css_classes=["kl-main"],
+                   styles={"flex": "999 1 0px", "min-width": share})
     return WrapRow(left, right, sizing_mode="stretch_width", stylesheets=[WRAP_CSS], **params)
+
+
+def column(*objects, **params) -> pn.Column:
+    """``pn.Column(*objects)`` without the hidden ones (``visible=False``: a message with nothing to say, a control
+    of another mode); each joins the column at its place when it is first made visible, and stays. A hidden component
+    costs each new session its models (~2 ms each) though most visitors never see it."""
+    shown = [o for o in objects if getattr(o, "visible", True)]
+    layout = pn.Column(*shown, **params)
+    placed = {id(o): item for o, item in zip(shown, layout.objects)}  # each object as the column holds it
+
+    def join(obj, event):
+        if not event.new or id(obj) in placed:
+            return
+        at = next(i for i, o in enumerate(objects) if o is obj)
+        before = [placed[id(o)] for o in objects[:at] if id(o) in placed]
+        items = layout.objects
+        index = max((i + 1 for i, item in enumerate(items) if before and item is before[-1]), default=0)
+        layout.insert(index, obj)
+        placed[id(obj)] = layout.objects[index]
+
+    for obj in objects:
+        if id(obj) not in placed:
+            obj.param.watch(partial(join, obj), "visible")
+    return layout
 
 
 def wrapping_row(*objects, align_items: str = "flex-start", **params):
