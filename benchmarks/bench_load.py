@@ -57,15 +57,18 @@ def placeholders(document) -> list:
 
 
 def show_sections(session, until: float) -> None:
-    """Report every section placeholder as in view, as a browser does when the page is scrolled through, and wait
-    until the sections have replaced them (or ``until``)."""
-    for placeholder in placeholders(session.document):
-        placeholder.data.shown = True
+    """Report every section placeholder as in view, as a browser does when the page is scrolled through (each one
+    that joins the page too: a section after one still waiting joins when that one is shown), and wait until the
+    sections have replaced them (or ``until``)."""
+    def unreported():
+        return [p for p in placeholders(session.document) if not p.data.shown]
     # in slices of 50 messages, as Session.run loops: Bokeh's client handles each message one call deeper
     while time.monotonic() < until and placeholders(session.document):
+        for placeholder in unreported():
+            placeholder.data.shown = True
         budget = iter(range(50))
         session._connection._loop_until(lambda: time.monotonic() >= until or not placeholders(session.document)
-                                        or next(budget, None) is None)
+                                        or bool(unreported()) or next(budget, None) is None)
 
 
 PLAY_LABELS = ("Play", "Pause")
@@ -93,6 +96,9 @@ class Session(threading.Thread):
         loop = IOLoop.current()
         try:
             session = pull_session(url=self.url, io_loop=loop)
+            # a browser reports the page ready once it has drawn it, before the reader scrolls: Panel then sends the
+            # sections' changes in one message each (before it, one message per changed property: ~180 in all)
+            session.document.callbacks.send_event(DocumentReady())
             show_sections(session, time.monotonic() + 120)
             handle = session._handle_patch
 
@@ -112,7 +118,6 @@ class Session(threading.Thread):
 
             session._handle_patch = counted
             self.ready_at = time.monotonic()
-            session.document.callbacks.send_event(DocumentReady())  # what BokehJS sends once the page is ready
             # the loop below checks ``until`` on every patch; this stops it too when no patch comes
             PeriodicCallback(lambda: loop.stop() if time.monotonic() >= self.until else None, 250).start()
             # Bokeh's client handles each message one call deeper than the last (_next -> _handle_messages ->

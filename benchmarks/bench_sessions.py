@@ -71,18 +71,41 @@ def cpu(proc) -> float:
 
 
 # -- a browser-less visitor ------------------------------------------------------------------------------------------
+PLACEHOLDER_ID = re.compile(r'"name": "Placeholder\d*", "id": "([^"]+)"')  # a section placeholder in Bokeh's JSON
+
+
 class _Stub:
     """What Bokeh's ClientConnection asks of its session: a token, a patch handler (patches are timed, not applied:
-    the visitor never deserialises the page, so its own CPU stays off the server's two cores)."""
+    the visitor never deserialises the page, so its own CPU stays off the server's two cores). With ``report`` set,
+    each section placeholder that arrives in a patch is reported in view (a section after one still waiting joins
+    the page when that one is shown, as the reader scrolls on)."""
 
     def __init__(self, token):
-        self.token, self.patches = token, []
+        self.token, self.patches, self.report, self.reported = token, [], None, set()
+        self.last_report = time.perf_counter()
 
     def _handle_patch(self, message):
         self.patches.append(time.perf_counter())
+        if self.report is not None:
+            ids = self.unreported(json.dumps(message.content))
+            if ids:
+                self.report(ids)
+
+    def unreported(self, text: str) -> list:
+        """The placeholders in ``text`` not reported yet (now counted as reported)."""
+        ids = [i for i in dict.fromkeys(PLACEHOLDER_ID.findall(text)) if i not in self.reported]
+        self.reported.update(ids)
+        if ids:
+            self.last_report = time.perf_counter()
+        return ids
 
     def _notify_disconnected(self):
         pass
+
+
+def _shown(ids) -> list:
+    """The browser's reports that placeholders ``ids`` came into view."""
+    return [{"kind": "ModelChanged", "model": {"id": i}, "attr": "shown", "new": True} for i in ids]
 
 
 def _ready_event() -> dict:
@@ -121,14 +144,20 @@ def visit(app_url: str, http: requests.Session, read_all: bool = False, linger: 
         out["models"] = text.count('"type": "object"') + text.count('"type":"object"')
         events = _ready_event()["events"]
         if read_all:
-            ids = re.findall(r'"name": "Placeholder\d*", "id": "([^"]+)"', text)
-            events += [{"kind": "ModelChanged", "model": {"id": i}, "attr": "shown", "new": True} for i in ids]
-        t2 = time.perf_counter()
+            events += _shown(stub.unreported(text))
+            stub.report = lambda ids: loop.add_callback(
+                conn.send_message, patch_doc(patch_doc.create_header(), {}, {"events": _shown(ids)}))
+        t2 = stub.last_report = time.perf_counter()
         loop.add_callback(conn.send_message, patch_doc(patch_doc.create_header(), {}, {"events": events}))
         conn.request_server_info()  # a round trip: the server has handled the ready event (and the reports)
         out["ready"] = (time.perf_counter() - t2) * 1e3
-        loop.call_later(linger, loop.stop)
+
+        def stop_when_quiet():  # ``linger`` after the last report (the sections further down arrive one by one)
+            wait = stub.last_report + linger - time.perf_counter()
+            loop.call_later(wait, stop_when_quiet) if wait > 0 else loop.stop()
+        loop.call_later(linger, stop_when_quiet)
         conn._loop_until(lambda: False)
+        out["sections"] = len(stub.reported)
         out["first_patch"] = (stub.patches[0] - t2) * 1e3 if stub.patches else float("nan")
     finally:
         conn.close()
@@ -239,7 +268,8 @@ def visitors(server, n: int = 20) -> None:
         what = "reading the whole page" if read_all else "first screen"
         row(f"{what}: GET / pull / ready round trip / first patch", f"{med['get']:.0f} / {med['pull']:.0f} / "
             f"{med['ready']:.0f} / {first_patch}")
-        row(f"  models pulled; server CPU per visitor ms", f"{med['models']:.0f}; {per:.0f}")
+        row("  models pulled; sections reported in view; server CPU per visitor ms",
+            f"{med['models']:.0f}; {med['sections']:.0f}; {per:.0f}")
 
 
 def first_request(pagetools, artifacts: Path, starts: int = 3, env=None) -> None:

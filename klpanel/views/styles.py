@@ -15,6 +15,7 @@ from pathlib import Path
 import holoviews as hv
 import panel as pn
 from bokeh.document import Document
+from bokeh.io.doc import patch_curdoc
 from bokeh.models import CustomJS
 from panel.layout import Card, Tabs
 from panel.theme import Inherit
@@ -177,18 +178,21 @@ def fit_figure(fig):
 
 
 def render(element):
-    """``hv.render(element)`` that leaves the session document's theme alone: HoloViews' renderer puts its own theme
-    (black titles, Bokeh's grey labels) on the current document, which would undo the page's light or dark one."""
-    doc = pn.state.curdoc
-    theme = doc.theme if doc is not None else None
-    try:
+    """``hv.render(element)`` that leaves the session document alone. HoloViews' renderer puts its own theme (black
+    titles, Bokeh's grey labels) on the plot's document, and Bokeh then re-themes every model in it: on the session's
+    document that undid the page's light or dark theme, and putting the page's theme back changed every axis, grid
+    and title on the page twice, each change a message to the browser (~850 messages while a reader scrolled through
+    the sections). The plot is drawn for a document of its own, and then belongs to the session's (HoloViews' session
+    hook), whose theme its models take when the page adds them."""
+    own = Document()
+    with patch_curdoc(own):  # the document HoloViews finds (``curdoc()``) and themes: its own
         plot = hv.renderer("bokeh").get_plot(element)
-        if doc is None:  # outside a session HoloViews hangs the plot (its session-destroyed hook) on Bokeh's
-            plot.document = Document()  # process-wide default document, which kept every figure and its views alive
-        return plot.state
-    finally:
-        if doc is not None and doc.theme is not theme:
-            doc.theme = theme
+    # in a session, the plot's hooks go with the session's document; outside one, HoloViews would hang the plot on
+    # Bokeh's process-wide default document, which kept every figure and its views alive: it keeps its own
+    doc = pn.state.curdoc
+    if doc is not None:
+        plot.document = doc
+    return plot.state
 
 
 #: BokehJS: the frame's height follows its width, so the frame stays square (equal scales on both axes)
