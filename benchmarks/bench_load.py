@@ -96,9 +96,6 @@ class Session(threading.Thread):
         loop = IOLoop.current()
         try:
             session = pull_session(url=self.url, io_loop=loop)
-            # a browser reports the page ready once it has drawn it, before the reader scrolls: Panel then sends the
-            # sections' changes in one message each (before it, one message per changed property: ~180 in all)
-            session.document.callbacks.send_event(DocumentReady())
             show_sections(session, time.monotonic() + 120)
             handle = session._handle_patch
 
@@ -118,6 +115,7 @@ class Session(threading.Thread):
 
             session._handle_patch = counted
             self.ready_at = time.monotonic()
+            session.document.callbacks.send_event(DocumentReady())  # what BokehJS sends once the page is ready
             # the loop below checks ``until`` on every patch; this stops it too when no patch comes
             PeriodicCallback(lambda: loop.stop() if time.monotonic() >= self.until else None, 250).start()
             # Bokeh's client handles each message one call deeper than the last (_next -> _handle_messages ->
