@@ -64,19 +64,10 @@ class KLExplorer(pn.viewable.Viewer):
         shown = [n for n in SECTIONS if n in self.sections]
         # each section in a box named for it (``kl-section-explore``...): the page's landmarks for tests and styles; a
         # deferred section's box is its Lazy's own
-        self._boxes = {n: Lazy(partial(self.section, n), LAZY[n], css_classes=box_classes(n))
-                       if n in LAZY and n != shown[0] else
-                       pn.Column(self.section(n), sizing_mode="stretch_width", css_classes=box_classes(n)) for n in shown}
-        # a deferred section after another still waiting joins the page when that one is shown: its placeholder could
-        # not come into reach before then (each placeholder is about a section tall), and the first screen then
-        # carries two placeholders, not five (~15 ms of each new session)
-        placed = [n for i, n in enumerate(shown)
-                  if not (i and isinstance(self._boxes[n], Lazy) and self._waiting(shown[i - 1]))]
-        for before, n in zip(shown, shown[1:]):
-            if n not in placed:
-                self._boxes[before].param.watch(partial(self._place, n, after=before), "loaded")
-        self._layout = column(self.header, self.url_message, *(self._boxes[n] for n in placed),
-                              sizing_mode="stretch_width", max_width=1400)
+        boxes = [Lazy(partial(self.section, n), LAZY[n], css_classes=box_classes(n))
+                 if n in LAZY and n != shown[0] else
+                 pn.Column(self.section(n), sizing_mode="stretch_width", css_classes=box_classes(n)) for n in shown]
+        self._layout = column(self.header, self.url_message, *boxes, sizing_mode="stretch_width", max_width=1400)
         self.outputs = None  # in a notebook (a kernel's event loop runs the cells): the app's outputs
         if served_doc() is None and kernel_loop() is not None:
             self.outputs = Outputs(self._layout)
@@ -88,22 +79,6 @@ class KLExplorer(pn.viewable.Viewer):
         if self.outputs is not None:  # a notebook: settled before the page has the output and can send to it
             self.outputs.settle()
         return bundle
-
-    def _waiting(self, name: str) -> bool:
-        """Whether section ``name``'s box is a placeholder not yet shown."""
-        box = self._boxes[name]
-        return isinstance(box, Lazy) and not box.loaded
-
-    def _place(self, name: str, event=None, after: str = "") -> None:
-        """Put section ``name``'s box on the page right after section ``after``'s (once)."""
-        box, objects = self._page_box(name), self._layout.objects
-        if not any(o is box for o in objects):
-            self._layout.insert(next(i for i, o in enumerate(objects) if o is self._page_box(after)) + 1, box)
-
-    def _page_box(self, name: str):
-        """Section ``name``'s box as the page's layout holds it."""
-        box = self._boxes[name]
-        return box.__panel__() if isinstance(box, Lazy) else box
 
     def section(self, name: str):
         """The section ``name`` (also ``app.<name>``), built on first use; None when it is not on the page."""
