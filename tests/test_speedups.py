@@ -180,3 +180,26 @@ def test_novalidate_turns_bokehs_error_diagnostics_off_unless_the_environment_ch
     finally:
         novalidate.uninstall()
     assert settings.perform_error_diagnostics() is True and settings.perform_document_validation() is True
+
+
+def test_offload_builds_klpanels_page_files_in_bokehs_worker_and_no_other_file(tmp_path):
+    """Bokeh keeps a served file's build on the event loop; with ``offload`` klpanel's page files (the package's and
+    the repository's ``apps/kl_explorer.py``) go to its worker, as a function app's do, and any other file stays."""
+    from bokeh.application import Application
+    from bokeh.application.handlers.script import ScriptHandler
+    from bokeh.server.contexts import ApplicationContext
+
+    offload = speedups.module("offload")
+    other = tmp_path / "other.py"
+    other.write_text("x = 1\n")
+    contexts = {path: ApplicationContext(Application(ScriptHandler(filename=str(path))))
+                for path in (*offload.PAGE_FILES, other)}
+    assert all(path.exists() for path in offload.PAGE_FILES)
+    try:
+        assert not any(c._can_initialize_document_in_worker() for c in contexts.values())  # Bokeh's own rule
+        assert offload.install()
+        assert {p: c._can_initialize_document_in_worker() for p, c in contexts.items()} == {
+            **{p: True for p in offload.PAGE_FILES}, other: False}
+    finally:
+        offload.uninstall()
+    assert not any(c._can_initialize_document_in_worker() for c in contexts.values())
