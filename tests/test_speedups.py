@@ -182,27 +182,6 @@ def test_novalidate_turns_bokehs_error_diagnostics_off_unless_the_environment_ch
     assert settings.perform_error_diagnostics() is True and settings.perform_document_validation() is True
 
 
-def test_defaults_reads_a_models_theme_values_as_bokeh_does():
-    from bokeh.core.has_props import HasProps
-    from bokeh.models import Range1d
-    defaults = speedups.module("defaults")
-    plain, themed, cleared = Range1d(), Range1d(), Range1d()
-    themed.apply_theme({"start": 2.0})
-    cleared.apply_theme({"start": 2.0})
-    cleared.apply_theme({})  # Bokeh deletes the values it kept
-    stock = [m.themed_values() for m in (plain, themed, cleared)]
-    assert stock == [None, {"start": 2.0}, None]
-    try:
-        assert defaults.install() and HasProps.themed_values is defaults.themed_values
-        assert [m.themed_values() for m in (plain, themed, cleared)] == stock
-        assert (plain.start, themed.start, cleared.start) == (0, 2.0, 0)
-        themed.apply_theme({"start": 3.0})
-        assert themed.themed_values() == {"start": 3.0} and themed.start == 3.0
-    finally:
-        defaults.uninstall()
-    assert HasProps.themed_values is not defaults.themed_values
-
-
 def test_offload_builds_klpanels_page_files_in_bokehs_worker_and_no_other_file(tmp_path):
     """Bokeh keeps a served file's build on the event loop; with ``offload`` klpanel's page files (the package's and
     the repository's ``apps/kl_explorer.py``) go to its worker, as a function app's do, and any other file stays."""
