@@ -87,3 +87,11 @@ def test_each_page_is_the_kept_page_with_its_own_token(server):
             assert visitor.slider("μ (mean of q)") == mu
         finally:
             visitor.close()
+
+
+def test_the_page_loads_no_mathjax_bundle_with_nothing_for_it_to_typeset(server):
+    """Speedup ``nomathjax``: the served page leaves out Bokeh's MathJax bundle (1.8 MB; its formulas are KaTeX's),
+    which stock Panel adds to any page with an HTML pane."""
+    page = requests.get(server.app_url, timeout=120).text
+    assert "static/js/bokeh.min.js" in page and "katex" in page
+    assert ("bokeh-mathjax" in page) == ("nomathjax" not in speedups.chosen()), "bokeh-mathjax" in page

@@ -182,6 +182,34 @@ def test_novalidate_turns_bokehs_error_diagnostics_off_unless_the_environment_ch
     assert settings.perform_error_diagnostics() is True and settings.perform_document_validation() is True
 
 
+def test_nomathjax_leaves_the_mathjax_bundle_off_a_page_with_nothing_for_it_to_typeset():
+    import panel as pn
+    from bokeh.document import Document
+    from bokeh.resources import Resources
+    from panel.io.resources import bundle_resources
+
+    from klpanel.views.app import KLExplorer
+
+    nomathjax = speedups.module("nomathjax")
+    page = Document()
+    page.add_root(pn.panel(KLExplorer()).get_root(page))  # every section (outside a server nothing is deferred)
+    tex = Document()
+    tex.add_root(pn.pane.Markdown("Inline $x^2$ math").get_root(tex))
+
+    def loads_mathjax(doc) -> bool:  # asked of every model: Panel asks of a page's roots, whichever a template makes
+        return any("bokeh-mathjax" in str(f) for f in bundle_resources(list(doc.models),
+                                                                       Resources(mode="server")).js_files)
+
+    assert loads_mathjax(page) and loads_mathjax(tex)  # stock Panel: any Panel HTML model brings MathJax's 1.8 MB
+    try:
+        assert nomathjax.install()
+        assert not any(nomathjax.typesets_math(m) for m in page.models)  # klpanel's panes never ask for MathJax
+        assert not loads_mathjax(page) and loads_mathjax(tex)
+    finally:
+        nomathjax.uninstall()
+    assert loads_mathjax(page)
+
+
 def test_offload_builds_klpanels_page_files_in_bokehs_worker_and_no_other_file(tmp_path):
     """Bokeh keeps a served file's build on the event loop; with ``offload`` klpanel's page files (the package's and
     the repository's ``apps/kl_explorer.py``) go to its worker, as a function app's do, and any other file stays."""
