@@ -182,6 +182,27 @@ def test_novalidate_turns_bokehs_error_diagnostics_off_unless_the_environment_ch
     assert settings.perform_error_diagnostics() is True and settings.perform_document_validation() is True
 
 
+def test_defaults_reads_a_models_theme_values_as_bokeh_does():
+    from bokeh.core.has_props import HasProps
+    from bokeh.models import Range1d
+    defaults = speedups.module("defaults")
+    plain, themed, cleared = Range1d(), Range1d(), Range1d()
+    themed.apply_theme({"start": 2.0})
+    cleared.apply_theme({"start": 2.0})
+    cleared.apply_theme({})  # Bokeh deletes the values it kept
+    stock = [m.themed_values() for m in (plain, themed, cleared)]
+    assert stock == [None, {"start": 2.0}, None]
+    try:
+        assert defaults.install() and HasProps.themed_values is defaults.themed_values
+        assert [m.themed_values() for m in (plain, themed, cleared)] == stock
+        assert (plain.start, themed.start, cleared.start) == (0, 2.0, 0)
+        themed.apply_theme({"start": 3.0})
+        assert themed.themed_values() == {"start": 3.0} and themed.start == 3.0
+    finally:
+        defaults.uninstall()
+    assert HasProps.themed_values is not defaults.themed_values
+
+
 def test_nomathjax_leaves_the_mathjax_bundle_off_a_page_with_nothing_for_it_to_typeset():
     import panel as pn
     from bokeh.document import Document

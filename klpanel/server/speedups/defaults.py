@@ -8,11 +8,18 @@ applying the theme, collecting references, serialising), and both answers depend
 the theme's value for it. This keeps them: the first per (descriptor, class), the second per (property, class, name,
 themed value) when the default is a plain immutable value (None, a bool, number or string) made by no function, and
 for an empty list, dict or set its type, made afresh at each read. Other lists and dicts, models and anything a
-function makes are worked out as before. Upstream text: benchmarks/README.md.
+function makes are worked out as before.
+
+Each default read also asks the model for its theme's values (``HasProps.themed_values``), which Bokeh looks up with
+``getattr(self, "__themed_values__", None)``: a model no theme touched (most of a page's) raises and catches an
+``AttributeError`` through ``HasProps.__getattr__`` at every read, ~18,000 a page (~0.9 µs each, ~10 % of a build).
+The same value is read here from the instance's ``__dict__``, where ``apply_theme`` sets and deletes it. Upstream
+text: benchmarks/README.md.
 """
 
 from __future__ import annotations
 
+from bokeh.core.has_props import HasProps
 from bokeh.core.property.bases import Property
 from bokeh.core.property.descriptors import PropertyDescriptor
 from bokeh.core.property.singletons import Undefined
@@ -24,6 +31,7 @@ WRITTEN_FOR = {"bokeh": "3.10"}
 
 _STOCK_UNSTABLE = PropertyDescriptor.__dict__["has_unstable_default"]
 _STOCK_THEMED = Property.__dict__["themed_default"]
+_STOCK_THEMED_VALUES = HasProps.__dict__["themed_values"]
 IMMUTABLE = (type(None), bool, int, float, str, type(Undefined))
 #: an empty default of these is kept as its type and made afresh (empty) at each read: a model's tags, callbacks,
 #: classes, styles... (four to eight of them per model, ~4,800 reads a page)
@@ -64,6 +72,13 @@ def themed_default(self, cls, name, theme_overrides, *, no_eval=False):
     return value
 
 
+def themed_values(self):
+    # apply_theme keeps a theme's values in the instance's __dict__ (HasProps has no __slots__), and nowhere else
+    return self.__dict__.get("__themed_values__")
+
+
+themed_values.__doc__ = _STOCK_THEMED_VALUES.__doc__
+
 _installed = False
 
 
@@ -80,6 +95,7 @@ def install() -> bool:
         return False
     PropertyDescriptor.has_unstable_default = has_unstable_default
     Property.themed_default = themed_default
+    HasProps.themed_values = themed_values
     _installed = True
     return True
 
@@ -89,6 +105,7 @@ def uninstall() -> None:
     if _installed:
         PropertyDescriptor.has_unstable_default = _STOCK_UNSTABLE
         Property.themed_default = _STOCK_THEMED
+        HasProps.themed_values = _STOCK_THEMED_VALUES
         _unstable.clear()
         _defaults.clear()
         _installed = False
