@@ -79,7 +79,8 @@ def test_selection_shows_lines_cards_and_readouts(app, page):
     assert {n for n, card in app.cards.cards.items() if card.visible} == {"forward_kl", "hellinger"}
     assert 'data-divergence="hellinger"' in app.explore.readouts.object
     assert 'data-divergence="tv"' not in app.explore.readouts.object
-    assert app.optimal.chooser.sliders["alpha_alpha"].visible is False
+    sliders = app.optimal.chooser.sliders  # made when their divergence is first selected
+    assert "alpha_alpha" not in sliders or not sliders["alpha_alpha"].visible
 
 
 def test_card_line_states_the_library_optimum(app):
@@ -256,7 +257,8 @@ def test_hidden_controls_join_the_page_when_first_needed():
     doc.add_root(pn.panel(app).get_root(doc))
     titles = lambda: {m.title for m in doc.models if isinstance(getattr(m, "title", None), str)}  # noqa: E731
     chooser, controls = app.optimal.chooser, app.optimal.controls
-    alpha = chooser.sliders["alpha_alpha"]
+    assert chooser.sliders == {}  # no divergence with a parameter is on show
+    alpha = chooser.slider("alpha_alpha")
     assert alpha.name not in titles() and controls.weights.name not in titles()
     app.explorer.selected = [*app.explorer.selected, "alpha"]
     assert alpha.name in titles() and alpha.visible

@@ -65,8 +65,7 @@ class KLExplorer(pn.viewable.Viewer):
         # each section in a box named for it (``kl-section-explore``...): the page's landmarks for tests and styles; a
         # deferred section's box is its Lazy's own
         boxes = [Lazy(partial(self.section, n), LAZY[n], css_classes=box_classes(n))
-                 if n in LAZY and n != shown[0] else
-                 pn.Column(self.section(n), sizing_mode="stretch_width", css_classes=box_classes(n)) for n in shown]
+                 if n in LAZY and n != shown[0] else self._box(n) for n in shown]
         self._layout = column(self.header, self.url_message, *boxes, sizing_mode="stretch_width", max_width=1400)
         self.outputs = None  # in a notebook (a kernel's event loop runs the cells): the app's outputs
         if served_doc() is None and kernel_loop() is not None:
@@ -79,6 +78,14 @@ class KLExplorer(pn.viewable.Viewer):
         if self.outputs is not None:  # a notebook: settled before the page has the output and can send to it
             self.outputs.settle()
         return bundle
+
+    def _box(self, name: str):
+        """Section ``name`` in its box: the section's own column when it is one (a layout less per section)."""
+        view = pn.panel(self.section(name))
+        if type(view) is pn.Column:
+            view.css_classes = [*view.css_classes, *box_classes(name)]
+            return view
+        return pn.Column(view, sizing_mode="stretch_width", css_classes=box_classes(name))
 
     def section(self, name: str):
         """The section ``name`` (also ``app.<name>``), built on first use; None when it is not on the page."""

@@ -32,17 +32,33 @@ class TargetControls(pn.viewable.Viewer):
                                          sizing_mode="stretch_width")
         self.presets.param.watch(self._on_preset, "value")
         self.status = pn.pane.Markdown(self._status(), margin=(0, 10), styles={"font-size": "0.9em"})
-        text = {"sizing_mode": "stretch_width"}
-        self.weights = pn.widgets.TextInput.from_param(e.param.weights_text, name="Weights", **text)
-        self.means = pn.widgets.TextInput.from_param(e.param.means_text, name="Means", **text)
-        self.sigmas = pn.widgets.TextInput.from_param(e.param.sigmas_text, name="σ (standard deviations)", **text)
-        self.apply = pn.widgets.Button(label="Apply components", color="primary")
-        self.apply.on_click(lambda event: self.explorer.apply_components())
-        self.message = pn.pane.Alert(e.components_message, alert_type="danger", visible=bool(e.components_message),
-                                     sizing_mode="stretch_width")
-        e.param.watch(self._on_message, "components_message")
+        self._fields: dict | None = None  # the component editor's fields, made on first use (:meth:`fields`)
         t.param.watch(self._on_target, "weights")
         self.editor = self._editor()
+
+    def fields(self) -> dict:
+        """The component editor's fields (``weights``, ``means``, ``sigmas``, ``apply``, ``message``; also attributes
+        of the same names), made when the editor is first opened or a field is first used: until then they would
+        cost every new session their construction for nothing."""
+        if self._fields is None:
+            e, text = self.explorer, {"sizing_mode": "stretch_width"}
+            apply = pn.widgets.Button(label="Apply components", color="primary")
+            apply.on_click(lambda event: self.explorer.apply_components())
+            self._fields = {
+                "weights": pn.widgets.TextInput.from_param(e.param.weights_text, name="Weights", **text),
+                "means": pn.widgets.TextInput.from_param(e.param.means_text, name="Means", **text),
+                "sigmas": pn.widgets.TextInput.from_param(e.param.sigmas_text, name="σ (standard deviations)", **text),
+                "apply": apply,
+                "message": pn.pane.Alert(e.components_message, alert_type="danger",
+                                         visible=bool(e.components_message), sizing_mode="stretch_width")}
+            e.param.watch(self._on_message, "components_message")
+        return self._fields
+
+    weights = property(lambda self: self.fields()["weights"], doc="The weights field")
+    means = property(lambda self: self.fields()["means"], doc="The means field")
+    sigmas = property(lambda self: self.fields()["sigmas"], doc="The σ field")
+    apply = property(lambda self: self.fields()["apply"], doc="The apply button")
+    message = property(lambda self: self.fields()["message"], doc="The editor's message (bad input)")
 
     def _status(self) -> str:
         t = self.explorer.target
@@ -69,14 +85,14 @@ class TargetControls(pn.viewable.Viewer):
     def _editor(self) -> pn.Card:
         """The component editor, collapsed; its fields join the page when it is first opened (until then they would
         cost every new session their Bokeh models for nothing)."""
-        fields = [pn.pane.Markdown("Comma-separated, one entry per component (weights are normalised; "
-                                   f"at most {MAX_MODES} components).", margin=(0, 10)),
-                  self.weights, self.means, self.sigmas, self.apply, self.message]
         card = pn.Card(title="Edit components", collapsed=True, sizing_mode="stretch_width")
 
         def opened(event=None):
             if not card.collapsed and not card.objects:
-                card.objects = fields
+                fields = self.fields()
+                card.objects = [pn.pane.Markdown("Comma-separated, one entry per component (weights are normalised; "
+                                                 f"at most {MAX_MODES} components).", margin=(0, 10)),
+                                *(fields[k] for k in ("weights", "means", "sigmas", "apply", "message"))]
         card.param.watch(opened, "collapsed")
         return card
 
