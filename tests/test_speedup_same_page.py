@@ -1,6 +1,7 @@
 """The speedups that change how a session's page is built (``defaults``: Bokeh defaults worked out once per class;
 ``stylesheets``: Panel's stylesheet models taken from the document's cache when made; ``copies``: the cached figures
-decoded without the defaults their JSON replaces): the served page each builds is
+decoded without the defaults their JSON replaces; ``panelayout``: a pane's own row made on first use): the served
+page each builds is
 the page Bokeh and Panel build without it, model for model and value for value, in the light and the dark theme (a
 set's entries in any order)."""
 
@@ -56,10 +57,14 @@ def _page(switch: str, theme: str) -> str:
 
 def _canonical(text: str) -> dict:
     """The page's JSON with its model ids (also where a tag names one: ``__ref:p123``) and Panel's object ids in
-    names numbered in order of appearance (each build draws new ones)."""
+    names (``Row01004``: param numbers every object it names, so a build that makes fewer objects draws other
+    numbers) numbered in order of appearance (each build draws new ones)."""
     ids: dict = {}
     text = re.sub(r'(?<=")p\d+(?=")|(?<=__ref:)p\d+|\b\d{10,}\b', lambda m: f'{ids.setdefault(m.group(0), len(ids))}',
                   text)
+    names: dict = {}
+    text = re.sub(r'("name":\s*"[A-Za-z_]\w*?)(\d{5})(?=")',
+                  lambda m: f'{m.group(1)}#{names.setdefault(m.group(2), len(names))}', text)
     return _sets_sorted(json.loads(text))
 
 
@@ -80,7 +85,7 @@ def stock_pages():
     return {theme: _canonical(_page("off", theme)) for theme in ("dark", "default")}
 
 
-@pytest.mark.parametrize("speedup", ["defaults", "stylesheets", "copies"])
+@pytest.mark.parametrize("speedup", ["defaults", "stylesheets", "copies", "panelayout"])
 @pytest.mark.parametrize("theme", ["dark", "default"])
 def test_the_page_is_the_same_with_the_speedup(stock_pages, speedup, theme):
     stock, kept = stock_pages[theme], _canonical(_page(speedup, theme))

@@ -231,6 +231,34 @@ def test_nomathjax_leaves_the_mathjax_bundle_off_a_page_with_nothing_for_it_to_t
     assert loads_mathjax(page)
 
 
+def test_panelayout_makes_a_panes_row_on_first_use_as_panel_makes_it():
+    import panel as pn
+    import param
+
+    panelayout = speedups.module("panelayout")
+
+    def rows():
+        pane = pn.pane.Markdown("x", width=100, margin=(5, 10), sizing_mode="fixed")
+        pane.width = 150  # before the row is made: the row is made in step
+        early = (pane.layout.width, pane.layout.margin, pane.layout.sizing_mode, list(pane.layout))
+        pane.margin = 20  # after: the row follows
+        return early, pane.layout.width, type(pn.panel("text")).__name__
+
+    class P(param.Parameterized):
+        x = param.Number(1)
+
+    stock = rows()
+    try:
+        assert panelayout.install()
+        pane = pn.pane.HTML("x")
+        assert "_klpanel_layout_args" in pane.__dict__  # no row yet
+        lazy = rows()
+        assert type(pn.Param(P()).layout) is pn.Column  # a pane that makes its own layout keeps it
+    finally:
+        panelayout.uninstall()
+    assert lazy[0][:3] == stock[0][:3] and lazy[1:] == stock[1:] and len(lazy[0][3]) == 1
+
+
 def test_offload_builds_klpanels_page_files_in_bokehs_worker_and_no_other_file(tmp_path):
     """Bokeh keeps a served file's build on the event loop; with ``offload`` klpanel's page files (the package's and
     the repository's ``apps/kl_explorer.py``) go to its worker, as a function app's do, and any other file stays."""

@@ -21,7 +21,7 @@ log = logging.getLogger(__name__)
 
 #: every speedup, in install order (``heap`` last: it freezes what the others imported)
 NAMES = ("serialization", "onloop", "nodelay", "widgets", "ticker", "bokehjs", "novalidate", "defaults", "pages",
-         "stylesheets", "copies", "offload", "nomathjax", "heap")
+         "stylesheets", "copies", "offload", "nomathjax", "panelayout", "heap")
 
 _warned: set[str] = set()
 
