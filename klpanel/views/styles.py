@@ -129,7 +129,8 @@ if (laid_out && title && title.text) {
   title._kl_size ??= parseFloat(given) * unit || 13;
   const fits = Math.floor((fig.inner_width + 40) / (0.62 * title.text.length));
   const size = `${Math.max(9, Math.min(title._kl_size, fits))}px`;
-  if (title.text_font_size !== size) title.text_font_size = size;
+  // the browser's own layout: not sent to the server (each change was a message the server applied to no end)
+  if (title.text_font_size !== size) title.setv({text_font_size: size}, {sync: false});
 }
 for (const legend of laid_out ? legends : []) {
   // a legend beside the frame (left or right) widens or narrows the frame with its columns: fitting it would
@@ -139,7 +140,7 @@ for (const legend of laid_out ? legends : []) {
   const longest = Math.max(1, ...legend.items.map(i => String((i.label && i.label.value) || '').length));
   const item = legend.glyph_width + legend.label_standoff + legend.spacing + 0.6 * px * longest + 4;
   const n = Math.max(1, Math.floor(fig.inner_width / item));
-  if (legend.ncols !== n) legend.ncols = n;
+  if (legend.ncols !== n) legend.setv({ncols: n}, {sync: false});
 }
 """
 
