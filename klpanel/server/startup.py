@@ -4,8 +4,9 @@ numba kernels compiled or loaded, the default page's optima and landscapes in th
 says ready after it), then installs the served app's speedups (:mod:`klpanel.server.speedups`; ``KLPANEL_SPEEDUPS=0``
 turns them off), and serves each page's HTML from a kept session, the visitor's own built when its browser connects
 (:mod:`klpanel.server.reuse`). The pages ask nothing of the visitor's browser: Panel's ``BrowserInfo`` (time zone,
-language, window sizes...; unused here) sent ~15 messages the server applied to each new page. The warm-up runs first and in this thread: the ``heap`` speedup freezes what exists
-when it is installed, and must not race a warm-up still creating objects."""
+language, window sizes...; unused here) sent ~11 messages the server applied to each new page. The warm-up runs
+first and in this thread: the ``heap`` speedup freezes what exists when it is installed, and must not race a warm-up
+still creating objects."""
 
 import sys
 

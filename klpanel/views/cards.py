@@ -68,7 +68,6 @@ class FormulaCards(pn.viewable.Viewer):
         if name not in self.cards:
             self.lines[name] = components.HTML(optimum_line(self.explorer, name), sizing_mode="stretch_width",
                                                css_classes=[f"klpanel-optimum-{name}"])
-            # the heading in the divergence's colour is large text (19 px bold): 3:1 on both themes is legible (WCAG AA)
             self.cards[name] = pn.Column(
                 pn.pane.LaTeX(card_html(name), renderer="katex", sizing_mode="stretch_width"),
                 self.lines[name],

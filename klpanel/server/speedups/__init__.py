@@ -65,6 +65,47 @@ def fits(name: str, written_for: dict[str, str]) -> bool:
     return False
 
 
+class Patches:
+    """A speedup's replacements of library attributes, ``(owner, attribute, replacement)`` each, installed and
+    uninstalled together: a module's ``install``, ``uninstall`` and ``installed`` can be this object's. ``cleared``
+    (optional) runs after an uninstall (caches the replacements kept)."""
+
+    def __init__(self, name: str, written_for: dict[str, str], replacements, cleared=None):
+        self.name, self.written_for, self.cleared = name, written_for, cleared
+        self.replacements = list(replacements)
+        _absent = object()
+        self._stock = [(owner, attr, owner.__dict__.get(attr, _absent)) for owner, attr, _ in self.replacements]
+        self._absent = _absent
+        self._installed = False
+
+    def installed(self) -> bool:
+        return self._installed
+
+    def install(self) -> bool:
+        """Put the replacements in (idempotent); False, and nothing changed, outside ``written_for``."""
+        if self._installed:
+            return True
+        if not fits(self.name, self.written_for):
+            return False
+        for owner, attr, replacement in self.replacements:
+            setattr(owner, attr, replacement)
+        self._installed = True
+        return True
+
+    def uninstall(self) -> None:
+        """The stock attributes back (an attribute the owner did not have is removed)."""
+        if not self._installed:
+            return
+        for owner, attr, stock in self._stock:
+            if stock is self._absent:
+                delattr(owner, attr)
+            else:
+                setattr(owner, attr, stock)
+        if self.cleared is not None:
+            self.cleared()
+        self._installed = False
+
+
 def chosen(setting: str | None = None) -> list[str]:
     """The speedups ``KLPANEL_SPEEDUPS`` (or ``setting``) turns on, in install order (see the module)."""
     setting = os.environ.get("KLPANEL_SPEEDUPS", "1") if setting is None else setting

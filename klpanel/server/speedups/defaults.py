@@ -25,13 +25,12 @@ from bokeh.core.property.descriptors import PropertyDescriptor
 from bokeh.core.property.singletons import Undefined
 from bokeh.core.property.wrappers import PropertyValueDict, PropertyValueList, PropertyValueSet
 
-from . import fits
+from . import Patches
 
 WRITTEN_FOR = {"bokeh": "3.10"}
 
 _STOCK_UNSTABLE = PropertyDescriptor.__dict__["has_unstable_default"]
 _STOCK_THEMED = Property.__dict__["themed_default"]
-_STOCK_THEMED_VALUES = HasProps.__dict__["themed_values"]
 IMMUTABLE = (type(None), bool, int, float, str, type(Undefined))
 #: an empty default of these is kept as its type and made afresh (empty) at each read: a model's tags, callbacks,
 #: classes, styles... (four to eight of them per model, ~4,800 reads a page)
@@ -77,35 +76,16 @@ def themed_values(self):
     return self.__dict__.get("__themed_values__")
 
 
-themed_values.__doc__ = _STOCK_THEMED_VALUES.__doc__
-
-_installed = False
+themed_values.__doc__ = HasProps.themed_values.__doc__
 
 
-def installed() -> bool:
-    return _installed
+def _clear() -> None:  # after an uninstall: what the replacements kept
+    _unstable.clear()
+    _defaults.clear()
 
 
-def install() -> bool:
-    """Keep each class's defaults once worked out (idempotent); False when the Bokeh version is not 3.10."""
-    global _installed
-    if _installed:
-        return True
-    if not fits("defaults", WRITTEN_FOR):
-        return False
-    PropertyDescriptor.has_unstable_default = has_unstable_default
-    Property.themed_default = themed_default
-    HasProps.themed_values = themed_values
-    _installed = True
-    return True
-
-
-def uninstall() -> None:
-    global _installed
-    if _installed:
-        PropertyDescriptor.has_unstable_default = _STOCK_UNSTABLE
-        Property.themed_default = _STOCK_THEMED
-        HasProps.themed_values = _STOCK_THEMED_VALUES
-        _unstable.clear()
-        _defaults.clear()
-        _installed = False
+_patches = Patches("defaults", WRITTEN_FOR, [
+    (PropertyDescriptor, "has_unstable_default", has_unstable_default),
+    (Property, "themed_default", themed_default),
+    (HasProps, "themed_values", themed_values)], cleared=_clear)
+install, uninstall, installed = _patches.install, _patches.uninstall, _patches.installed

@@ -13,11 +13,10 @@ from __future__ import annotations
 
 from panel.io import resources
 
-from . import fits
+from . import Patches
 
 WRITTEN_FOR = {"panel": "1.10"}
 
-_STOCK = resources._panel_use_mathjax
 TEX_DELIMITERS = ("$", "\\(", "\\[")
 
 
@@ -32,28 +31,5 @@ def _panel_use_mathjax(roots) -> bool:
     return resources._any(roots, typesets_math)
 
 
-_installed = False
-
-
-def installed() -> bool:
-    return _installed
-
-
-def install() -> bool:
-    """Leave the MathJax bundle off pages with no Panel HTML model to typeset (idempotent); False when the Panel
-    version is not 1.10."""
-    global _installed
-    if _installed:
-        return True
-    if not fits("nomathjax", WRITTEN_FOR):
-        return False
-    resources._panel_use_mathjax = _panel_use_mathjax
-    _installed = True
-    return True
-
-
-def uninstall() -> None:
-    global _installed
-    if _installed:
-        resources._panel_use_mathjax = _STOCK
-        _installed = False
+_patches = Patches("nomathjax", WRITTEN_FOR, [(resources, "_panel_use_mathjax", _panel_use_mathjax)])
+install, uninstall, installed = _patches.install, _patches.uninstall, _patches.installed

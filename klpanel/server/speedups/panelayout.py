@@ -14,11 +14,10 @@ from __future__ import annotations
 from panel.viewable import Layoutable
 from panel.pane.base import PaneBase
 
-from . import fits
+from . import Patches
 
 WRITTEN_FOR = {"panel": "1.10"}
 
-_STOCK_INIT = PaneBase.__dict__["__init__"]
 _STOCK_SYNC = PaneBase.__dict__["_sync_layoutable"]
 _ARGS = "_klpanel_layout_args"  # the pane's layout arguments, until its layout is made
 _MADE = "_klpanel_layout"  # the pane's layout, once made (or set)
@@ -55,31 +54,8 @@ def _sync_layoutable(self, *events):
         _STOCK_SYNC(self, *events)
 
 
-_installed = False
-
-
-def installed() -> bool:
-    return _installed
-
-
-def install() -> bool:
-    """Make panes' layouts on first use (idempotent); False when the Panel version is not 1.10."""
-    global _installed
-    if _installed:
-        return True
-    if not fits("panelayout", WRITTEN_FOR):
-        return False
-    PaneBase.__init__ = __init__
-    PaneBase.layout = property(_get_layout, _set_layout, doc="The pane's own layout (made on first use)")
-    PaneBase._sync_layoutable = _sync_layoutable
-    _installed = True
-    return True
-
-
-def uninstall() -> None:
-    global _installed
-    if _installed:
-        PaneBase.__init__ = _STOCK_INIT
-        del PaneBase.layout
-        PaneBase._sync_layoutable = _STOCK_SYNC
-        _installed = False
+_patches = Patches("panelayout", WRITTEN_FOR, [
+    (PaneBase, "__init__", __init__),
+    (PaneBase, "layout", property(_get_layout, _set_layout, doc="The pane's own layout (made on first use)")),
+    (PaneBase, "_sync_layoutable", _sync_layoutable)])
+install, uninstall, installed = _patches.install, _patches.uninstall, _patches.installed
