@@ -48,21 +48,36 @@ def test_outside_a_server_every_section_is_built_at_once():
 
 
 def test_served_sections_below_the_first_screen_wait_for_the_browser():
+    """Served, each run of sections below the first screen is one placeholder, its next section's: shown, the
+    section takes its place and the next one's placeholder follows it."""
     with set_curdoc(served_document()):
         app = KLExplorer(explorer=Explorer())
         assert set(app._built) == set(SECTIONS) - set(LAZY)  # the first screen: optimal and explore
         on_page = shown(app)
-        assert list(on_page) == list(SECTIONS)
-        assert {n for n, obj in on_page.items() if isinstance(obj, Placeholder)} == set(LAZY)
+        assert list(on_page) == ["optimal", "cards", "explore", "dynamics"]
+        assert {n for n, obj in on_page.items() if isinstance(obj, Placeholder)} == {"cards", "dynamics"}
         placeholder = on_page["dynamics"]
         assert placeholder.title == LAZY["dynamics"]
         placeholder.shown = True  # what the browser sends once the placeholder nears the viewport
-        assert shown(app)["dynamics"].startswith(HEADINGS["dynamics"]) and "dynamics" in app._built
+        on_page = shown(app)
+        assert on_page["dynamics"].startswith(HEADINGS["dynamics"]) and "dynamics" in app._built
+        assert list(on_page) == ["optimal", "cards", "explore", "dynamics", "spectrum"]
         assert "spectrum" not in app._built
         assert app.spectrum is app.section("spectrum")  # code may reach a section before it is shown: built then
         assert isinstance(shown(app)["spectrum"], Placeholder)
+        placeholder.shown = False
+        placeholder.shown = True  # a repeated report of a placeholder already replaced changes nothing
+        assert list(shown(app)) == ["optimal", "cards", "explore", "dynamics", "spectrum"]
         shown(app)["spectrum"].shown = True
         assert shown(app)["spectrum"].startswith(HEADINGS["spectrum"])
+        for name in ("twod", "export"):
+            shown(app)[name].shown = True
+        assert list(shown(app)) == ["optimal", "cards", "explore", "dynamics", "spectrum", "twod", "export"]
+        shown(app)["cards"].shown = True
+        on_page = shown(app)
+        assert list(on_page) == list(SECTIONS)
+        for name, heading in on_page.items():
+            assert isinstance(heading, str) and heading.startswith(HEADINGS[name]), (name, heading)
 
 
 def test_a_page_of_one_section_shows_it_at_once():

@@ -40,7 +40,7 @@ URL_EXPLORER = {"selected": "div", "custom": "components", "family": "family", "
 SECTIONS = {"optimal": OptimalSection, "cards": FormulaCards, "explore": ExploreSection,
             "dynamics": DynamicsSection, "spectrum": SpectrumSection, "twod": TwoDSection, "export": ExportPanel}
 #: sections below the first screen: served, each is built when it first comes into view (:mod:`.lazy`), its
-#: placeholder titled with the start of its heading; the page's first section is never deferred
+#: placeholder titled with the start of its heading; the page's first section is never deferred, nor a page of one
 LAZY = {"cards": "2. The divergences", "dynamics": "4. Optimization dynamics", "spectrum": "5. The α spectrum",
         "twod": "6. Two dimensions", "export": "Export"}
 
@@ -62,11 +62,21 @@ class KLExplorer(pn.viewable.Viewer):
         self.url_message = pn.pane.Alert("", alert_type="warning", visible=False, sizing_mode="stretch_width")
         self._built: dict = {}  # the sections built so far (:meth:`section`)
         shown = [n for n in SECTIONS if n in self.sections]
-        # each section in a box named for it (``kl-section-explore``...): the page's landmarks for tests and styles; a
-        # deferred section's box is its Lazy's own
-        boxes = [Lazy(partial(self.section, n), LAZY[n], css_classes=box_classes(n))
-                 if n in LAZY and n != shown[0] else self._box(n) for n in shown]
-        self._layout = column(self.header, self.url_message, *boxes, sizing_mode="stretch_width", max_width=1400)
+        deferred = served_doc() is not None
+        self._layout = column(self.header, self.url_message, sizing_mode="stretch_width", max_width=1400)
+        # each section in a box named for it (``kl-section-explore``...): the page's landmarks for tests and styles;
+        # served, each run of deferred sections is one placeholder (the box of the run's next section) until shown
+        run: list = []
+        for n in shown:
+            if deferred and n in LAZY and n != shown[0]:
+                run.append((partial(self._box, n), LAZY[n], box_classes(n)))
+                continue
+            if run:
+                Lazy(run, self._layout)
+                run = []
+            self._layout.append(self._box(n))
+        if run:
+            Lazy(run, self._layout)
         self.outputs = None  # in a notebook (a kernel's event loop runs the cells): the app's outputs
         if served_doc() is None and kernel_loop() is not None:
             self.outputs = Outputs(self._layout)

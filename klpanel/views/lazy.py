@@ -1,14 +1,14 @@
 """Sections built when they are first shown: a served page sends its first screen (header, section 1, Explore) at
-once, and each section below it as a short placeholder that is swapped for the section when it comes near the
-viewport.
+once, and in place of each run of sections below it a short placeholder, the run's next section's, that is swapped for
+the section when it comes near the viewport.
 
 A new visitor's session used to build, lay out and serialise every section (~700 Bokeh models, ~1 s of the
 server's CPU) before the page could answer; a visitor who never scrolls now costs the first screen alone.
 :class:`Lazy` shows a :class:`Placeholder` (the section's heading and a "loading" line) whose browser side watches
 the page's scrolling (an ``IntersectionObserver``) and sets ``shown`` once it comes within :data:`AHEAD` of the
 viewport (:data:`AHEAD_SCROLLING` once the reader has scrolled); the section is built then, on the session's thread,
-and replaces it. Outside a server session (Jupyter, tests, exports) there is nothing to defer: :class:`Lazy` builds
-at once.
+and replaces it, followed by the next section's placeholder. Outside a server session (Jupyter, tests, exports)
+there is nothing to defer: the page builds every section at once.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ AHEAD = 400  # px: a placeholder this far below (or above) the visible part of t
 #: half of the visible height): a reader who scrolls is reading on, and the next section is then under way before it
 #: is reached, one at a time; a visitor who never scrolls still costs the server the first screen alone (issue 21)
 AHEAD_SCROLLING = "150%"
-PLACEHOLDER_HEIGHT = 800  # px, about a section's height: the ones below it stay out of reach until it is replaced
+PLACEHOLDER_HEIGHT = 800  # px, about a section's height: what follows it stays out of reach until it is replaced
 PLACEHOLDER_CLASS = "kl-lazy-placeholder"  # the placeholder's box in the page
 
 
@@ -130,30 +130,36 @@ export function render({{ model }}) {{
 """
 
 
-class Lazy(pn.viewable.Viewer):
-    """``Lazy(build, title)``: in a server session, a placeholder titled ``title`` until the browser shows it, then
-    ``build()``; elsewhere ``build()`` at once. ``loaded`` says which. Its box has ``css_classes`` (the page's
-    section box: no layout around it)."""
+class Lazy:
+    """``Lazy([(build, title, css_classes), ...], layout)``: a run of sections that follow each other on a served
+    page, built as they come into view. ``layout`` (a column) holds one placeholder for the whole run, the next
+    section's, titled ``title`` and with the section's ``css_classes`` (its box on the page); once the browser shows
+    it, ``build()`` takes its place, followed by the placeholder of the section after it. One placeholder per run
+    rather than one per section: each costs a new session ~2.5 ms, and the ones after the first were out of reach
+    anyway (:data:`PLACEHOLDER_HEIGHT`)."""
 
-    loaded = param.Boolean(default=False, doc="Whether the section has been built and shown")
+    def __init__(self, sections: list[tuple[Callable[[], object], str, list[str]]], layout: pn.Column):
+        self._pending = list(sections)
+        self.layout = layout
+        self.placeholder = self._next()  # the run's placeholder on the page now (None once every section is shown)
+        layout.append(self.placeholder)
 
-    def __init__(self, build: Callable[[], object], title: str, css_classes=(), **params):
-        super().__init__(**params)
-        self._build = build
-        self._box = pn.Column(sizing_mode="stretch_width", css_classes=list(css_classes))
-        if served_doc() is None:
-            self.load()
+    def _next(self) -> Placeholder:
+        _build, title, css_classes = self._pending[0]
+        placeholder = Placeholder(title=title, sizing_mode="stretch_width", css_classes=list(css_classes))
+        placeholder.param.watch(lambda event: self.load(placeholder), "shown")
+        return placeholder
+
+    def load(self, placeholder: Placeholder) -> None:
+        """Show the section of ``placeholder`` (the run's current one) in its place, and the next one's placeholder
+        after it, in one change of the page's column."""
+        if placeholder is not self.placeholder:
             return
-        self.placeholder = Placeholder(title=title, sizing_mode="stretch_width")
-        self.placeholder.param.watch(lambda event: self.load(), "shown")
-        self._box.objects = [self.placeholder]
-
-    def load(self) -> None:
-        """Build the section and show it in place of the placeholder (once)."""
-        if self.loaded:
-            return
-        self.loaded = True
-        self._box.objects = [self._build()]
-
-    def __panel__(self):
-        return self._box
+        build = self._pending.pop(0)[0]
+        shown = [build()]
+        self.placeholder = self._next() if self._pending else None
+        if self.placeholder is not None:
+            shown.append(self.placeholder)
+        objects = list(self.layout.objects)
+        at = next(i for i, obj in enumerate(objects) if obj is placeholder)
+        self.layout.objects = objects[:at] + shown + objects[at + 1:]
