@@ -27,7 +27,7 @@ for ((i = 0; i < n; i++)); do
     p=$((first + i))
     upstreams+="    server 127.0.0.1:$p;\n"
     (cd "$here" && PYTHONPATH="$here" exec "$py" -m panel serve "$app" --plugins klpanel.server.api \
-        --plugins klpanel.server.admin --index "$index" --address 127.0.0.1 --port "$p" \
+        --plugins klpanel.server.admin --plugins klpanel.server.assets --index "$index" --address 127.0.0.1 --port "$p" \
         --allow-websocket-origin "127.0.0.1:$port" --allow-websocket-origin "localhost:$port" --use-xheaders \
         --liveness --admin --setup apps/server_setup.py) >"$run/app-$p.log" 2>&1 &
     pids+=($!)

@@ -40,8 +40,9 @@ def serve(args) -> int:
     host = "localhost" if args.address in ("", "0.0.0.0", "127.0.0.1") else args.address
     url = f"http://{host}:{args.port}"
     print(f"klpanel: app at {url}/kl_explorer  ·  API at {url}/api/health  (Ctrl+C stops)", flush=True)
-    cmd = [sys.executable, "-m", "panel", "serve", str(APP_FILE), "--plugins", "klpanel.server.api", "--plugins", "klpanel.server.admin", "--liveness",
-           "--port", str(args.port), "--address", args.address,
+    cmd = [sys.executable, "-m", "panel", "serve", str(APP_FILE), "--plugins", "klpanel.server.api", "--plugins",
+           "klpanel.server.admin", "--plugins", "klpanel.server.assets", "--liveness", "--port", str(args.port),
+           "--address", args.address,
            "--index", "kl_explorer", "--num-procs", str(args.num_procs), "--setup", str(SETUP_FILE)]
     if args.allow_websocket_origin:
         cmd += ["--allow-websocket-origin", *args.allow_websocket_origin]

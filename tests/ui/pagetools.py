@@ -42,8 +42,8 @@ CLOSED_TAB_RACES = ("assert self._session is not None", "WebSocketClosedError", 
 
 
 class AppServer:
-    """``panel serve apps/kl_explorer.py --plugins klpanel.server.api --setup apps/server_setup.py`` on a free port; the
-    log goes to a file."""
+    """``panel serve apps/kl_explorer.py --plugins klpanel.server.api --plugins klpanel.server.assets --setup
+    apps/server_setup.py`` on a free port (as ``klpanel serve``, without the admin plugin); the log goes to a file."""
 
     def __init__(self, log_path: Path, app: Path = APP, extra_args=(), env=None):
         self.port = free_port()
@@ -51,9 +51,9 @@ class AppServer:
         self.app_url = f"{self.url}/{app.stem}"
         self.log_path = log_path
         self._log = open(log_path, "w")
-        cmd = [sys.executable, "-m", "panel", "serve", str(app), "--plugins", "klpanel.server.api", "--port",
-               str(self.port), "--address", "127.0.0.1", "--allow-websocket-origin", f"127.0.0.1:{self.port}",
-               "--setup", str(SETUP), *extra_args]
+        cmd = [sys.executable, "-m", "panel", "serve", str(app), "--plugins", "klpanel.server.api", "--plugins",
+               "klpanel.server.assets", "--port", str(self.port), "--address", "127.0.0.1",
+               "--allow-websocket-origin", f"127.0.0.1:{self.port}", "--setup", str(SETUP), *extra_args]
         self.proc = subprocess.Popen(cmd, cwd=ROOT, stdout=self._log, stderr=subprocess.STDOUT,
                                      start_new_session=True,
                                      env={**os.environ, "PYTHONPATH": str(ROOT), "PYTHONUNBUFFERED": "1",
