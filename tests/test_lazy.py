@@ -25,14 +25,19 @@ def served_document() -> Document:
 
 def shown(app) -> dict:
     """Section name -> what its box on the page shows now: a Placeholder, or the heading of the section shown (a
-    section not on the page yet is absent)."""
+    section not on the page yet is absent). A run of deferred sections sits in nested slots (columns without a
+    section's classes)."""
     out = {}
-    for box in app.__panel__().objects:
-        name = next((c[len("kl-section-"):] for c in box.css_classes if c.startswith("kl-section-")), None)
-        if name is None:  # the header, a message
-            continue
-        placeholders = box.select(Placeholder)
-        out[name] = placeholders[0] if placeholders else box.select(pn.pane.Markdown)[0].object.splitlines()[0]
+
+    def visit(objects):
+        for box in objects:
+            name = next((c[len("kl-section-"):] for c in box.css_classes if c.startswith("kl-section-")), None)
+            if name is None and type(box) is pn.Column:  # a slot of deferred sections
+                visit(box.objects)
+            elif name is not None:  # (else the header, a message)
+                out[name] = box if isinstance(box, Placeholder) else box.select(pn.pane.Markdown)[0].object.splitlines()[0]
+
+    visit(app.__panel__().objects)
     return out
 
 
