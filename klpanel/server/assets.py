@@ -6,7 +6,9 @@ are ~3.6 MB a new visitor fetches. Bokeh's handlers send them uncompressed and r
 with a thread hop per 64 KB. Here a file is compressed once per process, on its first request, and a browser that
 accepts gzip gets it from that one buffer: ~1 MB on the wire, and about a tenth of a real browser's load of the
 server's CPU. Other requests (no gzip, a byte range, an image or font) go to Bokeh's handlers unchanged. The routes
-take precedence over Bokeh's own because Bokeh adds a plugin's routes before its top-level ones.
+take precedence over Bokeh's own because Bokeh adds a plugin's routes before its top-level ones; the static route
+Bokeh gives an app that is also the index (``--index``) comes before them, and the speedup ``rootstatic``, installed
+when this module is imported, gives that route the compressed handler too.
 """
 
 from __future__ import annotations
@@ -111,3 +113,14 @@ class CompressedExtensionsHandler(_Gzip, MultiRootStaticHandler):
 
 ROUTES = [(r"/static/extensions/(.*)", CompressedExtensionsHandler, {"root": extension_dirs}),
           (r"/static/(.*)", CompressedStaticHandler)]
+
+
+def _install_rootstatic() -> None:
+    """The speedup ``rootstatic`` (if ``KLPANEL_SPEEDUPS`` chooses it), now: Bokeh builds its routes before a
+    ``--num-procs`` server runs the setup."""
+    from . import speedups
+    if "rootstatic" in speedups.chosen():
+        speedups.module("rootstatic").install()
+
+
+_install_rootstatic()

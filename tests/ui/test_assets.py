@@ -12,6 +12,7 @@ import pytest
 import requests
 
 from klpanel.server.assets import TEXT_SUFFIXES, accepts_gzip
+from pagetools import AppServer
 
 GZIP = {"Accept-Encoding": "gzip, deflate, br, zstd"}  # what Chromium sends
 
@@ -82,3 +83,19 @@ def test_a_client_without_gzip_or_asking_for_a_range_gets_bokehs_own_answer(app_
     ("gzip;q=x", False)])
 def test_accept_encoding_is_read_as_http_says(header, accepted):
     assert accepts_gzip(header) is accepted
+
+
+def test_with_the_app_as_the_index_in_forked_processes_bokehjs_arrives_compressed_too(tmp_path):
+    """``klpanel serve`` passes ``--index kl_explorer``: Bokeh's static route for the index app comes before the
+    plugin's (the speedup ``rootstatic`` mends it), and with ``--num-procs`` the routes exist before the setup runs."""
+    server = AppServer(tmp_path / "server.log", extra_args=["--index", "kl_explorer", "--num-procs", "2"])
+    try:
+        assets = page_assets(server)
+        assert any("bokeh.min.js" in a for a in assets), assets
+        for path in assets:
+            status, headers, _ = raw_get(server, path, GZIP)
+            assert status == 200 and headers.get("Content-Encoding") == "gzip", (path, headers)
+        assert requests.get(server.url + "/", timeout=30).status_code == 200  # the index still serves the app
+    finally:
+        server.stop()
+    assert not server.errors(), server.errors()

@@ -1,7 +1,8 @@
 """The served app's adjustments of Bokeh, Panel and tornado internals, in one place and behind one switch.
 
 Nothing here is installed by importing klpanel: the server's setup (``apps/server_setup.py``,
-:mod:`klpanel.server.startup`) calls :func:`install_all`. Each speedup is one module with ``install()`` and
+:mod:`klpanel.server.startup`) calls :func:`install_all`, and the ``klpanel.server.assets`` plugin, which the server
+imports before it builds its routes, installs ``rootstatic``. Each speedup is one module with ``install()`` and
 ``uninstall()`` that names the library versions it was written for (``WRITTEN_FOR``); under any other version it
 stands down with one logged warning and the stock behaviour stays. What each one does and gains:
 ``benchmarks/README.md``, "Speedups".
@@ -21,7 +22,7 @@ log = logging.getLogger(__name__)
 
 #: every speedup, in install order (``heap`` last: it freezes what the others imported)
 NAMES = ("serialization", "onloop", "nodelay", "widgets", "ticker", "bokehjs", "novalidate", "defaults", "pages",
-         "stylesheets", "copies", "offload", "nomathjax", "panelayout", "heap")
+         "stylesheets", "copies", "offload", "nomathjax", "panelayout", "rootstatic", "heap")
 
 _warned: set[str] = set()
 
