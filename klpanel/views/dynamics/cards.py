@@ -116,7 +116,8 @@ class RunPanel:
                       tools="", toolbar_location=None, output_backend="canvas",
                       x_axis_label="step", y_axis_label="loss")
         loss.line("step", "loss", source=self.loss_source, color=color, line_width=2)
-        loss.yaxis.ticker.desired_num_ticks = 3
+        # two or three labels: the frame is ~65 px tall, and four vertical labels ran together ("0.50.60.70.8")
+        loss.yaxis.ticker.desired_num_ticks = 2
         # vertical tick labels: the axis' width no longer follows the labels' text, whose change would
         # re-layout the whole page (Bokeh lays out from the root) several times a second
         loss.yaxis.major_label_orientation = "vertical"
