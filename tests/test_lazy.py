@@ -35,7 +35,8 @@ def shown(app) -> dict:
             if name is None and type(box) is pn.Column:  # a slot of deferred sections
                 visit(box.objects)
             elif name is not None:  # (else the header, a message)
-                out[name] = box if isinstance(box, Placeholder) else box.select(pn.pane.Markdown)[0].object.splitlines()[0]
+                heading = None if isinstance(box, Placeholder) else box.select(pn.pane.Markdown)[0].object
+                out[name] = box if heading is None else heading.splitlines()[0]
 
     visit(app.__panel__().objects)
     return out

@@ -8,6 +8,7 @@ The sections share one :class:`~klpanel.models.explorer.Explorer` model; the opt
 from __future__ import annotations
 
 from functools import partial
+from itertools import groupby
 from urllib.parse import urlencode
 
 import panel as pn
@@ -62,23 +63,17 @@ class KLExplorer(pn.viewable.Viewer):
         self.url_message = pn.pane.Alert("", alert_type="warning", visible=False, sizing_mode="stretch_width")
         self._built: dict = {}  # the sections built so far (:meth:`section`)
         shown = [n for n in SECTIONS if n in self.sections]
-        deferred = served_doc() is not None
+        served = served_doc() is not None
         self._layout = column(self.header, self.url_message, sizing_mode="stretch_width", max_width=1400)
         # each section in a box named for it (``kl-section-explore``...): the page's landmarks for tests and styles;
         # served, each run of deferred sections is one placeholder (the box of the run's next section) until shown
-        run: list = []
-        for n in shown:
-            if deferred and n in LAZY and n != shown[0]:
-                run.append((partial(self._box, n), LAZY[n], box_classes(n)))
-                continue
-            if run:
-                Lazy(run, self._layout)
-                run = []
-            self._layout.append(self._box(n))
-        if run:
-            Lazy(run, self._layout)
+        for deferred, run in groupby(shown, key=lambda n: served and n in LAZY and n != shown[0]):
+            if deferred:
+                Lazy([(partial(self._box, n), LAZY[n], box_classes(n)) for n in run], self._layout)
+            else:
+                self._layout.extend([self._box(n) for n in run])
         self.outputs = None  # in a notebook (a kernel's event loop runs the cells): the app's outputs
-        if served_doc() is None and kernel_loop() is not None:
+        if not served and kernel_loop() is not None:
             self.outputs = Outputs(self._layout)
             if "dynamics" in self._built:
                 self._built["dynamics"].show_in(self.outputs)

@@ -153,11 +153,6 @@ class Lazy:
         placeholder.param.watch(lambda event: self.load(slot), "shown")
         return slot
 
-    @property
-    def placeholder(self) -> Placeholder | None:
-        """The run's placeholder on the page now."""
-        return None if self.slot is None else self.slot.objects[0]
-
     def load(self, slot: pn.Column) -> None:
         """Show the section waiting in ``slot`` (the run's current one), and the next one's slot after it."""
         if slot is not self.slot:
